@@ -1,0 +1,14 @@
+//! jrt, the runtime registry toolkit for Joblet.
+//!
+//! The library holds all the work; `main.rs` only parses the command line and prints.
+//! - [`plugin`]: the sandboxed host for runtime-family plugins (WebAssembly components).
+//! - [`facts`]: gathers the host facts plugins decide from.
+//! - [`ops`]: one module per command (`detect`, `plugin list/add`).
+//! - [`paths`]: where jrt keeps things by default.
+//! - [`fsutil`]: atomic file writes.
+
+pub mod facts;
+pub mod fsutil;
+pub mod ops;
+pub mod paths;
+pub mod plugin;

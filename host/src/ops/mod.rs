@@ -1,0 +1,62 @@
+//! The commands' work, callable from tests: each submodule is one command, taking a
+//! [`Context`] and returning data that `main.rs` prints as text or JSON.
+
+pub mod detect;
+pub mod plugins;
+
+use std::path::PathBuf;
+
+use crate::plugin::catalog::Catalog;
+use crate::plugin::{HostOptions, Origin, Plugin, PluginError, PluginHost, builtin};
+
+/// What every command needs: the plugin host and the catalog of added plugins.
+pub struct Context {
+    pub host: PluginHost,
+    pub catalog: Catalog,
+}
+
+impl Context {
+    /// A context for the runtime root `root`, caching compiled plugins in `cache_dir`.
+    pub fn new(
+        root: PathBuf,
+        cache_dir: Option<PathBuf>,
+        options: HostOptions,
+    ) -> Result<Self, PluginError> {
+        let host = PluginHost::new(HostOptions {
+            cache_dir: cache_dir.map(|c| crate::paths::compiled_dir(&c)),
+            ..options
+        })?;
+        Ok(Context {
+            host,
+            catalog: Catalog::new(crate::paths::plugins_dir(&root)),
+        })
+    }
+
+    /// The built-in plugins.
+    pub fn builtin_plugins(&self) -> Result<Vec<Plugin>, PluginError> {
+        builtin::BUILTIN
+            .iter()
+            .map(|b| {
+                self.host.load(
+                    &format!("built-in plugin {}", b.package),
+                    b.wasm,
+                    b.sha256,
+                    Origin::Builtin,
+                )
+            })
+            .collect()
+    }
+
+    /// The plugins in effect: the built-ins, with an added plugin of the same name
+    /// replacing its built-in, then the other added plugins in the order they were added.
+    pub fn plugins(&self) -> Result<Vec<Plugin>, PluginError> {
+        let added = self.catalog.load_all(&self.host)?;
+        let mut plugins: Vec<Plugin> = self
+            .builtin_plugins()?
+            .into_iter()
+            .filter(|b| !added.iter().any(|a| a.meta.name == b.meta.name))
+            .collect();
+        plugins.extend(added);
+        Ok(plugins)
+    }
+}

@@ -1,0 +1,68 @@
+//! `jrt plugin list` and `jrt plugin add`.
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use crate::plugin::{Origin, Plugin, PluginError};
+
+use super::Context;
+
+/// One row of `jrt plugin list`.
+#[derive(Debug, Clone, Serialize)]
+pub struct Row {
+    pub name: String,
+    pub version: String,
+    pub families: Vec<String>,
+    pub api_version: String,
+    pub sha256: String,
+    /// `built-in` or `added`.
+    pub source: &'static str,
+    /// For added plugins, the built-in one it replaces.
+    pub overrides_builtin: bool,
+}
+
+fn row(plugin: &Plugin, builtins: &[String]) -> Row {
+    let added = !matches!(plugin.origin, Origin::Builtin);
+    Row {
+        name: plugin.meta.name.clone(),
+        version: plugin.meta.version.clone(),
+        families: plugin.meta.families.clone(),
+        api_version: plugin.meta.api_version.clone(),
+        sha256: plugin.meta.sha256.clone(),
+        source: if added { "added" } else { "built-in" },
+        overrides_builtin: added && builtins.contains(&plugin.meta.name),
+    }
+}
+
+fn builtin_names(ctx: &Context) -> Result<Vec<String>, PluginError> {
+    Ok(ctx
+        .builtin_plugins()?
+        .into_iter()
+        .map(|p| p.meta.name)
+        .collect())
+}
+
+/// The plugins in effect.
+pub fn list(ctx: &Context) -> Result<Vec<Row>, PluginError> {
+    let builtins = builtin_names(ctx)?;
+    Ok(ctx.plugins()?.iter().map(|p| row(p, &builtins)).collect())
+}
+
+/// What `jrt plugin add` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Added {
+    pub plugin: Row,
+    /// The version of the added plugin of the same name it replaced.
+    pub replaced_version: Option<String>,
+}
+
+/// Checks and adds a plugin component from a file.
+pub fn add(ctx: &Context, file: &Path) -> Result<Added, PluginError> {
+    let (plugin, replaced) = ctx.catalog.add(&ctx.host, file)?;
+    let builtins = builtin_names(ctx)?;
+    Ok(Added {
+        plugin: row(&plugin, &builtins),
+        replaced_version: replaced.map(|e| e.version),
+    })
+}

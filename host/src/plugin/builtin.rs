@@ -1,0 +1,15 @@
+//! The plugins compiled into jrt: python, jdk and cuda, built by `host/build.rs` as
+//! wasm32-wasip2 components and embedded with their sha256.
+
+/// One embedded plugin component.
+#[derive(Debug)]
+pub struct BuiltinPlugin {
+    /// The Cargo package it was built from.
+    pub package: &'static str,
+    /// The component's bytes.
+    pub wasm: &'static [u8],
+    /// Lower-case hex sha256 of `wasm`, computed at build time.
+    pub sha256: &'static str,
+}
+
+include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));

@@ -1,0 +1,396 @@
+//! [`PluginHost`]: loads plugin components and calls their functions, one fresh sandboxed
+//! store per call.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::{HasSelf, Linker};
+use wasmtime::{Engine, Store, Trap};
+
+use super::LogLevel;
+use super::bindings::{FamilyPlugin, FamilyPluginPre, types};
+use super::cache::{CacheOutcome, CodeCache};
+use super::error::chain;
+use super::sandbox::{LogSink, StoreState};
+use super::{API_MAJOR, API_VERSION, PluginError, PluginFailure, engine};
+
+/// Resource limits for one plugin call.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// The most linear memory (and table space) a call may use.
+    pub memory_bytes: usize,
+    /// Wall-clock time a call may take before it is interrupted.
+    pub timeout: Duration,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            memory_bytes: 256 << 20,
+            timeout: Duration::from_secs(10),
+        }
+    }
+}
+
+/// How to set up a [`PluginHost`].
+#[derive(Clone)]
+pub struct HostOptions {
+    /// Where compiled code is cached; none compiles on every load.
+    pub cache_dir: Option<PathBuf>,
+    pub limits: Limits,
+    /// Plugin log lines at or above this level are written to stderr.
+    pub log_level: LogLevel,
+}
+
+impl Default for HostOptions {
+    fn default() -> Self {
+        HostOptions {
+            cache_dir: None,
+            limits: Limits::default(),
+            log_level: LogLevel::Warn,
+        }
+    }
+}
+
+/// Where a plugin came from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    /// Compiled into jrt.
+    Builtin,
+    /// Added with `jrt plugin add`; the path of its stored copy.
+    Added(PathBuf),
+    /// Loaded directly from a file (before adding it).
+    File(PathBuf),
+}
+
+/// What a plugin says about itself, plus what the host knows of it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct PluginMeta {
+    pub name: String,
+    pub version: String,
+    pub families: Vec<String>,
+    pub api_version: String,
+    pub sha256: String,
+}
+
+/// A loaded, checked plugin, ready to call.
+pub struct Plugin {
+    pub meta: PluginMeta,
+    pub origin: Origin,
+    /// Whether its compiled code came from the cache.
+    pub cache: CacheOutcome,
+    pre: FamilyPluginPre<StoreState>,
+}
+
+impl std::fmt::Debug for Plugin {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Plugin")
+            .field("meta", &self.meta)
+            .field("origin", &self.origin)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Loads and calls plugins. Cheap to keep around; every call is isolated from the others.
+pub struct PluginHost {
+    engine: Engine,
+    linker: Linker<StoreState>,
+    cache: CodeCache,
+    limits: Limits,
+    log: LogSink,
+}
+
+impl PluginHost {
+    /// Creates the engine, the linker (WASI p2 with an empty context, plus `host.log`) and
+    /// the epoch clock.
+    pub fn new(options: HostOptions) -> Result<Self, PluginError> {
+        let engine = engine::new_engine()?;
+        let mut linker = Linker::new(&engine);
+        wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
+            .map_err(|e| PluginError::Engine(chain(&e)))?;
+        FamilyPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|e| PluginError::Engine(chain(&e)))?;
+        engine::start_ticker(&engine);
+        let threshold = level_rank(options.log_level);
+        let log: LogSink = Arc::new(move |plugin, level, message| {
+            if level_rank(level) >= threshold {
+                eprintln!("jrt: plugin {plugin}: {message}");
+            }
+        });
+        let fingerprint = engine::fingerprint(&engine);
+        Ok(PluginHost {
+            cache: CodeCache::new(options.cache_dir, fingerprint),
+            engine,
+            linker,
+            limits: options.limits,
+            log,
+        })
+    }
+
+    /// The limits every call runs under.
+    pub fn limits(&self) -> Limits {
+        self.limits
+    }
+
+    /// Loads a component: compiles it (or takes it from the cache), checks that it is a
+    /// plugin of a compatible API version whose imports this host provides, and asks it for
+    /// its `info`. `name` names the source in messages (a file path, `built-in python`).
+    pub fn load(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        sha256: &str,
+        origin: Origin,
+    ) -> Result<Plugin, PluginError> {
+        let (component, cache) = self.cache.load(&self.engine, name, wasm, sha256)?;
+        check_api_version(&self.engine, &component, name)?;
+        let not_a_plugin = |reason: String| PluginError::NotAPlugin {
+            source_name: name.to_string(),
+            reason,
+        };
+        let instance_pre = self.linker.instantiate_pre(&component).map_err(|e| {
+            not_a_plugin(format!(
+                "it needs imports jrt does not give plugins ({})",
+                chain(&e)
+            ))
+        })?;
+        let pre = FamilyPluginPre::new(instance_pre).map_err(|e| {
+            not_a_plugin(format!(
+                "its exports do not match the world joblet:runtime/family-plugin@{API_VERSION} ({})",
+                chain(&e)
+            ))
+        })?;
+        let mut plugin = Plugin {
+            meta: PluginMeta {
+                name: name.to_string(),
+                version: String::new(),
+                families: Vec::new(),
+                api_version: String::new(),
+                sha256: sha256.to_string(),
+            },
+            origin,
+            cache,
+            pre,
+        };
+        let info = self.info(&plugin)?;
+        let declared_major = info
+            .api_version
+            .split('.')
+            .next()
+            .and_then(|m| m.parse::<u64>().ok());
+        if declared_major != Some(API_MAJOR) {
+            return Err(PluginError::ApiMismatch {
+                source_name: name.to_string(),
+                found: info.api_version,
+                supported: API_VERSION,
+                major: API_MAJOR,
+            });
+        }
+        if !jrt_name_ok(&info.name) {
+            return Err(not_a_plugin(format!(
+                "its info() names it '{}', which is not a valid plugin name (lower-case letters, digits, '-')",
+                info.name
+            )));
+        }
+        plugin.meta = PluginMeta {
+            name: info.name,
+            version: info.version,
+            families: info.families,
+            api_version: info.api_version,
+            sha256: sha256.to_string(),
+        };
+        Ok(plugin)
+    }
+
+    /// `info()`: what the plugin says about itself.
+    pub fn info(&self, plugin: &Plugin) -> Result<types::PluginInfo, PluginError> {
+        self.call(plugin, "info", |b, s| {
+            b.joblet_runtime_plugin().call_info(s)
+        })
+    }
+
+    /// `detect-platform(facts)`.
+    pub fn detect_platform(
+        &self,
+        plugin: &Plugin,
+        facts: &types::HostFacts,
+    ) -> Result<types::Platform, PluginError> {
+        self.call_fallible(plugin, "detect-platform", |b, s| {
+            b.joblet_runtime_plugin().call_detect_platform(s, facts)
+        })
+    }
+
+    /// `validate-manifest(manifest)`.
+    pub fn validate_manifest(
+        &self,
+        plugin: &Plugin,
+        manifest: &types::Manifest,
+    ) -> Result<Vec<types::Diagnostic>, PluginError> {
+        self.call(plugin, "validate-manifest", |b, s| {
+            b.joblet_runtime_plugin()
+                .call_validate_manifest(s, manifest)
+        })
+    }
+
+    /// `plan-setup(request)`.
+    pub fn plan_setup(
+        &self,
+        plugin: &Plugin,
+        request: &types::SetupRequest,
+    ) -> Result<types::Plan, PluginError> {
+        self.call_fallible(plugin, "plan-setup", |b, s| {
+            b.joblet_runtime_plugin().call_plan_setup(s, request)
+        })
+    }
+
+    /// `capture-versions(manifest, probes)`.
+    pub fn capture_versions(
+        &self,
+        plugin: &Plugin,
+        manifest: &types::Manifest,
+        probes: &[types::ProbeOutput],
+    ) -> Result<types::VersionLock, PluginError> {
+        self.call_fallible(plugin, "capture-versions", |b, s| {
+            b.joblet_runtime_plugin()
+                .call_capture_versions(s, manifest, probes)
+        })
+    }
+
+    /// Calls a function whose WIT result is `result<T, plugin-error>`.
+    fn call_fallible<T>(
+        &self,
+        plugin: &Plugin,
+        function: &'static str,
+        f: impl FnOnce(
+            &FamilyPlugin,
+            &mut Store<StoreState>,
+        ) -> wasmtime::Result<Result<T, types::PluginError>>,
+    ) -> Result<T, PluginError> {
+        self.call(plugin, function, f)?
+            .map_err(|e| PluginError::Failed {
+                plugin: plugin.meta.name.clone(),
+                function,
+                failure: PluginFailure::from(e),
+            })
+    }
+
+    /// Instantiates the plugin in a fresh store and runs `f`, turning traps, timeouts and
+    /// memory exhaustion into errors. The store is dropped afterwards, so a trapped instance
+    /// is never reused.
+    fn call<T>(
+        &self,
+        plugin: &Plugin,
+        function: &'static str,
+        f: impl FnOnce(&FamilyPlugin, &mut Store<StoreState>) -> wasmtime::Result<T>,
+    ) -> Result<T, PluginError> {
+        let name: Arc<str> = Arc::from(plugin.meta.name.as_str());
+        let state = StoreState::new(name, self.limits.memory_bytes, self.log.clone());
+        let mut store = Store::new(&self.engine, state);
+        store.limiter(|state| &mut state.limiter);
+        let ticks = self
+            .limits
+            .timeout
+            .as_nanos()
+            .div_ceil(engine::TICK.as_nanos()) as u64;
+        store.set_epoch_deadline(ticks.max(1) + 1);
+        store.epoch_deadline_trap();
+        let result = plugin
+            .pre
+            .instantiate(&mut store)
+            .and_then(|bindings| f(&bindings, &mut store));
+        result.map_err(|e| self.classify(plugin, function, &store, &e))
+    }
+
+    fn classify(
+        &self,
+        plugin: &Plugin,
+        function: &'static str,
+        store: &Store<StoreState>,
+        e: &wasmtime::Error,
+    ) -> PluginError {
+        let plugin = plugin.meta.name.clone();
+        match e.downcast_ref::<Trap>() {
+            Some(Trap::Interrupt) => PluginError::Timeout {
+                plugin,
+                function,
+                timeout: self.limits.timeout,
+            },
+            _ if store.data().limiter.denied => PluginError::OutOfMemory {
+                plugin,
+                function,
+                limit_mib: self.limits.memory_bytes >> 20,
+            },
+            _ => PluginError::Trap {
+                plugin,
+                function,
+                trap: chain(e),
+                stderr: last_lines(&store.data().stderr_text(), 5),
+            },
+        }
+    }
+}
+
+/// Finds the exported `joblet:runtime/plugin@X.Y.Z` and refuses another major version.
+fn check_api_version(
+    engine: &Engine,
+    component: &wasmtime::component::Component,
+    name: &str,
+) -> Result<(), PluginError> {
+    const PREFIX: &str = "joblet:runtime/plugin@";
+    let ty = component.component_type();
+    let mut exports = Vec::new();
+    for (export, _) in ty.exports(engine) {
+        if let Some(version) = export.strip_prefix(PREFIX) {
+            let major = version
+                .split('.')
+                .next()
+                .and_then(|m| m.parse::<u64>().ok());
+            if major != Some(API_MAJOR) {
+                return Err(PluginError::ApiMismatch {
+                    source_name: name.to_string(),
+                    found: version.to_string(),
+                    supported: API_VERSION,
+                    major: API_MAJOR,
+                });
+            }
+            return Ok(());
+        }
+        exports.push(export.to_string());
+    }
+    Err(PluginError::NotAPlugin {
+        source_name: name.to_string(),
+        reason: format!(
+            "it does not export joblet:runtime/plugin@{API_VERSION} (it exports: {})",
+            if exports.is_empty() {
+                "nothing".to_string()
+            } else {
+                exports.join(", ")
+            }
+        ),
+    })
+}
+
+fn jrt_name_ok(name: &str) -> bool {
+    !name.is_empty()
+        && name.len() <= 64
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+}
+
+fn level_rank(level: LogLevel) -> u8 {
+    match level {
+        LogLevel::Trace => 0,
+        LogLevel::Debug => 1,
+        LogLevel::Info => 2,
+        LogLevel::Warn => 3,
+        LogLevel::Error => 4,
+    }
+}
+
+fn last_lines(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().filter(|l| !l.trim().is_empty()).collect();
+    lines[lines.len().saturating_sub(n)..].join(" | ")
+}

@@ -1,0 +1,27 @@
+//! The plugin host: loads runtime-family plugins (WebAssembly components of the WIT world
+//! `joblet:runtime/family-plugin@1.0.0`) and calls them inside a sandbox.
+//!
+//! Every call gets a fresh store with an empty WASI context (no files, environment, arguments
+//! or network), a memory cap and an epoch deadline; a trap, a timeout or running out of memory
+//! becomes a [`PluginError`] naming the plugin and the function, and the host stays usable.
+//! Compiled code is cached on disk by [`cache`], keyed by the wasm's sha256 and the engine's
+//! fingerprint. [`catalog`] keeps the plugins a user added; [`builtin`] the ones compiled in.
+
+mod bindings;
+pub mod builtin;
+mod cache;
+pub mod catalog;
+mod engine;
+mod error;
+mod host;
+mod sandbox;
+
+pub use bindings::joblet::runtime::host::LogLevel;
+pub use bindings::types;
+pub use error::{PluginError, PluginFailure};
+pub use host::{HostOptions, Limits, Origin, Plugin, PluginHost, PluginMeta};
+
+/// The plugin API this host speaks: the version of the WIT package `joblet:runtime`.
+pub const API_VERSION: &str = "1.0.0";
+/// The major version a plugin must have been built for.
+pub const API_MAJOR: u64 = 1;

@@ -1,0 +1,51 @@
+//! The cuda runtime-family plugin.
+//!
+//! Composes with python for runtimes such as python-3.11-pytorch-cuda. Detects the platform
+//! and, from the raw NVIDIA driver outputs the host passes in, the driver version, the CUDA
+//! driver API version and the GPUs. The setup plan and the version capture arrive with the
+//! five-runtimes work and until then answer a typed `unsupported` error.
+
+pub mod nvidia;
+
+use jrt_plugin_kit::types::{
+    Diagnostic, HostFacts, Manifest, Plan, Platform, PluginError, PluginInfo, ProbeOutput,
+    SetupRequest, VersionLock,
+};
+use jrt_plugin_kit::{API_VERSION, Guest, manifest, platform, unsupported};
+
+/// The plugin; its functions are the component's exports.
+pub struct Cuda;
+
+impl Guest for Cuda {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "cuda".into(),
+            version: env!("CARGO_PKG_VERSION").into(),
+            families: vec!["cuda".into()],
+            api_version: API_VERSION.into(),
+        }
+    }
+
+    fn detect_platform(facts: HostFacts) -> Result<Platform, PluginError> {
+        let mut platform = platform::detect(&facts)?;
+        platform.accelerator = facts.nvidia.as_ref().and_then(nvidia::accelerator);
+        Ok(platform)
+    }
+
+    fn validate_manifest(manifest: Manifest) -> Vec<Diagnostic> {
+        manifest::common_diagnostics(&manifest)
+    }
+
+    fn plan_setup(_request: SetupRequest) -> Result<Plan, PluginError> {
+        Err(unsupported("cuda", "plan-setup"))
+    }
+
+    fn capture_versions(
+        _manifest: Manifest,
+        _probes: Vec<ProbeOutput>,
+    ) -> Result<VersionLock, PluginError> {
+        Err(unsupported("cuda", "capture-versions"))
+    }
+}
+
+jrt_plugin_kit::export!(Cuda);

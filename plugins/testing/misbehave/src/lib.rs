@@ -1,0 +1,82 @@
+//! A test-only plugin that misbehaves on request, to prove the host's sandbox holds.
+//!
+//! `detect-platform` picks its behaviour from `facts.machine`; `facts.kernel` carries an
+//! argument (a path or an address). The host's tests drive it; it is never embedded in jrt.
+
+use jrt_plugin_kit::types::{
+    Diagnostic, HostFacts, Manifest, Plan, Platform, PluginError, PluginInfo, ProbeOutput,
+    SetupRequest, VersionLock,
+};
+use jrt_plugin_kit::{API_VERSION, Guest, platform, unsupported};
+
+struct Misbehave;
+
+impl Guest for Misbehave {
+    fn info() -> PluginInfo {
+        PluginInfo {
+            name: "misbehave".into(),
+            version: "0.0.1".into(),
+            families: vec!["misbehave".into()],
+            api_version: API_VERSION.into(),
+        }
+    }
+
+    fn detect_platform(facts: HostFacts) -> Result<Platform, PluginError> {
+        let arg = facts.kernel.clone();
+        match facts.machine.as_str() {
+            "loop" => {
+                let mut n: u64 = 0;
+                loop {
+                    n = std::hint::black_box(n.wrapping_add(1));
+                }
+            }
+            "oom" => {
+                let mut hoard: Vec<Vec<u8>> = Vec::new();
+                loop {
+                    hoard.push(vec![1u8; 1 << 20]);
+                    std::hint::black_box(&hoard);
+                }
+            }
+            "trap" => panic!("misbehave: trapping on purpose"),
+            "read-file" => Err(PluginError::InvalidInput(
+                match std::fs::read_to_string(&arg) {
+                    Ok(text) => format!("READ OK: {text}"),
+                    Err(e) => format!("read failed: {e}"),
+                },
+            )),
+            "list-root" => Err(PluginError::InvalidInput(match std::fs::read_dir("/") {
+                Ok(entries) => format!("LISTED {} entries", entries.count()),
+                Err(e) => format!("list failed: {e}"),
+            })),
+            "env" => Err(PluginError::InvalidInput(format!(
+                "env={} args={}",
+                std::env::vars_os().count(),
+                std::env::args_os().count()
+            ))),
+            "connect" => Err(PluginError::InvalidInput(
+                match std::net::TcpStream::connect(arg.as_str()) {
+                    Ok(_) => "CONNECTED".to_string(),
+                    Err(e) => format!("connect failed: {e}"),
+                },
+            )),
+            _ => platform::detect(&facts),
+        }
+    }
+
+    fn validate_manifest(_manifest: Manifest) -> Vec<Diagnostic> {
+        Vec::new()
+    }
+
+    fn plan_setup(_request: SetupRequest) -> Result<Plan, PluginError> {
+        Err(unsupported("misbehave", "plan-setup"))
+    }
+
+    fn capture_versions(
+        _manifest: Manifest,
+        _probes: Vec<ProbeOutput>,
+    ) -> Result<VersionLock, PluginError> {
+        Err(unsupported("misbehave", "capture-versions"))
+    }
+}
+
+jrt_plugin_kit::export!(Misbehave);
