@@ -1,7 +1,9 @@
 //! The on-disk cache of compiled plugin code.
 //!
 //! An entry is `<dir>/<wasm sha256>-<engine fingerprint>.cwasm`: a magic line, the sha256 of
-//! the payload, then wasmtime's serialized component. Entries are written atomically. One that
+//! the wasm it was compiled from, the sha256 of the payload, then wasmtime's serialized
+//! component. The wasm's hash is inside the entry, not only in its name, so an entry copied or
+//! renamed onto another plugin's name is not taken for that plugin. Entries are written atomically. One that
 //! is truncated, corrupted, or made by another engine is recompiled and replaced, never run:
 //! wasmtime checks the engine, our hash checks the bytes.
 
@@ -59,7 +61,7 @@ impl CodeCache {
         let mut outcome = CacheOutcome::Compiled;
         match std::fs::read(&path) {
             Ok(bytes) => {
-                if let Some(component) = deserialize(engine, &bytes) {
+                if let Some(component) = deserialize(engine, sha256, &bytes) {
                     return Ok((component, CacheOutcome::Hit));
                 }
                 outcome = CacheOutcome::Replaced;
@@ -70,22 +72,44 @@ impl CodeCache {
         let component = compile(engine, name, wasm)?;
         // A cache we cannot write only costs speed; never fail the call over it.
         if let Ok(serialized) = component.serialize() {
-            let _ = store(&path, &serialized);
+            let _ = store(&path, &entry_bytes(sha256, &serialized));
         }
         Ok((component, outcome))
     }
 }
 
 fn compile(engine: &Engine, name: &str, wasm: &[u8]) -> Result<Component, PluginError> {
-    Component::from_binary(engine, wasm).map_err(|e| PluginError::NotAPlugin {
+    let not_a_plugin = |reason: String| PluginError::NotAPlugin {
         source_name: name.to_string(),
-        reason: format!("not a valid WebAssembly component ({})", chain(&e)),
+        reason,
+    };
+    // Name the two common mistakes before wasmtime's parser does, in words.
+    match wasm.get(..8) {
+        Some([0, b'a', b's', b'm', 1, 0, 0, 0]) => {
+            return Err(not_a_plugin(
+                "it is a core WebAssembly module, not a component; build it for the wasm32-wasip2 target (or wrap it with `wasm-tools component new`)"
+                    .into(),
+            ));
+        }
+        Some([0, b'a', b's', b'm', ..]) => {}
+        _ => {
+            return Err(not_a_plugin(
+                "it is not a WebAssembly file (it does not start with the \\0asm header)".into(),
+            ));
+        }
+    }
+    Component::from_binary(engine, wasm).map_err(|e| {
+        not_a_plugin(format!(
+            "it is not a valid WebAssembly component ({})",
+            chain(&e).replace('\n', " ")
+        ))
     })
 }
 
 /// Returns the component when the entry is intact and made for this engine.
-fn deserialize(engine: &Engine, bytes: &[u8]) -> Option<Component> {
+fn deserialize(engine: &Engine, wasm_sha256: &str, bytes: &[u8]) -> Option<Component> {
     let rest = bytes.strip_prefix(MAGIC)?;
+    let rest = rest.strip_prefix(wasm_sha256.as_bytes())?;
     if rest.len() < 32 {
         return None;
     }
@@ -99,13 +123,21 @@ fn deserialize(engine: &Engine, bytes: &[u8]) -> Option<Component> {
     unsafe { Component::deserialize(engine, payload) }.ok()
 }
 
-fn store(path: &Path, serialized: &[u8]) -> std::io::Result<()> {
-    let mut bytes = Vec::with_capacity(MAGIC.len() + 32 + serialized.len());
+/// Frames wasmtime's serialized component as a cache entry for the wasm with this sha256.
+/// Public for the tests that forge entries.
+#[doc(hidden)]
+pub fn entry_bytes(wasm_sha256: &str, serialized: &[u8]) -> Vec<u8> {
+    let mut bytes = Vec::with_capacity(MAGIC.len() + 64 + 32 + serialized.len());
     bytes.extend_from_slice(MAGIC);
+    bytes.extend_from_slice(wasm_sha256.as_bytes());
     bytes.extend_from_slice(&Sha256::digest(serialized));
     bytes.extend_from_slice(serialized);
+    bytes
+}
+
+fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    fsutil::write_atomic(path, &bytes)
+    fsutil::write_atomic(path, bytes)
 }

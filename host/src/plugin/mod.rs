@@ -9,7 +9,7 @@
 
 mod bindings;
 pub mod builtin;
-mod cache;
+pub mod cache;
 pub mod catalog;
 mod engine;
 mod error;
@@ -18,6 +18,7 @@ mod sandbox;
 
 pub use bindings::joblet::runtime::host::LogLevel;
 pub use bindings::types;
+pub use cache::CacheOutcome;
 pub use error::{PluginError, PluginFailure};
 pub use host::{HostOptions, Limits, Origin, Plugin, PluginHost, PluginMeta};
 

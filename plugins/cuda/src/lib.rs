@@ -48,4 +48,6 @@ impl Guest for Cuda {
     }
 }
 
+// Native builds (the unit tests) link no component exports.
+#[cfg(target_arch = "wasm32")]
 jrt_plugin_kit::export!(Cuda);

@@ -43,4 +43,6 @@ impl Guest for Jdk {
     }
 }
 
+// Native builds (the unit tests) link no component exports.
+#[cfg(target_arch = "wasm32")]
 jrt_plugin_kit::export!(Jdk);

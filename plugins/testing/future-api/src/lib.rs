@@ -5,7 +5,7 @@ wit_bindgen::generate!({ path: "wit", world: "family-plugin" });
 
 use exports::joblet::runtime::plugin::{Guest, PluginInfo};
 
-struct Future;
+pub struct Future;
 
 impl Guest for Future {
     fn info() -> PluginInfo {
@@ -24,4 +24,5 @@ impl Guest for Future {
     }
 }
 
+#[cfg(target_arch = "wasm32")]
 export!(Future);

@@ -9,7 +9,7 @@ use jrt_plugin_kit::types::{
 };
 use jrt_plugin_kit::{API_VERSION, Guest, platform, unsupported};
 
-struct Misbehave;
+pub struct Misbehave;
 
 impl Guest for Misbehave {
     fn info() -> PluginInfo {
@@ -79,4 +79,6 @@ impl Guest for Misbehave {
     }
 }
 
+// Native builds (the unit tests) link no component exports.
+#[cfg(target_arch = "wasm32")]
 jrt_plugin_kit::export!(Misbehave);

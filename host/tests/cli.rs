@@ -1,0 +1,256 @@
+//! The `jrt` binary end to end: `detect` and `plugin list/add`, with exit codes and messages.
+
+mod common;
+
+use std::path::Path;
+
+use assert_cmd::Command;
+use common::{shared_cache, testdata};
+use predicates::prelude::*;
+use serde_json::Value;
+
+/// `jrt` with its own root and the shared compiled-code cache.
+fn jrt(root: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("jrt").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("--root")
+        .arg(root)
+        .arg("--cache-dir")
+        .arg(shared_cache());
+    cmd
+}
+
+/// A snapshot of another machine: its os-release and, optionally, its NVIDIA driver version.
+fn sysroot(os_release: &str, nvidia_proc: Option<&str>) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("etc")).unwrap();
+    std::fs::copy(
+        testdata().join("os-release").join(os_release),
+        dir.path().join("etc/os-release"),
+    )
+    .unwrap();
+    if let Some(proc) = nvidia_proc {
+        let d = dir.path().join("proc/driver/nvidia");
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::copy(testdata().join("nvidia").join(proc), d.join("version")).unwrap();
+    }
+    dir
+}
+
+fn json(out: &[u8]) -> Value {
+    serde_json::from_slice(out).unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(out)))
+}
+
+#[test]
+fn detect_on_this_host_names_a_known_platform() {
+    let root = tempfile::tempdir().unwrap();
+    let out = jrt(root.path())
+        .args(["detect", "--json"])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    let known = [
+        "ubuntu-amd64",
+        "ubuntu-arm64",
+        "rhel-amd64",
+        "rhel-arm64",
+        "amzn-amd64",
+        "amzn-arm64",
+    ];
+    assert!(known.contains(&v["platform"].as_str().unwrap()), "{v}");
+    let os_release = std::fs::read_to_string("/etc/os-release").unwrap();
+    let id = v["distro"]["id"].as_str().unwrap();
+    assert!(
+        os_release
+            .lines()
+            .any(|l| l.trim_matches('"') == format!("ID={id}") || l == format!("ID=\"{id}\"")),
+        "{id}"
+    );
+    assert_eq!(v["plugins"].as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn detect_a_snapshot_with_a_gpu_driver() {
+    let root = tempfile::tempdir().unwrap();
+    let snap = sysroot("rocky-9", Some("proc-version-535.129.03"));
+    let out = jrt(root.path())
+        .args(["detect", "--json", "--machine", "aarch64", "--sysroot"])
+        .arg(snap.path())
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    assert_eq!(v["platform"], "rhel-arm64");
+    assert_eq!(v["distro"]["id"], "rocky");
+    assert_eq!(v["distro"]["version"], "9.3");
+    assert_eq!(v["gpu"]["driver_version"], "535.129.03");
+
+    let text = jrt(root.path())
+        .args(["detect", "--machine", "aarch64", "--sysroot"])
+        .arg(snap.path())
+        .assert()
+        .success();
+    let stdout = String::from_utf8_lossy(&text.get_output().stdout).to_string();
+    assert!(
+        stdout.contains("platform  rhel-arm64") && stdout.contains("Rocky Linux 9.3"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn detect_refuses_an_unsupported_distribution_clearly() {
+    let root = tempfile::tempdir().unwrap();
+    let snap = sysroot("fedora-40", None);
+    jrt(root.path())
+        .args(["detect", "--machine", "x86_64", "--sysroot"])
+        .arg(snap.path())
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("Fedora Linux 40")
+                .and(predicate::str::contains("x86_64"))
+                .and(predicate::str::contains("Amazon Linux")),
+        );
+}
+
+#[test]
+fn detect_platform_flag_is_checked() {
+    let root = tempfile::tempdir().unwrap();
+    jrt(root.path())
+        .args(["detect", "--platform", "windows-amd64"])
+        .assert()
+        .code(2)
+        .stderr(
+            predicate::str::contains("unknown platform 'windows-amd64'")
+                .and(predicate::str::contains("rhel-arm64")),
+        );
+    let out = jrt(root.path())
+        .args(["detect", "--json", "--platform", "amzn-arm64"])
+        .assert()
+        .success();
+    assert_eq!(json(&out.get_output().stdout)["platform"], "amzn-arm64");
+}
+
+#[test]
+fn plugin_list_shows_the_builtins() {
+    let root = tempfile::tempdir().unwrap();
+    let out = jrt(root.path())
+        .args(["plugin", "list", "--json"])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    let rows = v.as_array().unwrap();
+    let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, ["python", "jdk", "cuda"]);
+    for r in rows {
+        assert_eq!(r["api_version"], "1.0.0");
+        assert_eq!(r["source"], "built-in");
+        assert_eq!(r["sha256"].as_str().unwrap().len(), 64);
+    }
+}
+
+#[test]
+fn plugin_add_checks_pins_and_lists_the_plugin() {
+    let root = tempfile::tempdir().unwrap();
+    let wasm = env!("JRT_TEST_PLUGIN_MISBEHAVE");
+    jrt(root.path())
+        .args(["plugin", "add", wasm])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("added plugin misbehave 0.0.1"));
+    let out = jrt(root.path())
+        .args(["plugin", "list", "--json"])
+        .assert()
+        .success();
+    let v = json(&out.get_output().stdout);
+    let added = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "misbehave")
+        .unwrap()
+        .clone();
+    assert_eq!(added["source"], "added");
+    assert_eq!(added["families"][0], "misbehave");
+    let sha = added["sha256"].as_str().unwrap().to_string();
+
+    // Detection still works with a third-party plugin in the set.
+    let out = jrt(root.path())
+        .args(["detect", "--json", "--platform", "ubuntu-arm64"])
+        .assert()
+        .success();
+    assert_eq!(
+        json(&out.get_output().stdout)["plugins"]
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // Adding it again replaces it rather than listing it twice.
+    jrt(root.path())
+        .args(["plugin", "add", wasm])
+        .assert()
+        .success();
+    let out = jrt(root.path())
+        .args(["plugin", "list", "--json"])
+        .assert()
+        .success();
+    assert_eq!(json(&out.get_output().stdout).as_array().unwrap().len(), 4);
+
+    // The stored copy is pinned: a changed byte is refused with the plugin's name.
+    let stored = root.path().join(".jrt/plugins").join(format!("{sha}.wasm"));
+    let mut bytes = std::fs::read(&stored).unwrap();
+    let last = bytes.len() - 1;
+    bytes[last] ^= 1;
+    std::fs::write(&stored, bytes).unwrap();
+    jrt(root.path())
+        .args(["plugin", "list"])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("plugin misbehave").and(predicate::str::contains("pinned")),
+        );
+}
+
+#[test]
+fn plugin_add_refuses_what_is_not_a_plugin_and_changes_nothing() {
+    let root = tempfile::tempdir().unwrap();
+    jrt(root.path())
+        .args(["plugin", "add", env!("JRT_TEST_PLUGIN_FUTURE_API")])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("joblet:runtime@2.0.0")
+                .and(predicate::str::contains("joblet:runtime@1.0.0")),
+        );
+
+    let junk = root.path().join("junk.wasm");
+    std::fs::write(&junk, "not wasm").unwrap();
+    jrt(root.path())
+        .args(["plugin", "add"])
+        .arg(&junk)
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("junk.wasm is not a jrt plugin"));
+
+    jrt(root.path())
+        .args(["plugin", "add", "/nonexistent/p.wasm"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("cannot read /nonexistent/p.wasm"));
+
+    assert!(!root.path().join(".jrt/plugins/plugins.json").exists());
+    let out = jrt(root.path())
+        .args(["plugin", "list", "--json"])
+        .assert()
+        .success();
+    assert_eq!(json(&out.get_output().stdout).as_array().unwrap().len(), 3);
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let root = tempfile::tempdir().unwrap();
+    jrt(root.path()).arg("no-such-command").assert().code(2);
+    jrt(root.path()).args(["plugin", "add"]).assert().code(2);
+}

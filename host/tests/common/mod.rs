@@ -1,0 +1,71 @@
+//! Helpers shared by the host's integration tests.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use jrt::plugin::types::HostFacts;
+use jrt::plugin::{HostOptions, Limits, LogLevel, Origin, Plugin, PluginHost};
+
+/// The repository's `testdata/` directory.
+pub fn testdata() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata")
+}
+
+pub fn os_release(name: &str) -> String {
+    let path = testdata().join("os-release").join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+pub fn facts(os_release_file: &str, machine: &str) -> HostFacts {
+    HostFacts {
+        os_release: Some(os_release(os_release_file)),
+        machine: machine.into(),
+        kernel: "6.1.0-18-amd64".into(),
+        libc: None,
+        nvidia: None,
+        tools: vec![],
+        platform_override: None,
+    }
+}
+
+/// A compiled-code cache shared by the tests (entries are keyed by content, so sharing is
+/// safe), which saves recompiling the plugins in every test.
+pub fn shared_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("jrt-test-compiled")
+}
+
+/// A host with short limits so misbehaving plugins are stopped quickly; `None` caches in
+/// [`shared_cache`].
+pub fn host(cache: Option<&Path>) -> PluginHost {
+    PluginHost::new(HostOptions {
+        cache_dir: Some(cache.map(Path::to_path_buf).unwrap_or_else(shared_cache)),
+        limits: Limits {
+            memory_bytes: 64 << 20,
+            timeout: Duration::from_millis(500),
+        },
+        log_level: LogLevel::Error,
+    })
+    .expect("engine")
+}
+
+pub fn load_file(host: &PluginHost, path: &str) -> Result<Plugin, jrt::plugin::PluginError> {
+    let wasm = std::fs::read(path).expect("test plugin built by build.rs");
+    let sha = jrt::fsutil::sha256_hex(&wasm);
+    host.load(path, &wasm, &sha, Origin::File(path.into()))
+}
+
+pub fn misbehave(host: &PluginHost) -> Plugin {
+    load_file(host, env!("JRT_TEST_PLUGIN_MISBEHAVE")).expect("misbehave plugin loads")
+}
+
+pub fn builtin(host: &PluginHost, name: &str) -> Plugin {
+    jrt::plugin::builtin::BUILTIN
+        .iter()
+        .map(|b| {
+            host.load(b.package, b.wasm, b.sha256, Origin::Builtin)
+                .expect("built-in loads")
+        })
+        .find(|p| p.meta.name == name)
+        .unwrap_or_else(|| panic!("no built-in plugin {name}"))
+}

@@ -1,0 +1,372 @@
+//! The plugin host against the real compiled components: the built-in plugins, and test
+//! plugins that misbehave. Every failure must name the plugin and the function and leave the
+//! host usable.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::*;
+use jrt::plugin::types::{Arch, OsFamily};
+use jrt::plugin::{CacheOutcome, PluginError, PluginFailure};
+
+#[test]
+fn builtins_report_their_info_and_api_version() {
+    let host = host(None);
+    for name in ["python", "jdk", "cuda"] {
+        let p = builtin(&host, name);
+        assert_eq!(p.meta.name, name);
+        assert_eq!(p.meta.families, vec![name.to_string()]);
+        assert_eq!(p.meta.api_version, "1.0.0");
+        assert_eq!(p.meta.sha256.len(), 64);
+    }
+}
+
+#[test]
+fn builtins_detect_every_supported_distribution() {
+    let host = host(None);
+    let cases = [
+        ("ubuntu-22.04", "x86_64", "ubuntu-amd64"),
+        ("ubuntu-24.04", "aarch64", "ubuntu-arm64"),
+        ("debian-12", "x86_64", "ubuntu-amd64"),
+        ("rhel-9", "x86_64", "rhel-amd64"),
+        ("rocky-9", "aarch64", "rhel-arm64"),
+        ("almalinux-9", "x86_64", "rhel-amd64"),
+        ("centos-7", "x86_64", "rhel-amd64"),
+        ("amzn-2", "aarch64", "amzn-arm64"),
+        ("amzn-2023", "x86_64", "amzn-amd64"),
+    ];
+    for name in ["python", "jdk", "cuda"] {
+        let plugin = builtin(&host, name);
+        for (file, machine, id) in cases {
+            let p = host
+                .detect_platform(&plugin, &facts(file, machine))
+                .unwrap_or_else(|e| panic!("{name} on {file}: {e}"));
+            assert_eq!(p.id, id, "{name} on {file}");
+        }
+    }
+    let p = host
+        .detect_platform(&builtin(&host, "python"), &facts("rocky-9", "aarch64"))
+        .unwrap();
+    assert_eq!((p.os, p.arch), (OsFamily::Rhel, Arch::Arm64));
+    assert_eq!(
+        (p.distro_id.as_str(), p.distro_version.as_str()),
+        ("rocky", "9.3")
+    );
+}
+
+#[test]
+fn unsupported_platform_is_a_typed_error_naming_the_distro() {
+    let host = host(None);
+    let python = builtin(&host, "python");
+    let err = host
+        .detect_platform(&python, &facts("fedora-40", "x86_64"))
+        .unwrap_err();
+    match &err {
+        PluginError::Failed {
+            plugin,
+            function,
+            failure: PluginFailure::UnsupportedPlatform(m),
+        } => {
+            assert_eq!((plugin.as_str(), *function), ("python", "detect-platform"));
+            assert!(
+                m.contains("Fedora Linux 40") && m.contains("ubuntu-*"),
+                "{m}"
+            );
+        }
+        other => panic!("unexpected: {other}"),
+    }
+}
+
+#[test]
+fn unimplemented_functions_answer_unsupported_not_a_fake_plan() {
+    let host = host(None);
+    let jdk = builtin(&host, "jdk");
+    let manifest = jrt::plugin::types::Manifest {
+        source: "runtimes/openjdk-21".into(),
+        name: "openjdk-21".into(),
+        version: "1.3.1".into(),
+        description: String::new(),
+        families: vec!["jdk".into()],
+        platforms: vec!["ubuntu-amd64".into()],
+        fields: vec![],
+    };
+    let err = host.capture_versions(&jdk, &manifest, &[]).unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            PluginError::Failed {
+                function: "capture-versions",
+                failure: PluginFailure::Unsupported(_),
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(
+        err.to_string().contains("plugin jdk: capture-versions"),
+        "{err}"
+    );
+    assert!(host.validate_manifest(&jdk, &manifest).unwrap().is_empty());
+}
+
+#[test]
+fn endless_loop_is_stopped_by_the_deadline() {
+    let host = host(None);
+    let bad = misbehave(&host);
+    let started = Instant::now();
+    let err = host
+        .detect_platform(&bad, &facts("debian-12", "loop"))
+        .unwrap_err();
+    let took = started.elapsed();
+    assert!(
+        matches!(&err, PluginError::Timeout { plugin, function: "detect-platform", .. } if plugin == "misbehave"),
+        "{err}"
+    );
+    assert!(err.to_string().contains("misbehave") && err.to_string().contains("detect-platform"));
+    // Generous bound: the deadline is 500 ms; this only proves the loop did not run on.
+    assert!(took < Duration::from_secs(20), "took {took:?}");
+    still_usable(&host);
+}
+
+#[test]
+fn memory_bomb_is_stopped_at_the_cap() {
+    let host = host(None);
+    let bad = misbehave(&host);
+    let err = host
+        .detect_platform(&bad, &facts("debian-12", "oom"))
+        .unwrap_err();
+    assert!(
+        matches!(&err, PluginError::OutOfMemory { plugin, function: "detect-platform", limit_mib: 64 } if plugin == "misbehave"),
+        "{err}"
+    );
+    still_usable(&host);
+}
+
+#[test]
+fn trap_is_reported_with_the_panic_message() {
+    let host = host(None);
+    let bad = misbehave(&host);
+    let err = host
+        .detect_platform(&bad, &facts("debian-12", "trap"))
+        .unwrap_err();
+    let PluginError::Trap {
+        plugin,
+        function,
+        stderr,
+        ..
+    } = &err
+    else {
+        panic!("unexpected: {err}");
+    };
+    assert_eq!(
+        (plugin.as_str(), *function),
+        ("misbehave", "detect-platform")
+    );
+    assert!(stderr.contains("trapping on purpose"), "{stderr}");
+    // The same plugin works again: every call gets a fresh instance.
+    let p = host
+        .detect_platform(&bad, &facts("debian-12", "x86_64"))
+        .unwrap();
+    assert_eq!(p.id, "ubuntu-amd64");
+    still_usable(&host);
+}
+
+fn refused_message(host: &jrt::plugin::PluginHost, machine: &str, arg: &str) -> String {
+    let bad = misbehave(host);
+    let mut f = facts("debian-12", machine);
+    f.kernel = arg.into();
+    match host.detect_platform(&bad, &f) {
+        Err(PluginError::Failed {
+            failure: PluginFailure::InvalidInput(m),
+            ..
+        }) => m,
+        other => panic!("unexpected: {other:?}"),
+    }
+}
+
+#[test]
+fn plugins_cannot_read_host_files() {
+    let host = host(None);
+    let secret = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(secret.path(), "top secret").unwrap();
+    for path in [
+        secret.path().to_str().unwrap(),
+        "/etc/os-release",
+        "/proc/self/environ",
+    ] {
+        let m = refused_message(&host, "read-file", path);
+        assert!(m.starts_with("read failed"), "{path}: {m}");
+        assert!(!m.contains("top secret"));
+    }
+    let m = refused_message(&host, "list-root", "");
+    assert!(m.starts_with("list failed"), "{m}");
+}
+
+#[test]
+fn plugins_see_no_environment_or_arguments() {
+    let host = host(None);
+    // SAFETY: set before any other thread of this test reads the environment.
+    unsafe { std::env::set_var("JRT_TEST_SECRET", "x") };
+    assert_eq!(refused_message(&host, "env", ""), "env=0 args=0");
+}
+
+#[test]
+fn plugins_cannot_open_sockets() {
+    let host = host(None);
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let addr = listener.local_addr().unwrap().to_string();
+    let m = refused_message(&host, "connect", &addr);
+    assert!(m.starts_with("connect failed"), "{m}");
+    assert!(
+        listener.accept().is_err(),
+        "the plugin reached the listener"
+    );
+}
+
+#[test]
+fn wrong_api_major_is_refused_naming_both_versions() {
+    let host = host(None);
+    let err = load_file(&host, env!("JRT_TEST_PLUGIN_FUTURE_API")).unwrap_err();
+    assert!(
+        matches!(&err, PluginError::ApiMismatch { found, .. } if found == "2.0.0"),
+        "{err}"
+    );
+    let text = err.to_string();
+    assert!(
+        text.contains("joblet:runtime@2.0.0") && text.contains("joblet:runtime@1.0.0"),
+        "{text}"
+    );
+    still_usable(&host);
+}
+
+#[test]
+fn garbage_is_not_a_plugin() {
+    let host = host(None);
+    for (what, bytes) in [
+        ("text", b"hello, world".to_vec()),
+        ("core module", b"\0asm\x01\0\0\0".to_vec()),
+        ("empty", Vec::new()),
+    ] {
+        let sha = jrt::fsutil::sha256_hex(&bytes);
+        let err = host
+            .load(
+                "bogus.wasm",
+                &bytes,
+                &sha,
+                jrt::plugin::Origin::File("bogus.wasm".into()),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&err, PluginError::NotAPlugin { .. }),
+            "{what}: {err}"
+        );
+        assert!(err.to_string().contains("bogus.wasm"), "{what}: {err}");
+    }
+}
+
+#[test]
+fn compiled_code_is_cached_and_bad_entries_are_recompiled() {
+    let cache = tempfile::tempdir().unwrap();
+    let host = host(Some(cache.path()));
+    let b = &jrt::plugin::builtin::BUILTIN[0];
+    let load = |host: &jrt::plugin::PluginHost| {
+        host.load(b.package, b.wasm, b.sha256, jrt::plugin::Origin::Builtin)
+            .unwrap()
+    };
+    assert_eq!(load(&host).cache, CacheOutcome::Compiled);
+    assert_eq!(load(&host).cache, CacheOutcome::Hit);
+
+    let entries: Vec<_> = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .collect();
+    assert_eq!(entries.len(), 1, "one entry, no temp files: {entries:?}");
+    let entry = &entries[0];
+    let name = entry.file_name().unwrap().to_string_lossy().to_string();
+    assert!(
+        name.starts_with(b.sha256) && name.ends_with(".cwasm"),
+        "{name}"
+    );
+    let good = std::fs::read(entry).unwrap();
+
+    // One flipped byte deep in the compiled code.
+    let mut flipped = good.clone();
+    let at = flipped.len() / 2;
+    flipped[at] ^= 0x40;
+    std::fs::write(entry, &flipped).unwrap();
+    let p = load(&host);
+    assert_eq!(p.cache, CacheOutcome::Replaced);
+    assert_eq!(
+        host.detect_platform(&p, &facts("debian-12", "x86_64"))
+            .unwrap()
+            .id,
+        "ubuntu-amd64"
+    );
+    assert_eq!(
+        std::fs::read(entry).unwrap(),
+        good,
+        "the entry was rewritten"
+    );
+
+    // Truncated.
+    std::fs::write(entry, &good[..good.len() / 3]).unwrap();
+    assert_eq!(load(&host).cache, CacheOutcome::Replaced);
+
+    // Another plugin's entry copied onto this name: framed and hashed correctly, but
+    // compiled from other wasm. It must not be taken for python.
+    let other = &jrt::plugin::builtin::BUILTIN[1];
+    let _ = host
+        .load(
+            other.package,
+            other.wasm,
+            other.sha256,
+            jrt::plugin::Origin::Builtin,
+        )
+        .unwrap();
+    let other_entry = std::fs::read_dir(cache.path())
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(other.sha256)
+        })
+        .unwrap();
+    std::fs::copy(&other_entry, entry).unwrap();
+    let p = load(&host);
+    assert_eq!(p.cache, CacheOutcome::Replaced);
+    assert_eq!(p.meta.name, "python");
+
+    // Made by an engine with another configuration: framed and hashed correctly, refused by
+    // wasmtime's own compatibility check, then recompiled.
+    let mut config = wasmtime::Config::new();
+    config.wasm_component_model(true).epoch_interruption(false);
+    let foreign_engine = wasmtime::Engine::new(&config).unwrap();
+    let foreign = wasmtime::component::Component::from_binary(&foreign_engine, b.wasm)
+        .unwrap()
+        .serialize()
+        .unwrap();
+    std::fs::write(entry, jrt::plugin::cache::entry_bytes(b.sha256, &foreign)).unwrap();
+    let p = load(&host);
+    assert_eq!(p.cache, CacheOutcome::Replaced);
+    assert_eq!(
+        host.detect_platform(&p, &facts("debian-12", "x86_64"))
+            .unwrap()
+            .id,
+        "ubuntu-amd64"
+    );
+    assert_eq!(load(&host).cache, CacheOutcome::Hit);
+}
+
+fn still_usable(host: &jrt::plugin::PluginHost) {
+    let python = builtin(host, "python");
+    let p = host
+        .detect_platform(&python, &facts("ubuntu-22.04", "x86_64"))
+        .unwrap();
+    assert_eq!(p.id, "ubuntu-amd64");
+}
