@@ -370,3 +370,29 @@ fn still_usable(host: &jrt::plugin::PluginHost) {
         .unwrap();
     assert_eq!(p.id, "ubuntu-amd64");
 }
+
+#[test]
+fn sleeping_is_refused_rather_than_waited_out() {
+    // The call runs on its own thread so that a regression fails here instead of hanging
+    // the test run for the plugin's whole hour of sleep.
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let host = host(None);
+        let bad = misbehave(&host);
+        let result = host.detect_platform(&bad, &facts("debian-12", "sleep"));
+        let usable = host
+            .detect_platform(&builtin(&host, "python"), &facts("ubuntu-22.04", "x86_64"))
+            .is_ok();
+        let _ = tx.send((result.map(|p| p.id), usable));
+    });
+    let (result, usable) = rx
+        .recv_timeout(Duration::from_secs(60))
+        .expect("the plugin's sleep was waited out instead of refused");
+    let err = result.unwrap_err();
+    assert!(
+        matches!(&err, PluginError::Trap { plugin, function: "detect-platform", trap, .. }
+            if plugin == "misbehave" && trap.contains("may not wait")),
+        "{err}"
+    );
+    assert!(usable);
+}

@@ -111,6 +111,7 @@ impl PluginHost {
             .map_err(|e| PluginError::Engine(chain(&e)))?;
         FamilyPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(|e| PluginError::Engine(chain(&e)))?;
+        refuse_waiting(&mut linker).map_err(|e| PluginError::Engine(chain(&e)))?;
         engine::start_ticker(&engine);
         let threshold = level_rank(options.log_level);
         let log: LogSink = Arc::new(move |plugin, level, message| {
@@ -330,6 +331,40 @@ impl PluginHost {
         }
     }
 }
+
+/// Replaces the clock subscriptions (the only way a plugin can wait: sockets are off and
+/// stdin is closed) with functions that trap. A wait happens inside a host call, where the
+/// epoch deadline cannot interrupt it, so `sleep(1 hour)` would otherwise hang jrt. Pure
+/// functions have nothing to wait for.
+fn refuse_waiting(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+    use wasmtime::component::Resource;
+    use wasmtime_wasi::p2::DynPollable;
+
+    linker.allow_shadowing(true);
+    let mut clock = linker.instance(MONOTONIC_CLOCK)?;
+    clock.func_wrap(
+        "subscribe-duration",
+        |_, (_,): (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
+            Err(wasmtime::format_err!(
+                "plugins may not wait (sleep or subscribe to a clock)"
+            ))
+        },
+    )?;
+    clock.func_wrap(
+        "subscribe-instant",
+        |_, (_,): (u64,)| -> wasmtime::Result<(Resource<DynPollable>,)> {
+            Err(wasmtime::format_err!(
+                "plugins may not wait (sleep or subscribe to a clock)"
+            ))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
+
+/// The monotonic-clock interface as wasmtime-wasi names it; components importing any
+/// semver-compatible 0.2.x version bind to it.
+const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
 /// Finds the exported `joblet:runtime/plugin@X.Y.Z` and refuses another major version.
 fn check_api_version(

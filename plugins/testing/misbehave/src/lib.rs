@@ -38,6 +38,11 @@ impl Guest for Misbehave {
                 }
             }
             "trap" => panic!("misbehave: trapping on purpose"),
+            // Waiting happens inside a host call, where epoch interruption cannot reach.
+            "sleep" => {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+                Err(PluginError::InvalidInput("SLEPT".into()))
+            }
             "read-file" => Err(PluginError::InvalidInput(
                 match std::fs::read_to_string(&arg) {
                     Ok(text) => format!("READ OK: {text}"),
