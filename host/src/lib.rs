@@ -12,3 +12,4 @@ pub mod fsutil;
 pub mod ops;
 pub mod paths;
 pub mod plugin;
+pub mod registry;

@@ -1,0 +1,8 @@
+//! Registries: the `registry.json` index (upstream schema plus jrt's optional fields) and
+//! resolving a runtime spec such as `python-3.11@^1.3` against one or more of them.
+
+pub mod index;
+pub mod spec;
+
+pub use index::{Artifact, Checksum, Entry, Index, IndexError};
+pub use spec::{ResolveError, Resolved, Spec, SpecError, VersionReq};
