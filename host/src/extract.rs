@@ -1,0 +1,384 @@
+//! Safe extraction of a runtime package (`.tar.gz` with one top-level directory).
+//!
+//! Our own loop over the entries, because a package is untrusted input: only regular files,
+//! directories and symlinks whose target stays inside the tree are allowed. `..`, absolute
+//! paths, escaping symlinks, writing through a symlink, hard links, devices, FIFOs, duplicate
+//! paths and names with control characters or invalid UTF-8 fail the whole extraction. Modes
+//! are normalised (no setuid/setgid/sticky, no group/other write), entry count, total size and
+//! path length are capped, and the gzip stream is read to its end so a bad trailer or CRC is
+//! caught. The caller extracts into a fresh staging directory and discards it on error.
+
+use std::collections::HashSet;
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::path::{Component, Path, PathBuf};
+
+use flate2::read::GzDecoder;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+/// Caps on what one package may contain.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub max_entries: u64,
+    pub max_total_bytes: u64,
+    pub max_path_len: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_entries: 500_000,
+            max_total_bytes: 32 << 30,
+            max_path_len: 4096,
+        }
+    }
+}
+
+/// What a tree entry is, as the install receipt records it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Kind {
+    File {
+        sha256: String,
+        size: u64,
+        mode: u32,
+    },
+    Dir,
+    Symlink {
+        target: String,
+    },
+}
+
+/// One extracted entry, by its path relative to the tree (top-level directory stripped).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record {
+    pub path: String,
+    #[serde(flatten)]
+    pub kind: Kind,
+}
+
+/// What was extracted.
+#[derive(Debug, Clone, Default)]
+pub struct Extracted {
+    /// The package's single top-level directory name.
+    pub top: String,
+    pub records: Vec<Record>,
+    pub bytes: u64,
+}
+
+/// Why extraction failed.
+#[derive(Debug, thiserror::Error)]
+pub enum ExtractError {
+    #[error("the package is not a valid .tar.gz: {0}")]
+    Format(String),
+    #[error("the package entry '{path}' is refused: {reason}")]
+    Unsafe { path: String, reason: String },
+    #[error("the package exceeds the limit of {0}")]
+    Limit(String),
+    #[error("cannot write {}: {source}", path.display())]
+    Io { path: PathBuf, source: io::Error },
+}
+
+fn unsafe_entry(path: impl Into<String>, reason: impl Into<String>) -> ExtractError {
+    ExtractError::Unsafe {
+        path: path.into(),
+        reason: reason.into(),
+    }
+}
+
+fn format_err(e: io::Error) -> ExtractError {
+    ExtractError::Format(e.to_string())
+}
+
+/// Extracts the gzip-compressed tar stream `reader` into `dest`, which must be an empty
+/// directory, stripping the single top-level directory.
+pub fn extract(reader: impl Read, dest: &Path, limits: &Limits) -> Result<Extracted, ExtractError> {
+    let mut archive = tar::Archive::new(GzDecoder::new(reader));
+    let mut out = Extracted::default();
+    let mut seen: HashSet<String> = HashSet::new();
+    let mut dirs: HashSet<PathBuf> = HashSet::new();
+    let mut symlinks: HashSet<String> = HashSet::new();
+    let mut entries_count: u64 = 0;
+    let mut buf = vec![0u8; 256 << 10];
+
+    for entry in archive.entries().map_err(format_err)? {
+        let mut entry = entry.map_err(format_err)?;
+        entries_count += 1;
+        if entries_count > limits.max_entries {
+            return Err(ExtractError::Limit(format!(
+                "{} entries",
+                limits.max_entries
+            )));
+        }
+        let raw = entry.path_bytes().into_owned();
+        let shown = String::from_utf8_lossy(&raw).into_owned();
+        let name = std::str::from_utf8(&raw)
+            .map_err(|_| unsafe_entry(&shown, "its name is not valid UTF-8"))?
+            .to_string();
+        if raw.len() > limits.max_path_len {
+            return Err(unsafe_entry(
+                &shown,
+                format!("its path is longer than {} bytes", limits.max_path_len),
+            ));
+        }
+        let rel = relative_path(&name, &mut out.top)?;
+        let entry_type = entry.header().entry_type();
+        let Some(rel) = rel else {
+            // The top-level directory itself.
+            if !entry_type.is_dir() {
+                return Err(unsafe_entry(
+                    &name,
+                    "the top-level entry must be a directory",
+                ));
+            }
+            continue;
+        };
+        if !seen.insert(rel.clone()) {
+            return Err(unsafe_entry(&name, "it appears twice in the package"));
+        }
+        if let Some(link) = symlink_prefix(&rel, &symlinks) {
+            return Err(unsafe_entry(
+                &name,
+                format!("it would be written through the symlink '{link}'"),
+            ));
+        }
+        let target = dest.join(&rel);
+        ensure_parent(dest, &target, &mut dirs)?;
+
+        if entry_type.is_file() || entry_type == tar::EntryType::Continuous {
+            let size = entry.size();
+            out.bytes = out.bytes.saturating_add(size);
+            if out.bytes > limits.max_total_bytes {
+                return Err(ExtractError::Limit(format!(
+                    "{} bytes unpacked",
+                    limits.max_total_bytes
+                )));
+            }
+            let mode = normalise_mode(entry.header().mode().unwrap_or(0o644));
+            let sha256 = write_file(&mut entry, &target, mode, size, &mut buf, &name)?;
+            out.records.push(Record {
+                path: rel,
+                kind: Kind::File { sha256, size, mode },
+            });
+        } else if entry_type.is_dir() {
+            if !dirs.contains(&target) {
+                fs::create_dir(&target).map_err(|e| io_err(&target, e))?;
+                dirs.insert(target.clone());
+            }
+            out.records.push(Record {
+                path: rel,
+                kind: Kind::Dir,
+            });
+        } else if entry_type.is_symlink() {
+            let link = entry
+                .link_name_bytes()
+                .ok_or_else(|| unsafe_entry(&name, "its symlink has no target"))?
+                .into_owned();
+            let link = String::from_utf8(link)
+                .map_err(|_| unsafe_entry(&name, "its symlink target is not valid UTF-8"))?;
+            check_symlink(&rel, &link).map_err(|reason| unsafe_entry(&name, reason))?;
+            std::os::unix::fs::symlink(&link, &target).map_err(|e| io_err(&target, e))?;
+            symlinks.insert(rel.clone());
+            out.records.push(Record {
+                path: rel,
+                kind: Kind::Symlink { target: link },
+            });
+        } else {
+            let what = match entry_type {
+                tar::EntryType::Link => "hard links are not allowed",
+                tar::EntryType::Char | tar::EntryType::Block => "device files are not allowed",
+                tar::EntryType::Fifo => "FIFOs are not allowed",
+                tar::EntryType::GNUSparse => "sparse files are not allowed",
+                _ => "entries of this type are not allowed",
+            };
+            return Err(unsafe_entry(&name, what));
+        }
+    }
+    if out.top.is_empty() {
+        return Err(ExtractError::Format("the archive is empty".into()));
+    }
+
+    // Read the gzip stream to its end so its CRC and length trailer are checked; refuse a
+    // long tail of data after the archive (a cheap way to hide a decompression bomb).
+    let mut gz = archive.into_inner();
+    let mut tail = 0u64;
+    loop {
+        let n = gz.read(&mut buf).map_err(format_err)?;
+        if n == 0 {
+            break;
+        }
+        tail += n as u64;
+        if tail > 1 << 20 {
+            return Err(ExtractError::Format(
+                "more than 1 MiB of data follows the end of the archive".into(),
+            ));
+        }
+    }
+    Ok(out)
+}
+
+fn io_err(path: &Path, source: io::Error) -> ExtractError {
+    ExtractError::Io {
+        path: path.to_path_buf(),
+        source,
+    }
+}
+
+/// Checks an entry name and strips the top-level directory; `None` for the top itself.
+fn relative_path(name: &str, top: &mut String) -> Result<Option<String>, ExtractError> {
+    if name.chars().any(|c| c.is_control()) {
+        return Err(unsafe_entry(
+            name.escape_debug().to_string(),
+            "its name contains control characters",
+        ));
+    }
+    if name.starts_with('/') {
+        return Err(unsafe_entry(name, "absolute paths are not allowed"));
+    }
+    let mut parts = Vec::new();
+    for component in Path::new(name).components() {
+        match component {
+            Component::Normal(p) => parts.push(p.to_str().unwrap_or_default()),
+            Component::CurDir => {}
+            Component::ParentDir => return Err(unsafe_entry(name, "'..' is not allowed")),
+            Component::RootDir | Component::Prefix(_) => {
+                return Err(unsafe_entry(name, "absolute paths are not allowed"));
+            }
+        }
+    }
+    let Some((first, rest)) = parts.split_first() else {
+        return Err(unsafe_entry(name, "its name is empty"));
+    };
+    if top.is_empty() {
+        *top = first.to_string();
+    } else if top != first {
+        return Err(unsafe_entry(
+            name,
+            format!(
+                "the package must have one top-level directory, but it has '{top}' and '{first}'"
+            ),
+        ));
+    }
+    if rest.is_empty() {
+        return Ok(None);
+    }
+    Ok(Some(rest.join("/")))
+}
+
+/// The first symlink among `rel`'s parents, if any.
+fn symlink_prefix(rel: &str, symlinks: &HashSet<String>) -> Option<String> {
+    if symlinks.is_empty() {
+        return None;
+    }
+    let mut prefix = String::new();
+    let parts: Vec<&str> = rel.split('/').collect();
+    for part in &parts[..parts.len() - 1] {
+        if !prefix.is_empty() {
+            prefix.push('/');
+        }
+        prefix.push_str(part);
+        if symlinks.contains(&prefix) {
+            return Some(prefix);
+        }
+    }
+    None
+}
+
+/// A symlink target must be relative and, resolved lexically from the link's directory,
+/// stay inside the tree.
+fn check_symlink(rel: &str, target: &str) -> Result<(), String> {
+    if target.is_empty() {
+        return Err("its symlink target is empty".into());
+    }
+    if target.starts_with('/') {
+        return Err(format!(
+            "its symlink points to the absolute path '{target}'"
+        ));
+    }
+    if target.chars().any(|c| c.is_control()) {
+        return Err("its symlink target contains control characters".into());
+    }
+    let mut depth: i64 = rel.split('/').count() as i64 - 1;
+    for component in Path::new(target).components() {
+        match component {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            _ => return Err(format!("its symlink target '{target}' is not a plain path")),
+        }
+        if depth < 0 {
+            return Err(format!(
+                "its symlink target '{target}' points outside the runtime"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Creates the parent directories of `target` (below `dest`) that do not exist yet.
+fn ensure_parent(
+    dest: &Path,
+    target: &Path,
+    dirs: &mut HashSet<PathBuf>,
+) -> Result<(), ExtractError> {
+    let Some(parent) = target.parent() else {
+        return Ok(());
+    };
+    if parent == dest || dirs.contains(parent) {
+        return Ok(());
+    }
+    fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
+    let mut p = parent;
+    while p != dest && dirs.insert(p.to_path_buf()) {
+        match p.parent() {
+            Some(up) => p = up,
+            None => break,
+        }
+    }
+    Ok(())
+}
+
+/// No setuid/setgid/sticky, no group or other write; executables stay executable.
+pub fn normalise_mode(mode: u32) -> u32 {
+    if mode & 0o111 != 0 { 0o755 } else { 0o644 }
+}
+
+/// Writes one file (never following or replacing anything) and returns its sha256.
+fn write_file(
+    entry: &mut impl Read,
+    target: &Path,
+    mode: u32,
+    size: u64,
+    buf: &mut [u8],
+    name: &str,
+) -> Result<String, ExtractError> {
+    let mut file: File = OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(mode)
+        .open(target)
+        .map_err(|e| io_err(target, e))?;
+    let mut hasher = Sha256::new();
+    let mut written = 0u64;
+    loop {
+        let n = entry.read(buf).map_err(format_err)?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        file.write_all(&buf[..n]).map_err(|e| io_err(target, e))?;
+        written += n as u64;
+    }
+    if written != size {
+        return Err(ExtractError::Format(format!(
+            "the entry '{name}' ends after {written} of its {size} bytes"
+        )));
+    }
+    // The umask may have cleared bits of `mode`; set exactly what we normalised to.
+    file.set_permissions(fs::Permissions::from_mode(mode))
+        .map_err(|e| io_err(target, e))?;
+    Ok(hex::encode(hasher.finalize()))
+}
