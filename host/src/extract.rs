@@ -99,6 +99,8 @@ pub fn extract(reader: impl Read, dest: &Path, limits: &Limits) -> Result<Extrac
     let mut out = Extracted::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut dirs: HashSet<PathBuf> = HashSet::new();
+    // Directories recorded in the receipt, explicit entries or created as parents.
+    let mut recorded_dirs: HashSet<String> = HashSet::new();
     let mut symlinks: HashSet<String> = HashSet::new();
     let mut entries_count: u64 = 0;
     let mut buf = vec![0u8; 256 << 10];
@@ -145,7 +147,14 @@ pub fn extract(reader: impl Read, dest: &Path, limits: &Limits) -> Result<Extrac
             ));
         }
         let target = dest.join(&rel);
-        ensure_parent(dest, &target, &mut dirs)?;
+        for created in ensure_parent(dest, &target, &mut dirs)? {
+            if recorded_dirs.insert(created.clone()) {
+                out.records.push(Record {
+                    path: created,
+                    kind: Kind::Dir,
+                });
+            }
+        }
 
         if entry_type.is_file() || entry_type == tar::EntryType::Continuous {
             let size = entry.size();
@@ -167,10 +176,12 @@ pub fn extract(reader: impl Read, dest: &Path, limits: &Limits) -> Result<Extrac
                 fs::create_dir(&target).map_err(|e| io_err(&target, e))?;
                 dirs.insert(target.clone());
             }
-            out.records.push(Record {
-                path: rel,
-                kind: Kind::Dir,
-            });
+            if recorded_dirs.insert(rel.clone()) {
+                out.records.push(Record {
+                    path: rel,
+                    kind: Kind::Dir,
+                });
+            }
         } else if entry_type.is_symlink() {
             let link = entry
                 .link_name_bytes()
@@ -317,27 +328,33 @@ fn check_symlink(rel: &str, target: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Creates the parent directories of `target` (below `dest`) that do not exist yet.
+/// Creates the parent directories of `target` (below `dest`) that do not exist yet, and
+/// returns them relative to `dest`, outermost first.
 fn ensure_parent(
     dest: &Path,
     target: &Path,
     dirs: &mut HashSet<PathBuf>,
-) -> Result<(), ExtractError> {
+) -> Result<Vec<String>, ExtractError> {
     let Some(parent) = target.parent() else {
-        return Ok(());
+        return Ok(Vec::new());
     };
     if parent == dest || dirs.contains(parent) {
-        return Ok(());
+        return Ok(Vec::new());
     }
     fs::create_dir_all(parent).map_err(|e| io_err(parent, e))?;
+    let mut created = Vec::new();
     let mut p = parent;
     while p != dest && dirs.insert(p.to_path_buf()) {
+        if let Ok(rel) = p.strip_prefix(dest) {
+            created.push(rel.to_string_lossy().into_owned());
+        }
         match p.parent() {
             Some(up) => p = up,
             None => break,
         }
     }
-    Ok(())
+    created.reverse();
+    Ok(created)
 }
 
 /// No setuid/setgid/sticky, no group or other write; executables stay executable.

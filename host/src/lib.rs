@@ -9,7 +9,9 @@
 
 pub mod extract;
 pub mod facts;
+pub mod fetch;
 pub mod fsutil;
+pub mod install;
 pub mod ops;
 pub mod paths;
 pub mod plugin;

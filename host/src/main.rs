@@ -1,96 +1,31 @@
 //! The `jrt` command line: parses arguments, calls into the library's `ops`, prints the
 //! result as text or JSON, and maps errors to exit codes (0 ok, 1 failure, 2 usage).
 
-use std::io::IsTerminal;
-use std::path::PathBuf;
+mod cli;
+
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use anyhow::{Context as _, Result};
-use clap::{Parser, Subcommand};
+use anyhow::{Context as _, Result, bail};
+use clap::Parser;
 
+use cli::args::{Cli, Command, PluginCommand};
+use cli::print;
 use jrt::facts::FactsSource;
+use jrt::install::{Installer, Layout};
 use jrt::ops::{self, Context, detect::DetectError};
-use jrt::plugin::HostOptions;
-use jrt::plugin::LogLevel;
+use jrt::plugin::{HostOptions, LogLevel};
+use jrt::registry::Spec;
 
-#[derive(Parser, Debug)]
-#[command(
-    name = "jrt",
-    version,
-    about = "The runtime registry toolkit for Joblet"
-)]
-struct Cli {
-    /// Where runtimes are installed (default: /opt/joblet/runtimes as root, else
-    /// $XDG_DATA_HOME/jrt/runtimes).
-    #[arg(long, global = true, env = "JRT_ROOT", value_name = "DIR")]
-    root: Option<PathBuf>,
-    /// A registry to consult (repeatable).
-    #[arg(
-        long,
-        global = true,
-        env = "JRT_REGISTRY",
-        value_delimiter = ',',
-        value_name = "SRC"
-    )]
-    registry: Vec<String>,
-    /// A jrt config file.
-    #[arg(long, global = true, env = "JRT_CONFIG", value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Where downloads and compiled plugins are cached (default: $XDG_CACHE_HOME/jrt).
-    #[arg(long, global = true, env = "JRT_CACHE_DIR", value_name = "DIR")]
-    cache_dir: Option<PathBuf>,
-    /// Use only what is cached; never touch the network.
-    #[arg(long, global = true)]
-    offline: bool,
-    /// Print machine-readable JSON.
-    #[arg(long, global = true)]
-    json: bool,
-    /// Print less.
-    #[arg(short, long, global = true, conflicts_with = "verbose")]
-    quiet: bool,
-    /// Print more (plugin log lines too).
-    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
-    verbose: u8,
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand, Debug)]
-enum Command {
-    /// Show the platform and host facts, as the plugins see them.
-    Detect {
-        /// Use this platform (such as rhel-arm64) instead of the detected one.
-        #[arg(long, value_name = "P")]
-        platform: Option<String>,
-        /// Read host files below this directory instead of / (a snapshot of another machine).
-        #[arg(long, env = "JRT_SYSROOT", value_name = "DIR", hide = true)]
-        sysroot: Option<PathBuf>,
-        /// With --sysroot: the snapshot's `uname -m`.
-        #[arg(long, value_name = "ARCH", hide = true, requires = "sysroot")]
-        machine: Option<String>,
-    },
-    /// Manage runtime-family plugins.
-    Plugin {
-        #[command(subcommand)]
-        command: PluginCommand,
-    },
-}
-
-#[derive(Subcommand, Debug)]
-enum PluginCommand {
-    /// List the built-in and added plugins with their API version.
-    List,
-    /// Check a plugin component (.wasm) and add it.
-    Add {
-        /// The component file.
-        file: String,
-    },
-}
-
-/// An error that is the user's phrasing, not a failure (exit 2).
+/// An error in what the user typed, not a failure (exit 2).
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
 struct UsageError(String);
+
+/// A failure already reported in the command's own output (exit 1, nothing more to print).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct Reported(String);
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -98,16 +33,22 @@ fn main() -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             let usage = e.downcast_ref::<UsageError>().is_some();
-            let message = format!("{e:#}");
-            if cli.json {
-                let out = serde_json::json!({ "error": message });
-                println!("{out}");
-            } else {
-                eprintln!("error: {message}");
+            if e.downcast_ref::<Reported>().is_none() {
+                let message = format!("{e:#}");
+                if cli.json {
+                    println!("{}", serde_json::json!({ "error": message }));
+                } else {
+                    eprintln!("error: {message}");
+                }
             }
             ExitCode::from(if usage { 2 } else { 1 })
         }
     }
+}
+
+fn parse_spec(text: &str) -> Result<Spec> {
+    text.parse::<Spec>()
+        .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))
 }
 
 fn run(cli: &Cli) -> Result<()> {
@@ -116,6 +57,7 @@ fn run(cli: &Cli) -> Result<()> {
         None => jrt::paths::default_root()
             .context("cannot tell where runtimes go: set --root or JRT_ROOT (HOME is unset)")?,
     };
+    let cache = cli.cache_dir.clone().or_else(jrt::paths::default_cache);
     let log_level = match (cli.quiet, cli.verbose) {
         (true, _) => LogLevel::Error,
         (false, 0) => LogLevel::Warn,
@@ -123,15 +65,109 @@ fn run(cli: &Cli) -> Result<()> {
         (false, 2) => LogLevel::Debug,
         _ => LogLevel::Trace,
     };
-    let ctx = Context::new(
-        root,
-        cli.cache_dir.clone().or_else(jrt::paths::default_cache),
-        HostOptions {
-            log_level,
-            ..HostOptions::default()
-        },
-    )?;
+    let plugin_ctx = || {
+        Context::new(
+            root.clone(),
+            cache.clone(),
+            HostOptions {
+                log_level,
+                ..HostOptions::default()
+            },
+        )
+    };
+    let layout = Layout::new(&root);
     match &cli.command {
+        Command::Install {
+            specs,
+            force,
+            platform,
+            jobs,
+            dry_run,
+        } => {
+            let specs = specs
+                .iter()
+                .map(|s| parse_spec(s))
+                .collect::<Result<Vec<_>>>()?;
+            let registries = ops::registries::load(&cli.registry)?;
+            let platform = detect_platform(&plugin_ctx()?, platform.clone())?;
+            let resolved = ops::install::resolve_all(&registries, &specs, &platform)?;
+            if *dry_run {
+                let plan = ops::install::plan(&registries, &resolved, &platform);
+                return print::output(cli.json, &plan, print::plan);
+            }
+            let cache = cache.context("cannot tell where to cache downloads: set --cache-dir")?;
+            let installer = Installer::new(&root, &cache, cli.offline);
+            let results = ops::install::install_all(
+                &installer,
+                &registries,
+                &resolved,
+                &platform,
+                *force,
+                *jobs,
+            )?;
+            print::install_results(cli.json, cli.quiet, &results);
+            let failed = results.iter().filter(|r| r.is_err()).count();
+            if failed > 0 {
+                bail!(Reported(format!("{failed} install(s) failed")));
+            }
+            Ok(())
+        }
+        Command::List { available } => {
+            if *available {
+                let registries = ops::registries::load(&cli.registry)?;
+                let rows = ops::installed::available(&registries, &layout);
+                print::output(cli.json, &rows, print::available)
+            } else {
+                let rows = ops::installed::installed(&layout);
+                print::output(cli.json, &rows, print::installed)
+            }
+        }
+        Command::Info { spec } => {
+            let spec = parse_spec(spec)?;
+            let registries = ops::registries::load(&cli.registry)?;
+            let rows: Vec<_> = ops::installed::available(&registries, &layout)
+                .into_iter()
+                .filter(|a| a.name == spec.name)
+                .collect();
+            let installed: Vec<_> = ops::installed::installed(&layout)
+                .into_iter()
+                .filter(|i| i.name == spec.name)
+                .collect();
+            if rows.is_empty() && installed.is_empty() {
+                let indexes: Vec<_> = registries.iter().map(|r| &r.index).collect();
+                // Reuse the resolver's message, which lists what is available.
+                jrt::registry::spec::resolve(&spec, &indexes, "ubuntu-amd64")?;
+            }
+            let info =
+                serde_json::json!({ "name": spec.name, "versions": rows, "installed": installed });
+            print::output(cli.json, &info, |_| print::info(&rows, &installed))
+        }
+        Command::Remove { spec } => {
+            let spec = parse_spec(spec)?;
+            let removed = ops::installed::remove(&layout, &spec)?;
+            print::output(cli.json, &removed, |rows| {
+                if !cli.quiet {
+                    for r in rows {
+                        println!("removed {}@{} from {}", r.name, r.version, r.path.display());
+                    }
+                }
+            })
+        }
+        Command::Verify { specs } => {
+            let specs = specs
+                .iter()
+                .map(|s| parse_spec(s))
+                .collect::<Result<Vec<_>>>()?;
+            let results = ops::installed::verify(&layout, &specs)?;
+            print::output(cli.json, &results, print::verified)?;
+            let bad = results.iter().filter(|v| !v.ok()).count();
+            if bad > 0 {
+                bail!(Reported(format!(
+                    "{bad} install(s) differ from their receipts"
+                )));
+            }
+            Ok(())
+        }
         Command::Detect {
             platform,
             sysroot,
@@ -141,40 +177,14 @@ fn run(cli: &Cli) -> Result<()> {
                 sysroot: sysroot.clone().unwrap_or_else(|| PathBuf::from("/")),
                 machine: machine.clone(),
             };
-            let report =
-                ops::detect::detect(&ctx, &source, platform.clone()).map_err(|e| match e {
-                    DetectError::UnknownPlatform(m) => anyhow::Error::new(UsageError(m)),
-                    other => anyhow::Error::new(other),
-                })?;
-            if cli.json {
-                print_json(&report)
-            } else {
-                print_detect(&report, cli.quiet);
-                Ok(())
-            }
+            let report = ops::detect::detect(&plugin_ctx()?, &source, platform.clone())
+                .map_err(usage_if_unknown_platform)?;
+            print::output(cli.json, &report, |r| print::detect(r, cli.quiet))
         }
         Command::Plugin { command } => match command {
             PluginCommand::List => {
-                let rows = ops::plugins::list(&ctx)?;
-                if cli.json {
-                    return print_json(&rows);
-                }
-                println!(
-                    "{:<12} {:<9} {:<16} {:<5} {:<10} sha256",
-                    "name", "version", "families", "api", "source"
-                );
-                for r in rows {
-                    println!(
-                        "{:<12} {:<9} {:<16} {:<5} {:<10} {}",
-                        r.name,
-                        r.version,
-                        r.families.join(","),
-                        r.api_version,
-                        r.source,
-                        &r.sha256[..16.min(r.sha256.len())]
-                    );
-                }
-                Ok(())
+                let rows = ops::plugins::list(&plugin_ctx()?)?;
+                print::output(cli.json, &rows, print::plugins)
             }
             PluginCommand::Add { file } => {
                 if file.starts_with("http://") || file.starts_with("https://") {
@@ -184,79 +194,23 @@ fn run(cli: &Cli) -> Result<()> {
                     ))
                     .into());
                 }
-                let added = ops::plugins::add(&ctx, std::path::Path::new(file))?;
-                if cli.json {
-                    return print_json(&added);
-                }
-                if !cli.quiet {
-                    let p = &added.plugin;
-                    print!(
-                        "added plugin {} {} (families: {}; api {}; sha256 {})",
-                        p.name,
-                        p.version,
-                        p.families.join(", "),
-                        p.api_version,
-                        p.sha256
-                    );
-                    match (&added.replaced_version, p.overrides_builtin) {
-                        (Some(v), _) => println!(", replacing {v}"),
-                        (None, true) => println!(", overriding the built-in {}", p.name),
-                        (None, false) => println!(),
-                    }
-                }
-                Ok(())
+                let added = ops::plugins::add(&plugin_ctx()?, Path::new(file))?;
+                print::output(cli.json, &added, |a| print::plugin_added(a, cli.quiet))
             }
         },
     }
 }
 
-fn print_json<T: serde::Serialize>(value: &T) -> Result<()> {
-    let pretty = std::io::stdout().is_terminal();
-    let text = if pretty {
-        serde_json::to_string_pretty(value)?
-    } else {
-        serde_json::to_string(value)?
-    };
-    println!("{text}");
-    Ok(())
+fn usage_if_unknown_platform(e: DetectError) -> anyhow::Error {
+    match e {
+        DetectError::UnknownPlatform(m) => anyhow::Error::new(UsageError(m)),
+        other => anyhow::Error::new(other),
+    }
 }
 
-fn print_detect(r: &ops::detect::Report, quiet: bool) {
-    if quiet {
-        println!("{}", r.platform);
-        return;
-    }
-    println!("platform  {}", r.platform);
-    println!(
-        "distro    {} ({} {})",
-        r.distro.name, r.distro.id, r.distro.version
-    );
-    println!("arch      {} ({})", r.arch, r.machine);
-    println!("kernel    {}", r.kernel);
-    if let Some(l) = &r.libc {
-        println!("libc      {} {}", l.family, l.version);
-    }
-    match &r.gpu {
-        Some(g) => {
-            println!(
-                "nvidia    driver {}, CUDA {}",
-                g.driver_version,
-                g.cuda_version.as_deref().unwrap_or("unknown")
-            );
-            for (i, d) in g.devices.iter().enumerate() {
-                println!(
-                    "gpu {i}     {} ({} MiB, compute {})",
-                    d.name,
-                    d.memory_mib,
-                    d.compute_capability.as_deref().unwrap_or("unknown")
-                );
-            }
-        }
-        None => println!("nvidia    none"),
-    }
-    for a in &r.plugins {
-        if let Some(e) = &a.error {
-            eprintln!("warning: plugin {} refused: {e}", a.plugin);
-        }
-    }
+/// The platform to install for: `--platform` (checked by the plugins) or the detected one.
+fn detect_platform(ctx: &Context, platform: Option<String>) -> Result<String> {
+    let report = ops::detect::detect(ctx, &FactsSource::default(), platform)
+        .map_err(usage_if_unknown_platform)?;
+    Ok(report.platform)
 }

@@ -2,7 +2,10 @@
 //! [`Context`] and returning data that `main.rs` prints as text or JSON.
 
 pub mod detect;
+pub mod install;
+pub mod installed;
 pub mod plugins;
+pub mod registries;
 
 use std::path::PathBuf;
 

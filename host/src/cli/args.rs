@@ -1,0 +1,117 @@
+//! The command-line grammar (clap).
+
+use std::path::PathBuf;
+
+use clap::{Parser, Subcommand};
+
+#[derive(Parser, Debug)]
+#[command(
+    name = "jrt",
+    version,
+    about = "The runtime registry toolkit for Joblet"
+)]
+pub struct Cli {
+    /// Where runtimes are installed (default: /opt/joblet/runtimes as root, else
+    /// $XDG_DATA_HOME/jrt/runtimes).
+    #[arg(long, global = true, env = "JRT_ROOT", value_name = "DIR")]
+    pub root: Option<PathBuf>,
+    /// A registry to consult, highest priority first (repeatable).
+    #[arg(
+        long,
+        global = true,
+        env = "JRT_REGISTRY",
+        value_delimiter = ',',
+        value_name = "SRC"
+    )]
+    pub registry: Vec<String>,
+    /// A jrt config file.
+    #[arg(long, global = true, env = "JRT_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Where downloads and compiled plugins are cached (default: $XDG_CACHE_HOME/jrt).
+    #[arg(long, global = true, env = "JRT_CACHE_DIR", value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+    /// Use only what is cached; never touch the network.
+    #[arg(long, global = true)]
+    pub offline: bool,
+    /// Print machine-readable JSON.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// Print less.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more (plugin log lines too).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Resolve, download, verify, extract and atomically install runtimes.
+    Install {
+        /// Runtimes such as python-3.11, python-3.11@1.3.4 or python-3.11@^1.3.
+        #[arg(required = true, value_name = "SPEC")]
+        specs: Vec<String>,
+        /// Reinstall even when installed; the old install stays until the new one is in place.
+        #[arg(long)]
+        force: bool,
+        /// Install for this platform instead of the detected one.
+        #[arg(long, value_name = "P")]
+        platform: Option<String>,
+        /// How many runtimes to install at once.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        jobs: usize,
+        /// Show what would be installed, and change nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// List installed runtimes, or what the registries offer.
+    List {
+        #[arg(long)]
+        available: bool,
+    },
+    /// One runtime: versions, platforms, family, size, checksum, install state.
+    Info {
+        #[arg(value_name = "SPEC")]
+        spec: String,
+    },
+    /// Remove a runtime: `name` removes every version, `name@version` one.
+    Remove {
+        #[arg(value_name = "SPEC")]
+        spec: String,
+    },
+    /// Re-hash installed runtimes against their install receipts.
+    Verify {
+        #[arg(value_name = "SPEC")]
+        specs: Vec<String>,
+    },
+    /// Show the platform and host facts, as the plugins see them.
+    Detect {
+        /// Use this platform (such as rhel-arm64) instead of the detected one.
+        #[arg(long, value_name = "P")]
+        platform: Option<String>,
+        /// Read host files below this directory instead of / (a snapshot of another machine).
+        #[arg(long, env = "JRT_SYSROOT", value_name = "DIR", hide = true)]
+        sysroot: Option<PathBuf>,
+        /// With --sysroot: the snapshot's `uname -m`.
+        #[arg(long, value_name = "ARCH", hide = true, requires = "sysroot")]
+        machine: Option<String>,
+    },
+    /// Manage runtime-family plugins.
+    Plugin {
+        #[command(subcommand)]
+        command: PluginCommand,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum PluginCommand {
+    /// List the built-in and added plugins with their API version.
+    List,
+    /// Check a plugin component (.wasm) and add it.
+    Add {
+        /// The component file.
+        file: String,
+    },
+}

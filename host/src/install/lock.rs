@@ -1,0 +1,55 @@
+//! Advisory file locks (flock): one per runtime version, so a second install of the same
+//! runtime waits for the first and then finds it installed. The kernel drops a lock when its
+//! holder dies, so a killed run never leaves a stale lock behind.
+
+use std::fs::File;
+use std::io;
+use std::os::fd::AsRawFd;
+use std::path::Path;
+
+/// A held lock; released on drop.
+#[derive(Debug)]
+pub struct Lock {
+    _file: File,
+}
+
+fn open(path: &Path) -> io::Result<File> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    File::options()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(path)
+}
+
+/// Waits for and takes the exclusive lock at `path`.
+pub fn exclusive(path: &Path) -> io::Result<Lock> {
+    let file = open(path)?;
+    // SAFETY: flock on a descriptor we own.
+    loop {
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(Lock { _file: file });
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Takes the exclusive lock at `path` if nobody holds it.
+pub fn try_exclusive(path: &Path) -> io::Result<Option<Lock>> {
+    let file = open(path)?;
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) } == 0 {
+        return Ok(Some(Lock { _file: file }));
+    }
+    let err = io::Error::last_os_error();
+    if err.kind() == io::ErrorKind::WouldBlock {
+        Ok(None)
+    } else {
+        Err(err)
+    }
+}

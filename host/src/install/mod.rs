@@ -1,0 +1,341 @@
+//! Installing one resolved runtime, atomically (SPEC §3).
+//!
+//! Under the runtime's lock: stale staging from a killed run is removed; the package streams
+//! through verification into a fresh staging directory on the root's filesystem; the receipt
+//! is written; everything is synced; then one rename puts the tree at `<root>/<name>/<version>`.
+//! Until that rename nothing is visible at the final path, and on any error the staging
+//! directory is removed. `--force` swaps the new tree in with `RENAME_EXCHANGE`, so the old
+//! install stays in place until the new one is.
+
+pub mod layout;
+pub mod lock;
+pub mod receipt;
+
+use std::ffi::CString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::extract::{self, ExtractError, Limits};
+use crate::fetch::{self, FetchError, PackageCache, Verifier};
+use crate::registry::Resolved;
+use crate::registry::source::Registry;
+pub use layout::Layout;
+use receipt::{Drift, Receipt};
+
+/// Why an install failed. Nothing is left at the final path in any of these cases.
+#[derive(Debug, thiserror::Error)]
+pub enum InstallError {
+    #[error(
+        "cannot write to the runtime root {}: {source}; choose another with --root or JRT_ROOT",
+        root.display()
+    )]
+    RootNotWritable { root: PathBuf, source: io::Error },
+    #[error("{name}@{version}: {source}")]
+    Fetch {
+        name: String,
+        version: String,
+        source: Box<FetchError>,
+    },
+    #[error("{name}@{version}: {source}")]
+    Extract {
+        name: String,
+        version: String,
+        source: ExtractError,
+    },
+    #[error(
+        "{name}@{version} is a source package (no runtime.yml at its top); setting it up needs \
+         the family plugins' setup step, which this jrt does not run yet. Nothing was installed"
+    )]
+    NeedsSetup { name: String, version: String },
+    #[error(
+        "{name}@{version} is installed at {} but differs from its receipt ({}); reinstall with --force",
+        dir.display(), drift_summary(.drift)
+    )]
+    Modified {
+        name: String,
+        version: String,
+        dir: PathBuf,
+        drift: Box<Drift>,
+    },
+    #[error("{name}@{version}: {message}")]
+    Registry {
+        name: String,
+        version: String,
+        message: String,
+    },
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+}
+
+fn drift_summary(d: &Drift) -> String {
+    format!(
+        "{} modified, {} missing, {} extra",
+        d.modified.len(),
+        d.missing.len(),
+        d.extra.len()
+    )
+}
+
+fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> InstallError {
+    let path = path.to_path_buf();
+    move |source| InstallError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// What an install did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    pub name: String,
+    pub version: String,
+    pub path: PathBuf,
+    /// `installed`, `reinstalled` or `already-installed`.
+    pub action: &'static str,
+    pub package_kind: &'static str,
+    pub url: String,
+    pub checksum: String,
+    pub size: u64,
+    /// Whether the package came from the cache.
+    pub cached: bool,
+}
+
+/// Settings shared by every install.
+#[derive(Debug, Clone)]
+pub struct Installer {
+    pub layout: Layout,
+    pub cache: PackageCache,
+    pub offline: bool,
+    pub limits: Limits,
+}
+
+impl Installer {
+    pub fn new(root: &Path, cache_root: &Path, offline: bool) -> Self {
+        Installer {
+            layout: Layout::new(root),
+            cache: PackageCache::new(cache_root),
+            offline,
+            limits: Limits::default(),
+        }
+    }
+
+    /// Creates the bookkeeping directories; fails early on a read-only root, before
+    /// anything is downloaded.
+    pub fn prepare(&self) -> Result<(), InstallError> {
+        for dir in [
+            self.layout.locks(),
+            self.layout.staging(),
+            self.layout.trash(),
+        ] {
+            std::fs::create_dir_all(&dir).map_err(|source| InstallError::RootNotWritable {
+                root: self.layout.root().to_path_buf(),
+                source,
+            })?;
+        }
+        // Directories may exist on a root that is now read-only: prove we can write.
+        tempfile::tempfile_in(self.layout.staging()).map_err(|source| {
+            InstallError::RootNotWritable {
+                root: self.layout.root().to_path_buf(),
+                source,
+            }
+        })?;
+        Ok(())
+    }
+
+    /// Installs `resolved` (from `registry`) for `platform`.
+    pub fn install(
+        &self,
+        registry: &Registry,
+        resolved: &Resolved,
+        platform: &str,
+        force: bool,
+    ) -> Result<Outcome, InstallError> {
+        self.prepare()?;
+        let name = resolved.name.clone();
+        let version = resolved.version.to_string();
+        let (download_url, checksum, size) = resolved.package();
+        let url = registry
+            .resolve_url(download_url)
+            .map_err(|message| InstallError::Registry {
+                name: name.clone(),
+                version: version.clone(),
+                message,
+            })?;
+        // A package with runtime.yml at its top is prebuilt whatever the index says; an
+        // upstream-style entry (no `artifacts`) may point at one.
+        let outcome = |action, cached| Outcome {
+            name: name.clone(),
+            version: version.clone(),
+            path: self.layout.install_dir(&name, &version),
+            action,
+            package_kind: "prebuilt",
+            url: url.to_string(),
+            checksum: checksum.to_string(),
+            size,
+            cached,
+        };
+
+        let lock_path = self.layout.lock_file(&name, &version);
+        let _lock = lock::exclusive(&lock_path).map_err(io_err("cannot lock", &lock_path))?;
+        let final_dir = self.layout.install_dir(&name, &version);
+        let existing = final_dir.exists();
+        if existing && !force {
+            let receipt_path = layout::receipt_path(&final_dir);
+            if let Ok(receipt) = Receipt::read(&receipt_path) {
+                let drift = receipt.verify(&final_dir);
+                if drift.is_clean() {
+                    return Ok(outcome("already-installed", true));
+                }
+                return Err(InstallError::Modified {
+                    name,
+                    version,
+                    dir: final_dir,
+                    drift: Box::new(drift),
+                });
+            }
+        }
+        self.clean_stale_staging(&name, &version);
+
+        let staging = tempfile::Builder::new()
+            .prefix(&format!("{name}@{version}."))
+            .tempdir_in(self.layout.staging())
+            .map_err(io_err("cannot create staging in", &self.layout.staging()))?;
+        let tree = staging.path().join("tree");
+        std::fs::create_dir(&tree).map_err(io_err("cannot create", &tree))?;
+
+        let fetch_err = |source| InstallError::Fetch {
+            name: name.clone(),
+            version: version.clone(),
+            source: Box::new(source),
+        };
+        let (reader, to_cache) =
+            fetch::open(&self.cache, &url, checksum, self.offline).map_err(fetch_err)?;
+        let mut verifier = Verifier::new(reader, url.as_str(), size, checksum);
+        if to_cache {
+            verifier = verifier
+                .copy_to(&self.cache.part_path(checksum), &self.cache.path(checksum))
+                .map_err(fetch_err)?;
+        }
+        let extracted = extract::extract(&mut verifier, &tree, &self.limits);
+        // A bad download explains a broken archive better than the archive error does.
+        let extracted = match extracted {
+            Ok(x) => {
+                verifier.finish().map_err(fetch_err)?;
+                x
+            }
+            Err(ExtractError::Format(m)) => {
+                verifier.finish().map_err(fetch_err)?;
+                return Err(InstallError::Extract {
+                    name,
+                    version,
+                    source: ExtractError::Format(m),
+                });
+            }
+            Err(e) => {
+                let _ = verifier.finish();
+                return Err(InstallError::Extract {
+                    name,
+                    version,
+                    source: e,
+                });
+            }
+        };
+
+        if !tree.join("runtime.yml").is_file() {
+            return Err(InstallError::NeedsSetup { name, version });
+        }
+
+        let receipt = Receipt {
+            receipt_version: 1,
+            name: name.clone(),
+            version: version.clone(),
+            registry: registry.source.display(),
+            url: url.to_string(),
+            checksum: checksum.to_string(),
+            size,
+            platform: platform.to_string(),
+            package_kind: "prebuilt".into(),
+            plugins: Vec::new(),
+            installed_at: std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_secs())
+                .unwrap_or(0),
+            jrt_version: env!("CARGO_PKG_VERSION").into(),
+            files: extracted.records,
+        };
+        let receipt_path = layout::receipt_path(&tree);
+        let receipt_dir = tree.join(".jrt");
+        std::fs::create_dir_all(&receipt_dir).map_err(io_err("cannot create", &receipt_dir))?;
+        let json = serde_json::to_vec_pretty(&receipt).unwrap_or_default();
+        std::fs::write(&receipt_path, json).map_err(io_err("cannot write", &receipt_path))?;
+
+        sync_filesystem(&tree).map_err(io_err("cannot sync", &tree))?;
+        let parent = self.layout.runtime_dir(&name);
+        std::fs::create_dir_all(&parent).map_err(io_err("cannot create", &parent))?;
+        if existing {
+            // Swap atomically; the old tree ends up in staging and goes with it.
+            exchange(&tree, &final_dir).map_err(io_err("cannot replace", &final_dir))?;
+        } else {
+            std::fs::rename(&tree, &final_dir).map_err(io_err("cannot install to", &final_dir))?;
+        }
+        crate::fsutil::sync_dir(&parent).map_err(io_err("cannot sync", &parent))?;
+        drop(staging);
+        Ok(outcome(
+            if existing { "reinstalled" } else { "installed" },
+            !to_cache,
+        ))
+    }
+
+    /// Removes staging directories of this runtime left by a killed run. Safe because the
+    /// caller holds the runtime's lock, so no live install owns them.
+    fn clean_stale_staging(&self, name: &str, version: &str) {
+        let prefix = format!("{name}@{version}.");
+        let Ok(entries) = std::fs::read_dir(self.layout.staging()) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            if entry.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_dir_all(entry.path());
+            }
+        }
+    }
+}
+
+/// Flushes the filesystem holding `path` (one `syncfs` instead of an fsync per file).
+fn sync_filesystem(path: &Path) -> io::Result<()> {
+    let dir = std::fs::File::open(path)?;
+    use std::os::fd::AsRawFd;
+    // SAFETY: syncfs on a descriptor we own.
+    if unsafe { libc::syncfs(dir.as_raw_fd()) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Atomically exchanges two paths (`renameat2(RENAME_EXCHANGE)`).
+fn exchange(a: &Path, b: &Path) -> io::Result<()> {
+    let ca = CString::new(a.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    let cb = CString::new(b.as_os_str().as_bytes()).map_err(io::Error::other)?;
+    // SAFETY: valid NUL-terminated paths, AT_FDCWD.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            ca.as_ptr(),
+            libc::AT_FDCWD,
+            cb.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    if rc != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -1,0 +1,116 @@
+//! `jrt install`: resolve each spec, then install them (in parallel with `--jobs`).
+
+use std::sync::Mutex;
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde::Serialize;
+
+use crate::install::{InstallError, Installer, Outcome};
+use crate::registry::source::Registry;
+use crate::registry::spec::{ResolveError, resolve};
+use crate::registry::{Resolved, Spec};
+
+/// What `--dry-run` shows for one spec.
+#[derive(Debug, Clone, Serialize)]
+pub struct Planned {
+    pub name: String,
+    pub version: String,
+    pub registry: String,
+    pub url: String,
+    pub size: u64,
+    pub checksum: String,
+    pub platform: String,
+    /// `prebuilt` (extract only) or `source` (set up by the family plugins).
+    pub package_kind: &'static str,
+    pub families: Vec<String>,
+}
+
+/// Resolves every spec for `platform`; the first error stops.
+pub fn resolve_all(
+    registries: &[Registry],
+    specs: &[Spec],
+    platform: &str,
+) -> Result<Vec<(usize, Resolved)>, ResolveError> {
+    let indexes: Vec<&crate::registry::Index> = registries.iter().map(|r| &r.index).collect();
+    specs
+        .iter()
+        .map(|spec| resolve(spec, &indexes, platform).map(|r| (r.registry, r)))
+        .collect()
+}
+
+/// The plan `--dry-run` prints.
+pub fn plan(
+    registries: &[Registry],
+    resolved: &[(usize, Resolved)],
+    platform: &str,
+) -> Vec<Planned> {
+    resolved
+        .iter()
+        .map(|(i, r)| {
+            let registry = &registries[*i];
+            let (url, checksum, size) = r.package();
+            Planned {
+                name: r.name.clone(),
+                version: r.version.to_string(),
+                registry: registry.source.display(),
+                url: registry
+                    .resolve_url(url)
+                    .map(|u| u.to_string())
+                    .unwrap_or_else(|_| url.to_string()),
+                size,
+                checksum: checksum.to_string(),
+                platform: platform.to_string(),
+                package_kind: if r.artifact.is_some() {
+                    "prebuilt"
+                } else {
+                    "source"
+                },
+                families: r.entry.family.clone(),
+            }
+        })
+        .collect()
+}
+
+/// Installs the resolved packages, `jobs` at a time; results are in the order given. A root
+/// that cannot be written fails the whole batch before anything is downloaded.
+pub fn install_all(
+    installer: &Installer,
+    registries: &[Registry],
+    resolved: &[(usize, Resolved)],
+    platform: &str,
+    force: bool,
+    jobs: usize,
+) -> Result<Vec<Result<Outcome, InstallError>>, InstallError> {
+    installer.prepare()?;
+    let results: Vec<Mutex<Option<Result<Outcome, InstallError>>>> =
+        resolved.iter().map(|_| Mutex::new(None)).collect();
+    let next = AtomicUsize::new(0);
+    std::thread::scope(|scope| {
+        for _ in 0..jobs.clamp(1, resolved.len().max(1)) {
+            scope.spawn(|| {
+                loop {
+                    let i = next.fetch_add(1, Ordering::SeqCst);
+                    let Some((reg, r)) = resolved.get(i) else {
+                        break;
+                    };
+                    let result = installer.install(&registries[*reg], r, platform, force);
+                    if let Ok(mut slot) = results[i].lock() {
+                        *slot = Some(result);
+                    }
+                }
+            });
+        }
+    });
+    Ok(results
+        .into_iter()
+        .map(|m| {
+            m.into_inner().ok().flatten().unwrap_or_else(|| {
+                Err(InstallError::Registry {
+                    name: String::new(),
+                    version: String::new(),
+                    message: "the install thread stopped unexpectedly".into(),
+                })
+            })
+        })
+        .collect())
+}

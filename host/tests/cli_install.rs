@@ -1,0 +1,166 @@
+//! `jrt install/list/info/remove/verify` end to end, including a run killed mid-extraction.
+
+mod common;
+#[path = "common/packages.rs"]
+mod packages;
+#[path = "common/tarball.rs"]
+mod tarball;
+
+use std::path::Path;
+use std::process::Stdio;
+use std::time::{Duration, Instant};
+
+use assert_cmd::Command;
+use packages::*;
+use predicates::prelude::*;
+
+fn jrt(dir: &Path) -> Command {
+    let mut cmd = Command::cargo_bin("jrt").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("--root")
+        .arg(dir.join("root"))
+        .arg("--cache-dir")
+        .arg(dir.join("cache"))
+        .arg("--registry")
+        .arg(dir.join("registry"));
+    cmd
+}
+
+fn setup(published: &[Published]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("registry")).unwrap();
+    write_registry(&dir.path().join("registry"), published);
+    // Reuse the compiled plugins of the other tests.
+    std::fs::create_dir_all(dir.path().join("cache")).unwrap();
+    std::os::unix::fs::symlink(common::shared_cache(), dir.path().join("cache/compiled")).unwrap();
+    dir
+}
+
+#[test]
+fn install_list_info_verify_remove() {
+    let dir = setup(&[
+        Published::honest("rt", "1.2.0", prebuilt("rt", "1.2.0", 3)),
+        Published::honest("rt", "1.10.0", prebuilt("rt", "1.10.0", 3)),
+    ]);
+    let d = dir.path();
+    jrt(d)
+        .args(["install", "--dry-run", "--platform", "rhel-arm64", "rt@^1"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("would install rt@1.10.0 for rhel-arm64")
+                .and(predicate::str::contains("rt-1.10.0.tar.gz")),
+        );
+    assert!(!d.join("root/rt").exists());
+
+    jrt(d)
+        .args(["install", "rt"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("installed rt@1.10.0 to"));
+    jrt(d)
+        .args(["install", "rt@1.10.0"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("already installed"));
+    let out = jrt(d).args(["--json", "list"]).assert().success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(v[0]["version"], "1.10.0");
+
+    jrt(d).args(["info", "rt"]).assert().success().stdout(
+        predicate::str::contains("1.2.0").and(predicate::str::contains("installed rt@1.10.0")),
+    );
+    jrt(d)
+        .args(["verify"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("rt@1.10.0: ok"));
+
+    std::fs::write(d.join("root/rt/1.10.0/isolated/hello"), "changed").unwrap();
+    jrt(d)
+        .args(["verify", "rt"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains("modified  isolated/hello"));
+
+    jrt(d)
+        .args(["remove", "rt"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("removed rt@1.10.0"));
+    jrt(d)
+        .args(["remove", "rt"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("rt is not installed"));
+    jrt(d).args(["install", "Bad_Name"]).assert().code(2);
+    jrt(d)
+        .args(["install", "nope"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "runtime 'nope' is not in any registry; available runtimes: rt",
+        ));
+}
+
+#[test]
+fn a_run_killed_during_extraction_leaves_nothing_and_the_next_run_succeeds() {
+    let dir = setup(&[Published::honest(
+        "big",
+        "1.0.0",
+        prebuilt("big", "1.0.0", 20_000),
+    )]);
+    let d = dir.path();
+    let mut child = std::process::Command::new(assert_cmd::cargo::cargo_bin("jrt"))
+        .arg("--root")
+        .arg(d.join("root"))
+        .arg("--cache-dir")
+        .arg(d.join("cache"))
+        .arg("--registry")
+        .arg(d.join("registry"))
+        .args(["install", "big"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait until extraction is under way, then kill it hard.
+    let staging = d.join("root/.jrt/staging");
+    let started = Instant::now();
+    let killed_mid_way = loop {
+        let busy = std::fs::read_dir(&staging)
+            .ok()
+            .and_then(|mut it| it.next())
+            .and_then(|e| e.ok())
+            .is_some_and(|e| e.path().join("tree/isolated").exists());
+        if busy {
+            child.kill().unwrap();
+            break true;
+        }
+        if child.try_wait().unwrap().is_some() || started.elapsed() > Duration::from_secs(60) {
+            break false;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    };
+    child.wait().unwrap();
+    if killed_mid_way {
+        assert!(
+            !d.join("root/big/1.0.0").exists(),
+            "a partial install is visible"
+        );
+        assert!(
+            std::fs::read_dir(&staging).unwrap().next().is_some(),
+            "the killed run's staging is there"
+        );
+    }
+    jrt(d).args(["install", "big"]).assert().success();
+    assert!(
+        std::fs::read_dir(&staging).unwrap().next().is_none(),
+        "stale staging was not cleaned"
+    );
+    jrt(d).args(["verify", "big"]).assert().success();
+    assert!(
+        killed_mid_way,
+        "the install finished before it could be killed; make the package bigger"
+    );
+}
