@@ -1,7 +1,7 @@
 //! Getting package bytes, verified while they stream.
 //!
-//! A package is read once: source → [`Verifier`] (size and sha256, and a copy into the cache)
-//! → gzip → tar → files. Nothing is trusted until the last byte has been counted and hashed;
+//! A package is read once: source (teed into a `.part` file) → [`Verifier`] (size and
+//! sha256) → gzip → tar → files. Nothing is trusted until the last byte has been counted and hashed;
 //! the caller discards what it extracted when [`Verifier::finish`] fails. Verified packages
 //! live in a content-addressed cache, `<cache>/packages/<sha256>.tar.gz`, so a second install
 //! reads them from disk.
@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::fsutil;
+use crate::http::{Body, Http, HttpError};
 use crate::registry::Checksum;
 
 /// Why a package could not be fetched or did not verify.
@@ -35,6 +36,8 @@ pub enum FetchError {
     },
     #[error("{url}: {message}")]
     Transfer { url: String, message: String },
+    #[error(transparent)]
+    Http(HttpError),
     #[error("{url} is not in the cache and --offline forbids downloading it")]
     Offline { url: String },
     #[error("{url}: unsupported URL scheme '{scheme}' (jrt reads https, http and file URLs)")]
@@ -85,7 +88,6 @@ pub struct Verifier<R> {
     count: u64,
     declared: u64,
     expected: Checksum,
-    copy: Option<(File, PathBuf, PathBuf)>,
     /// Set once more bytes than declared arrived; sticks, whatever happens after.
     overflowed: bool,
 }
@@ -100,31 +102,11 @@ impl<R: Read> Verifier<R> {
             count: 0,
             declared,
             expected: expected.clone(),
-            copy: None,
             overflowed: false,
         }
     }
 
-    /// Also writes every byte to `part`, which is renamed to `dest` once verified.
-    pub fn copy_to(mut self, part: &Path, dest: &Path) -> Result<Self, FetchError> {
-        if let Some(dir) = part.parent() {
-            std::fs::create_dir_all(dir).map_err(|e| FetchError::Io {
-                action: "cannot create",
-                path: dir.to_path_buf(),
-                source: e,
-            })?;
-        }
-        let file = File::create(part).map_err(|e| FetchError::Io {
-            action: "cannot create",
-            path: part.to_path_buf(),
-            source: e,
-        })?;
-        self.copy = Some((file, part.to_path_buf(), dest.to_path_buf()));
-        Ok(self)
-    }
-
-    /// Reads whatever is left, then checks size and checksum. On success the copy (if any)
-    /// becomes the cache entry; on failure it is deleted.
+    /// Reads whatever is left, then checks size and checksum.
     pub fn finish(mut self) -> Result<(), FetchError> {
         let mut buf = vec![0u8; 64 << 10];
         let drained = loop {
@@ -134,39 +116,11 @@ impl<R: Read> Verifier<R> {
                 Err(e) => break Err(e),
             }
         };
-        let result = if self.overflowed {
-            self.check()
-        } else {
-            drained
-                .map_err(|e| self.error_from_io(e))
-                .and_then(|()| self.check())
-        };
-        match (result, self.copy.take()) {
-            (Ok(()), Some((file, part, dest))) => {
-                file.sync_all().map_err(|e| FetchError::Io {
-                    action: "cannot write",
-                    path: part.clone(),
-                    source: e,
-                })?;
-                drop(file);
-                std::fs::rename(&part, &dest).map_err(|e| FetchError::Io {
-                    action: "cannot store",
-                    path: dest.clone(),
-                    source: e,
-                })?;
-                if let Some(dir) = dest.parent() {
-                    let _ = fsutil::sync_dir(dir);
-                }
-                Ok(())
-            }
-            (Ok(()), None) => Ok(()),
-            (Err(e), copy) => {
-                if let Some((_, part, _)) = copy {
-                    let _ = std::fs::remove_file(part);
-                }
-                Err(e)
-            }
+        if self.overflowed {
+            return self.check();
         }
+        drained.map_err(|e| self.error_from_io(e))?;
+        self.check()
     }
 
     fn check(&self) -> Result<(), FetchError> {
@@ -236,45 +190,162 @@ impl<R: Read> Read for Verifier<R> {
         }
         self.count += n as u64;
         self.hasher.update(&buf[..n]);
-        if let Some((file, _, _)) = &mut self.copy {
-            file.write_all(&buf[..n])?;
-        }
         Ok(n)
     }
 }
 
-/// Opens a package for reading: the verified cache entry when there is one, else the source.
-/// Returns the reader and whether it must be copied into the cache.
+/// A package opened for reading, and where its bytes are being collected for the cache.
+pub struct Opened {
+    pub reader: Box<dyn Read + Send>,
+    /// Whether the bytes come from the cache.
+    pub cached: bool,
+    part: Option<Part>,
+    /// Whether a later run can resume from the `.part` file (downloads, not local copies).
+    resumable: bool,
+}
+
+/// A `.part` file being filled, and the cache entry it becomes.
+struct Part {
+    path: PathBuf,
+    dest: PathBuf,
+}
+
+impl Opened {
+    /// The download verified: its `.part` file becomes the cache entry.
+    pub fn commit(self) -> Result<(), FetchError> {
+        let Some(part) = self.part else {
+            return Ok(());
+        };
+        drop(self.reader); // closes our handle on the part file
+        let io = |action, path: &Path| {
+            let path = path.to_path_buf();
+            move |source| FetchError::Io {
+                action,
+                path,
+                source,
+            }
+        };
+        File::open(&part.path)
+            .and_then(|f| f.sync_all())
+            .map_err(io("cannot write", &part.path))?;
+        std::fs::rename(&part.path, &part.dest).map_err(io("cannot store", &part.dest))?;
+        if let Some(dir) = part.dest.parent() {
+            let _ = fsutil::sync_dir(dir);
+        }
+        Ok(())
+    }
+
+    /// The bytes are wrong (checksum or size): never resume from them.
+    pub fn discard(self) {
+        if let Some(part) = self.part {
+            drop(self.reader);
+            let _ = std::fs::remove_file(part.path);
+        }
+    }
+
+    /// The transfer failed: keep a download's `.part` file so the next attempt resumes
+    /// from it (a local copy is simply dropped).
+    pub fn keep(self) {
+        if !self.resumable {
+            self.discard();
+        }
+    }
+}
+
+/// Copies what passes through into a file.
+struct Tee<R> {
+    inner: R,
+    file: File,
+}
+
+impl<R: Read> Read for Tee<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.file.write_all(&buf[..n])?;
+        Ok(n)
+    }
+}
+
+/// Opens a package for reading: the verified cache entry when there is one, else the source,
+/// teed into a `.part` file. An http(s) download resumes a `.part` left by an earlier run.
 pub fn open(
     cache: &PackageCache,
+    http: Option<&Http>,
     url: &Url,
     checksum: &Checksum,
+    size: u64,
     offline: bool,
-) -> Result<(Box<dyn Read + Send>, bool), FetchError> {
+) -> Result<Opened, FetchError> {
     let cached = cache.path(checksum);
     if let Ok(file) = File::open(&cached) {
-        return Ok((Box::new(file), false));
+        return Ok(Opened {
+            reader: Box::new(file),
+            cached: true,
+            part: None,
+            resumable: false,
+        });
     }
+    let part_path = cache.part_path(checksum);
+    let io = |action, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| FetchError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    std::fs::create_dir_all(cache.dir()).map_err(io("cannot create", cache.dir()))?;
+    let part = Some(Part {
+        path: part_path.clone(),
+        dest: cached,
+    });
     match url.scheme() {
         "file" => {
             let path = url.to_file_path().map_err(|()| FetchError::Transfer {
                 url: url.to_string(),
                 message: "not a local path".into(),
             })?;
-            let file = File::open(&path).map_err(|e| FetchError::Io {
-                action: "cannot read",
-                path,
-                source: e,
-            })?;
-            Ok((Box::new(file), true))
+            let source = File::open(&path).map_err(io("cannot read", &path))?;
+            let file = File::create(&part_path).map_err(io("cannot create", &part_path))?;
+            Ok(Opened {
+                reader: Box::new(Tee {
+                    inner: source,
+                    file,
+                }),
+                cached: false,
+                part,
+                resumable: false,
+            })
         }
         "http" | "https" if offline => Err(FetchError::Offline {
             url: url.to_string(),
         }),
-        "http" | "https" => Err(FetchError::Transfer {
-            url: url.to_string(),
-            message: "HTTP downloads are not wired in yet".into(),
-        }),
+        "http" | "https" => {
+            let http = http.ok_or_else(|| FetchError::Transfer {
+                url: url.to_string(),
+                message: "no HTTP client".into(),
+            })?;
+            // Resume what an earlier run collected, unless it cannot be a prefix.
+            let have = std::fs::metadata(&part_path).map(|m| m.len()).unwrap_or(0);
+            let have = if have > size { 0 } else { have };
+            let file = File::options()
+                .create(true)
+                .append(true)
+                .open(&part_path)
+                .map_err(io("cannot open", &part_path))?;
+            if have == 0 {
+                file.set_len(0).map_err(io("cannot truncate", &part_path))?;
+            }
+            let body = Body::open(http, url, have, size).map_err(FetchError::Http)?;
+            let earlier = File::open(&part_path).map_err(io("cannot read", &part_path))?;
+            let reader = earlier.take(have).chain(Tee { inner: body, file });
+            Ok(Opened {
+                reader: Box::new(reader),
+                cached: false,
+                part,
+                resumable: true,
+            })
+        }
         other => Err(FetchError::Scheme {
             url: url.to_string(),
             scheme: other.to_string(),

@@ -11,6 +11,7 @@ pub mod extract;
 pub mod facts;
 pub mod fetch;
 pub mod fsutil;
+pub mod http;
 pub mod install;
 pub mod ops;
 pub mod paths;

@@ -20,10 +20,12 @@ use serde::Serialize;
 
 use crate::extract::{self, ExtractError, Limits};
 use crate::fetch::{self, FetchError, PackageCache, Verifier};
+use crate::http::{Http, HttpError};
 use crate::registry::Resolved;
 use crate::registry::source::Registry;
 pub use layout::Layout;
 use receipt::{Drift, Receipt};
+use std::sync::OnceLock;
 
 /// Why an install failed. Nothing is left at the final path in any of these cases.
 #[derive(Debug, thiserror::Error)]
@@ -109,12 +111,14 @@ pub struct Outcome {
 }
 
 /// Settings shared by every install.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Installer {
     pub layout: Layout,
     pub cache: PackageCache,
     pub offline: bool,
     pub limits: Limits,
+    pub http_policy: crate::http::Policy,
+    http: OnceLock<Result<Http, HttpError>>,
 }
 
 impl Installer {
@@ -124,7 +128,17 @@ impl Installer {
             cache: PackageCache::new(cache_root),
             offline,
             limits: Limits::default(),
+            http_policy: crate::http::Policy::default(),
+            http: OnceLock::new(),
         }
+    }
+
+    /// The HTTP client, made on first use (it starts a thread).
+    fn http(&self) -> Result<&Http, HttpError> {
+        self.http
+            .get_or_init(|| Http::new(self.http_policy))
+            .as_ref()
+            .map_err(Clone::clone)
     }
 
     /// Creates the bookkeeping directories; fails early on a read-only root, before
@@ -216,38 +230,35 @@ impl Installer {
             version: version.clone(),
             source: Box::new(source),
         };
-        let (reader, to_cache) =
-            fetch::open(&self.cache, &url, checksum, self.offline).map_err(fetch_err)?;
-        let mut verifier = Verifier::new(reader, url.as_str(), size, checksum);
-        if to_cache {
-            verifier = verifier
-                .copy_to(&self.cache.part_path(checksum), &self.cache.path(checksum))
-                .map_err(fetch_err)?;
-        }
+        let http = if matches!(url.scheme(), "http" | "https") && !self.offline {
+            Some(self.http().map_err(|e| fetch_err(FetchError::Http(e)))?)
+        } else {
+            None
+        };
+        let mut opened = fetch::open(&self.cache, http, &url, checksum, size, self.offline)
+            .map_err(fetch_err)?;
+        let to_cache = !opened.cached;
+        let mut verifier = Verifier::new(&mut opened.reader, url.as_str(), size, checksum);
         let extracted = extract::extract(&mut verifier, &tree, &self.limits);
-        // A bad download explains a broken archive better than the archive error does.
-        let extracted = match extracted {
-            Ok(x) => {
-                verifier.finish().map_err(fetch_err)?;
-                x
-            }
-            Err(ExtractError::Format(m)) => {
-                verifier.finish().map_err(fetch_err)?;
-                return Err(InstallError::Extract {
-                    name,
-                    version,
-                    source: ExtractError::Format(m),
-                });
+        // The download's verdict comes first: a bad download explains a broken archive better
+        // than the archive error does.
+        let verdict = verifier.finish();
+        match verdict {
+            Ok(()) => opened.commit().map_err(fetch_err)?,
+            Err(e @ (FetchError::Checksum { .. } | FetchError::TooLarge { .. })) => {
+                opened.discard();
+                return Err(fetch_err(e));
             }
             Err(e) => {
-                let _ = verifier.finish();
-                return Err(InstallError::Extract {
-                    name,
-                    version,
-                    source: e,
-                });
+                opened.keep(); // resume from here next time
+                return Err(fetch_err(e));
             }
-        };
+        }
+        let extracted = extracted.map_err(|source| InstallError::Extract {
+            name: name.clone(),
+            version: version.clone(),
+            source,
+        })?;
 
         if !tree.join("runtime.yml").is_file() {
             return Err(InstallError::NeedsSetup { name, version });

@@ -1,0 +1,411 @@
+//! HTTP for registries and packages (reqwest, blocking).
+//!
+//! Timeouts on connect and on every read; retries with exponential backoff and full jitter
+//! for connect errors, timeouts, cut connections, 5xx and 429 (honouring `Retry-After` up to a
+//! cap), never for other 4xx; no transparent decompression (`Accept-Encoding: identity`, and
+//! reqwest is built without decoders); redirects followed, but never from https to http.
+//!
+//! [`Body`] reads a package and survives a cut connection by resuming with `Range` from the
+//! byte it got to. A server that ignores the range (answers 200) or answers the wrong
+//! `Content-Range` is read from its start and the bytes already delivered are skipped; the
+//! caller's checksum over the whole stream still decides whether the result is good.
+
+use std::io::{self, Read};
+use std::time::Duration;
+
+use reqwest::StatusCode;
+use reqwest::blocking::{Client, Response};
+use reqwest::header;
+use url::Url;
+
+/// Retry and timeout settings.
+#[derive(Debug, Clone, Copy)]
+pub struct Policy {
+    pub connect_timeout: Duration,
+    /// How long one read may wait for data before the attempt counts as stalled.
+    pub read_timeout: Duration,
+    /// Attempts per request, the first included.
+    pub attempts: u32,
+    pub base_delay: Duration,
+    pub max_delay: Duration,
+    /// The longest `Retry-After` honoured; longer waits fail instead.
+    pub max_retry_after: Duration,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            connect_timeout: Duration::from_secs(10),
+            read_timeout: Duration::from_secs(30),
+            attempts: 5,
+            base_delay: Duration::from_millis(250),
+            max_delay: Duration::from_secs(8),
+            max_retry_after: Duration::from_secs(60),
+        }
+    }
+}
+
+/// An HTTP failure, already classified.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum HttpError {
+    #[error("{url}: HTTP {status}{}", retries(*.retried))]
+    Status {
+        url: String,
+        status: u16,
+        retried: u32,
+    },
+    #[error("{url}: {message}{}", retries(*.retried))]
+    Transport {
+        url: String,
+        message: String,
+        retried: u32,
+    },
+    #[error("{url}: {message}")]
+    Refused { url: String, message: String },
+}
+
+fn retries(n: u32) -> String {
+    match n {
+        0 => String::new(),
+        1 => " (after 1 retry)".into(),
+        n => format!(" (after {n} retries)"),
+    }
+}
+
+/// A configured client.
+#[derive(Debug, Clone)]
+pub struct Http {
+    client: Client,
+    policy: Policy,
+}
+
+impl Http {
+    pub fn new(policy: Policy) -> Result<Self, HttpError> {
+        // reqwest is built without a crypto provider; install ring once per process.
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let redirect = reqwest::redirect::Policy::custom(|attempt| {
+            let downgrade = attempt.url().scheme() == "http"
+                && attempt.previous().iter().any(|u| u.scheme() == "https");
+            if downgrade {
+                let to = attempt.url().to_string();
+                attempt.error(format!("refusing a redirect from https to {to}"))
+            } else if attempt.previous().len() >= 10 {
+                attempt.error("more than 10 redirects")
+            } else {
+                attempt.follow()
+            }
+        });
+        let client = Client::builder()
+            .connect_timeout(policy.connect_timeout)
+            .timeout(policy.read_timeout)
+            .redirect(redirect)
+            .user_agent(concat!("jrt/", env!("CARGO_PKG_VERSION")))
+            .build()
+            .map_err(|e| HttpError::Transport {
+                url: String::new(),
+                message: format!("cannot set up HTTP: {e}"),
+                retried: 0,
+            })?;
+        Ok(Http { client, policy })
+    }
+
+    pub fn policy(&self) -> &Policy {
+        &self.policy
+    }
+
+    /// Sends a GET (with `range_from` as a `Range` start, and extra headers), retrying what is
+    /// worth retrying. Returns a response with a success or 304 status.
+    pub fn get(
+        &self,
+        url: &Url,
+        range_from: Option<u64>,
+        extra: &[(header::HeaderName, String)],
+    ) -> Result<Response, HttpError> {
+        let mut retried = 0;
+        loop {
+            let mut req = self
+                .client
+                .get(url.clone())
+                .header(header::ACCEPT_ENCODING, "identity");
+            if let Some(from) = range_from.filter(|f| *f > 0) {
+                req = req.header(header::RANGE, format!("bytes={from}-"));
+            }
+            for (name, value) in extra {
+                req = req.header(name.clone(), value.clone());
+            }
+            let wait = match req.send() {
+                Ok(resp)
+                    if resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED =>
+                {
+                    return Ok(resp);
+                }
+                Ok(resp) => {
+                    let status = resp.status();
+                    let retryable =
+                        status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
+                    if !retryable || retried + 1 >= self.policy.attempts {
+                        return Err(HttpError::Status {
+                            url: url.to_string(),
+                            status: status.as_u16(),
+                            retried,
+                        });
+                    }
+                    match retry_after(&resp) {
+                        Some(d) if d > self.policy.max_retry_after => {
+                            return Err(HttpError::Status {
+                                url: url.to_string(),
+                                status: status.as_u16(),
+                                retried,
+                            });
+                        }
+                        Some(d) => d,
+                        None => self.backoff(retried),
+                    }
+                }
+                Err(e) => {
+                    if is_redirect_refusal(&e) {
+                        return Err(HttpError::Refused {
+                            url: url.to_string(),
+                            message: describe(&e),
+                        });
+                    }
+                    if retried + 1 >= self.policy.attempts {
+                        return Err(HttpError::Transport {
+                            url: url.to_string(),
+                            message: describe(&e),
+                            retried,
+                        });
+                    }
+                    self.backoff(retried)
+                }
+            };
+            std::thread::sleep(wait);
+            retried += 1;
+        }
+    }
+
+    /// Exponential backoff with full jitter.
+    pub fn backoff(&self, retried: u32) -> Duration {
+        let exp = self
+            .policy
+            .base_delay
+            .saturating_mul(1u32 << retried.min(16))
+            .min(self.policy.max_delay);
+        let nanos = exp.as_nanos() as u64;
+        if nanos == 0 {
+            return exp;
+        }
+        Duration::from_nanos(nanos / 2 + random_u64() % (nanos / 2 + 1))
+    }
+}
+
+fn random_u64() -> u64 {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_nanos())
+            .unwrap_or(0),
+    );
+    h.finish()
+}
+
+/// `Retry-After` in seconds or as an HTTP date.
+fn retry_after(resp: &Response) -> Option<Duration> {
+    let value = resp
+        .headers()
+        .get(header::RETRY_AFTER)?
+        .to_str()
+        .ok()?
+        .trim();
+    if let Ok(secs) = value.parse::<u64>() {
+        return Some(Duration::from_secs(secs));
+    }
+    let when = httpdate::parse_http_date(value).ok()?;
+    Some(
+        when.duration_since(std::time::SystemTime::now())
+            .unwrap_or_default(),
+    )
+}
+
+fn is_redirect_refusal(e: &reqwest::Error) -> bool {
+    e.is_redirect()
+}
+
+/// A read error in words: reqwest's own wrapper says little, its sources say what happened.
+fn describe_io(e: &io::Error) -> String {
+    let inner = e.get_ref().and_then(|i| i.downcast_ref::<reqwest::Error>());
+    match inner {
+        Some(r) if r.is_timeout() => "the read timed out".to_string(),
+        Some(r) => {
+            let text = describe(r);
+            text.strip_prefix("request or response body error: ")
+                .or_else(|| text.strip_prefix("error decoding response body: "))
+                .unwrap_or(&text)
+                .to_string()
+        }
+        None if e.kind() == io::ErrorKind::TimedOut => "the read timed out".to_string(),
+        None => e.to_string(),
+    }
+}
+
+/// The most specific message in a reqwest error chain.
+fn describe(e: &reqwest::Error) -> String {
+    use std::error::Error;
+    let mut parts = vec![e.to_string()];
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        source = s.source();
+    }
+    if e.is_timeout() {
+        parts.push("timed out".into());
+    }
+    parts.join(": ")
+}
+
+/// A package body that resumes after a cut connection. Delivers exactly the bytes from
+/// `start` on, as one stream, until the server has sent `total` bytes in all.
+pub struct Body {
+    http: Http,
+    url: Url,
+    /// Bytes of the resource delivered so far (including the `start` the caller already had).
+    offset: u64,
+    total: u64,
+    response: Option<Response>,
+    /// Bytes of the current response to discard (the server restarted from 0).
+    skip: u64,
+    retried: u32,
+    /// Why the transfer gave up; every later read repeats it.
+    failed: Option<String>,
+    /// Every response, for tests and `-v`: (status, range asked for).
+    pub requests: Vec<(u16, u64)>,
+}
+
+impl Body {
+    /// Opens `url`, resuming at `start` when it is not 0. `total` is the declared size.
+    pub fn open(http: &Http, url: &Url, start: u64, total: u64) -> Result<Self, HttpError> {
+        let mut body = Body {
+            http: http.clone(),
+            url: url.clone(),
+            offset: start,
+            total,
+            response: None,
+            skip: 0,
+            retried: 0,
+            failed: None,
+            requests: Vec::new(),
+        };
+        body.connect()?;
+        Ok(body)
+    }
+
+    fn connect(&mut self) -> Result<(), HttpError> {
+        let resp = self.http.get(&self.url, Some(self.offset), &[])?;
+        self.requests.push((resp.status().as_u16(), self.offset));
+        // Line the response up with what was delivered: a 206 from our offset continues
+        // it; a 200 (range ignored) or a 206 from earlier restarts, and the bytes already
+        // delivered are dropped; a 206 from later than ours leaves a gap and is refused.
+        let start = if resp.status() == StatusCode::PARTIAL_CONTENT {
+            content_range_start(&resp)
+        } else {
+            Some(0)
+        };
+        match start {
+            Some(s) if s <= self.offset => self.skip = self.offset - s,
+            _ => {
+                return Err(HttpError::Refused {
+                    url: self.url.to_string(),
+                    message: format!(
+                        "asked for bytes from {} but the server sent another range",
+                        self.offset
+                    ),
+                });
+            }
+        }
+        self.response = Some(resp);
+        Ok(())
+    }
+
+    /// Drops the current connection and reconnects from `offset`, within the retry budget.
+    fn reconnect(&mut self, why: String) -> io::Result<()> {
+        self.response = None;
+        if self.retried + 1 >= self.http.policy.attempts {
+            return Err(self.give_up(format!(
+                "{why} at byte {} of {}{}",
+                self.offset,
+                self.total,
+                retries(self.retried)
+            )));
+        }
+        std::thread::sleep(self.http.backoff(self.retried));
+        self.retried += 1;
+        self.connect().map_err(|e| {
+            let message = e.to_string();
+            let message = message
+                .strip_prefix(&format!("{}: ", self.url))
+                .unwrap_or(&message)
+                .to_string();
+            self.give_up(message)
+        })
+    }
+
+    fn give_up(&mut self, message: String) -> io::Error {
+        self.failed = Some(message.clone());
+        io::Error::other(message)
+    }
+}
+
+fn content_range_start(resp: &Response) -> Option<u64> {
+    let v = resp.headers().get(header::CONTENT_RANGE)?.to_str().ok()?;
+    let rest = v.strip_prefix("bytes ")?;
+    rest.split('-').next()?.trim().parse().ok()
+}
+
+impl Read for Body {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(why) = &self.failed {
+            return Err(io::Error::other(why.clone()));
+        }
+        loop {
+            if self.offset >= self.total {
+                // Everything declared has arrived; anything more is the caller's to notice.
+                return match self.response.as_mut() {
+                    Some(r) => r.read(buf),
+                    None => Ok(0),
+                };
+            }
+            let Some(resp) = self.response.as_mut() else {
+                self.reconnect("connection lost".into())?;
+                continue;
+            };
+            match resp.read(buf) {
+                Ok(0) => {
+                    // The body ended before the declared size: a cut connection, with or
+                    // without Content-Length. Resume.
+                    self.reconnect("the connection closed early".into())?;
+                }
+                Ok(n) if self.skip > 0 => {
+                    let dropped = (n as u64).min(self.skip);
+                    self.skip -= dropped;
+                    let kept = n - dropped as usize;
+                    if kept > 0 {
+                        buf.copy_within(dropped as usize..n, 0);
+                        self.offset += kept as u64;
+                        return Ok(kept);
+                    }
+                }
+                Ok(n) => {
+                    self.offset += n as u64;
+                    return Ok(n);
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => self.reconnect(describe_io(&e))?,
+            }
+        }
+    }
+}

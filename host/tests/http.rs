@@ -1,0 +1,292 @@
+//! Installing over HTTP from a server on 127.0.0.1 that misbehaves on purpose: corrupt,
+//! long and short bodies, cut connections, error statuses, stalls, ignored ranges, and a
+//! download resumed by a later run.
+
+mod common;
+#[path = "common/packages.rs"]
+mod packages;
+#[path = "common/server.rs"]
+mod server;
+#[path = "common/tarball.rs"]
+mod tarball;
+
+use std::time::{Duration, Instant};
+
+use jrt::install::{InstallError, Installer};
+use jrt::registry::Index;
+use jrt::registry::source::{Registry, Source};
+use jrt::registry::spec::resolve;
+use packages::*;
+use server::{Fault, Server};
+
+const PKG: &str = "rt-1.0.0.tar.gz";
+
+struct Fixture {
+    server: Server,
+    registry: Registry,
+    dir: tempfile::TempDir,
+    bytes: Vec<u8>,
+}
+
+fn fixture() -> Fixture {
+    let server = Server::start();
+    // Big enough that cuts and stalls land mid-body.
+    let bytes = prebuilt("rt", "1.0.0", 400);
+    let dir = tempfile::tempdir().unwrap();
+    let index_path = write_registry(
+        dir.path(),
+        &[Published::honest("rt", "1.0.0", bytes.clone())],
+    );
+    server.put(PKG, bytes.clone());
+    let index = Index::parse(&std::fs::read(index_path).unwrap(), "test").unwrap();
+    let registry = Registry {
+        name: "test".into(),
+        source: Source::Url(url::Url::parse(&server.url("registry.json")).unwrap()),
+        index,
+    };
+    Fixture {
+        server,
+        registry,
+        dir,
+        bytes,
+    }
+}
+
+fn quick() -> jrt::http::Policy {
+    jrt::http::Policy {
+        connect_timeout: Duration::from_secs(2),
+        read_timeout: Duration::from_millis(700),
+        attempts: 4,
+        base_delay: Duration::from_millis(5),
+        max_delay: Duration::from_millis(40),
+        max_retry_after: Duration::from_secs(3),
+    }
+}
+
+impl Fixture {
+    fn installer(&self, policy: jrt::http::Policy) -> Installer {
+        let mut i = Installer::new(
+            &self.dir.path().join("root"),
+            &self.dir.path().join("cache"),
+            false,
+        );
+        i.http_policy = policy;
+        i
+    }
+
+    fn install_with(&self, installer: &Installer) -> Result<jrt::install::Outcome, InstallError> {
+        let spec = "rt".parse().unwrap();
+        let resolved = resolve(&spec, &[&self.registry.index], "ubuntu-amd64").unwrap();
+        installer.install(&self.registry, &resolved, "ubuntu-amd64", false)
+    }
+
+    fn install(&self) -> Result<jrt::install::Outcome, InstallError> {
+        self.install_with(&self.installer(quick()))
+    }
+
+    fn installed(&self) -> bool {
+        self.dir.path().join("root/rt/1.0.0/runtime.yml").exists()
+    }
+
+    fn part_len(&self) -> Option<u64> {
+        let p = self
+            .dir
+            .path()
+            .join("cache/packages")
+            .join(format!("{}.tar.gz.part", sha256(&self.bytes)));
+        std::fs::metadata(p).ok().map(|m| m.len())
+    }
+
+    fn ranges(&self) -> Vec<Option<String>> {
+        self.server
+            .requests_for(PKG)
+            .into_iter()
+            .map(|l| l.range)
+            .collect()
+    }
+}
+
+#[test]
+fn happy_path_then_the_cache_means_no_second_download() {
+    let f = fixture();
+    let o = f.install().unwrap();
+    assert_eq!((o.action, o.cached), ("installed", false));
+    assert_eq!(f.ranges(), [None]);
+    std::fs::remove_dir_all(f.dir.path().join("root/rt")).unwrap();
+    let o = f.install().unwrap();
+    assert!(o.cached);
+    assert_eq!(f.server.requests_for(PKG).len(), 1, "downloaded twice");
+}
+
+#[test]
+fn one_flipped_byte_is_a_checksum_error_and_nothing_is_kept() {
+    let f = fixture();
+    f.server.faults(PKG, vec![Fault::Flip(100)]);
+    let e = f.install().unwrap_err().to_string();
+    assert!(e.contains("checksum mismatch") && e.contains(PKG), "{e}");
+    assert!(!f.installed());
+    assert_eq!(f.part_len(), None, "a corrupt download must not be resumed");
+    assert_eq!(
+        f.server.requests_for(PKG).len(),
+        1,
+        "a checksum mismatch is never retried"
+    );
+}
+
+#[test]
+fn a_body_longer_than_declared_is_cut_off() {
+    let f = fixture();
+    f.server.faults(PKG, vec![Fault::Extra(vec![0u8; 1 << 20])]);
+    let e = f.install().unwrap_err().to_string();
+    assert!(e.contains("larger than the"), "{e}");
+    assert!(!f.installed());
+    assert_eq!(f.part_len(), None);
+}
+
+#[test]
+fn a_cut_connection_resumes_with_range() {
+    for fault in [Fault::CutAfter(5000), Fault::CutAfterNoLength(5000)] {
+        let f = fixture();
+        f.server.faults(PKG, vec![fault.clone()]);
+        f.install().unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+        assert!(f.installed());
+        assert_eq!(f.ranges(), [None, Some("bytes=5000-".into())], "{fault:?}");
+    }
+}
+
+#[test]
+fn server_errors_are_retried_and_404_is_not() {
+    let f = fixture();
+    f.server
+        .faults(PKG, vec![Fault::Status(500), Fault::Status(500)]);
+    f.install().unwrap();
+    assert_eq!(f.server.requests_for(PKG).len(), 3);
+
+    let f = fixture();
+    f.server.faults(PKG, vec![Fault::Status(404)]);
+    let e = f.install().unwrap_err().to_string();
+    assert!(e.contains("HTTP 404") && !e.contains("retr"), "{e}");
+    assert_eq!(f.server.requests_for(PKG).len(), 1);
+
+    let f = fixture();
+    f.server.faults(PKG, vec![Fault::Status(503); 10]);
+    let e = f.install().unwrap_err().to_string();
+    assert!(
+        e.contains("HTTP 503") && e.contains("after 3 retries"),
+        "{e}"
+    );
+    assert_eq!(f.server.requests_for(PKG).len(), 4);
+    assert!(!f.installed());
+}
+
+#[test]
+fn retry_after_is_honoured_up_to_a_cap() {
+    let f = fixture();
+    f.server.faults(PKG, vec![Fault::RetryAfter(429, 1)]);
+    let started = Instant::now();
+    f.install().unwrap();
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "Retry-After was ignored"
+    );
+
+    let f = fixture();
+    f.server.faults(PKG, vec![Fault::RetryAfter(503, 3600)]);
+    let started = Instant::now();
+    let e = f.install().unwrap_err().to_string();
+    assert!(e.contains("HTTP 503"), "{e}");
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "waited an hour"
+    );
+}
+
+#[test]
+fn a_stall_times_out_and_resumes() {
+    let f = fixture();
+    f.server.faults(PKG, vec![Fault::StallAfter(3000)]);
+    f.install().unwrap();
+    assert_eq!(f.ranges(), [None, Some("bytes=3000-".into())]);
+
+    let f = fixture();
+    f.server.faults(PKG, vec![Fault::StallAfter(100); 10]);
+    let e = f.install().unwrap_err().to_string();
+    assert!(!f.installed());
+    assert!(e.contains("the read timed out"), "{e}");
+}
+
+#[test]
+fn a_later_run_resumes_the_part_file() {
+    let f = fixture();
+    f.server.faults(PKG, vec![Fault::CutAfter(7000)]);
+    let once = jrt::http::Policy {
+        attempts: 1,
+        ..quick()
+    };
+    let e = f.install_with(&f.installer(once)).unwrap_err().to_string();
+    assert!(e.contains("at byte 7000 of"), "{e}");
+    assert!(!f.installed());
+    assert_eq!(
+        f.part_len(),
+        Some(7000),
+        "the partial download was not kept"
+    );
+
+    f.install().unwrap();
+    assert_eq!(f.ranges(), [None, Some("bytes=7000-".into())]);
+    assert_eq!(f.part_len(), None);
+}
+
+#[test]
+fn an_ignored_or_wrong_range_restarts_and_is_still_verified() {
+    for fault in [Fault::IgnoreRange, Fault::WrongRange] {
+        let f = fixture();
+        f.server
+            .faults(PKG, vec![Fault::CutAfter(6000), fault.clone()]);
+        let r = f.install();
+        if fault == Fault::IgnoreRange {
+            r.unwrap_or_else(|e| panic!("{fault:?}: {e}"));
+            assert!(f.installed());
+        } else {
+            // A range that does not line up is refused rather than stitched in.
+            let e = r.unwrap_err().to_string();
+            assert!(e.contains("another range"), "{e}");
+            assert!(!f.installed());
+        }
+    }
+}
+
+#[test]
+fn eight_concurrent_installs_download_once() {
+    let f = fixture();
+    let installer = f.installer(quick());
+    let outcomes: Vec<_> = std::thread::scope(|s| {
+        let hs: Vec<_> = (0..8)
+            .map(|_| s.spawn(|| f.install_with(&installer)))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert!(outcomes.iter().all(|o| o.is_ok()), "{outcomes:?}");
+    assert_eq!(f.server.requests_for(PKG).len(), 1);
+    assert_eq!(
+        outcomes
+            .iter()
+            .filter(|o| o.as_ref().unwrap().action == "installed")
+            .count(),
+        1
+    );
+}
+
+#[test]
+fn offline_uses_only_the_cache() {
+    let f = fixture();
+    let mut i = f.installer(quick());
+    i.offline = true;
+    let e = f.install_with(&i).unwrap_err().to_string();
+    assert!(e.contains("--offline"), "{e}");
+    assert!(f.server.log().is_empty());
+    f.install().unwrap();
+    std::fs::remove_dir_all(f.dir.path().join("root/rt")).unwrap();
+    f.install_with(&i).unwrap();
+    assert_eq!(f.server.requests_for(PKG).len(), 1);
+}
