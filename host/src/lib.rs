@@ -7,6 +7,7 @@
 //! - [`paths`]: where jrt keeps things by default.
 //! - [`fsutil`]: atomic file writes.
 
+pub mod config;
 pub mod extract;
 pub mod facts;
 pub mod fetch;

@@ -52,12 +52,29 @@ fn parse_spec(text: &str) -> Result<Spec> {
 }
 
 fn run(cli: &Cli) -> Result<()> {
-    let root = match &cli.root {
-        Some(r) => r.clone(),
+    let config = jrt::config::load(
+        cli.config.as_deref(),
+        jrt::config::default_rnx_config().as_deref(),
+    )?;
+    let root = match cli.root.clone().or_else(|| config.root.clone()) {
+        Some(r) => r,
         None => jrt::paths::default_root()
             .context("cannot tell where runtimes go: set --root or JRT_ROOT (HOME is unset)")?,
     };
-    let cache = cli.cache_dir.clone().or_else(jrt::paths::default_cache);
+    let cache = cli
+        .cache_dir
+        .clone()
+        .or_else(|| config.cache_dir.clone())
+        .or_else(jrt::paths::default_cache);
+    let load_registries = || -> Result<Vec<jrt::registry::source::Registry>> {
+        let chosen = ops::registries::chosen(&cli.registry, &config);
+        Ok(ops::registries::load(
+            &chosen,
+            || jrt::http::Http::new(jrt::http::Policy::default()),
+            cache.as_deref(),
+            cli.offline,
+        )?)
+    };
     let log_level = match (cli.quiet, cli.verbose) {
         (true, _) => LogLevel::Error,
         (false, 0) => LogLevel::Warn,
@@ -88,7 +105,7 @@ fn run(cli: &Cli) -> Result<()> {
                 .iter()
                 .map(|s| parse_spec(s))
                 .collect::<Result<Vec<_>>>()?;
-            let registries = ops::registries::load(&cli.registry)?;
+            let registries = load_registries()?;
             let platform = detect_platform(&plugin_ctx()?, platform.clone())?;
             let resolved = ops::install::resolve_all(&registries, &specs, &platform)?;
             if *dry_run {
@@ -114,7 +131,7 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Command::List { available } => {
             if *available {
-                let registries = ops::registries::load(&cli.registry)?;
+                let registries = load_registries()?;
                 let rows = ops::installed::available(&registries, &layout);
                 print::output(cli.json, &rows, print::available)
             } else {
@@ -124,7 +141,7 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Command::Info { spec } => {
             let spec = parse_spec(spec)?;
-            let registries = ops::registries::load(&cli.registry)?;
+            let registries = load_registries()?;
             let rows: Vec<_> = ops::installed::available(&registries, &layout)
                 .into_iter()
                 .filter(|a| a.name == spec.name)

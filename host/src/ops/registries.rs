@@ -1,33 +1,55 @@
 //! Which registries a command consults, in priority order, and loading them.
+//!
+//! `--registry` / `JRT_REGISTRY` win outright (first = highest priority). Otherwise the
+//! enabled registries of the config files, by priority. Otherwise Joblet's official registry.
 
+use std::path::Path;
+
+use crate::config::Config;
+use crate::http::Http;
+use crate::registry::remote;
 use crate::registry::source::{self, Registry, Source, SourceError};
 
 /// The registry used when none is configured: Joblet's official one.
 pub const OFFICIAL: &str = "https://github.com/joblet/joblet-runtimes";
 
-/// Loads the registries named on the command line or in `JRT_REGISTRY` (first = highest
-/// priority), or the official registry when none is named.
-pub fn load(sources: &[String]) -> Result<Vec<Registry>, SourceError> {
-    let named: Vec<String> = if sources.is_empty() {
-        vec![OFFICIAL.to_string()]
-    } else {
-        sources.to_vec()
-    };
-    named
+/// `(name, source text)` in priority order.
+pub fn chosen(cli: &[String], config: &Config) -> Vec<(String, String)> {
+    if !cli.is_empty() {
+        return cli
+            .iter()
+            .enumerate()
+            .map(|(i, s)| (format!("registry-{}", i + 1), s.clone()))
+            .collect();
+    }
+    if !config.registries.is_empty() {
+        return config
+            .registries
+            .iter()
+            .map(|r| (r.name.clone(), r.url.clone()))
+            .collect();
+    }
+    vec![("official".into(), OFFICIAL.into())]
+}
+
+/// Loads each registry. `http` is made on first need.
+pub fn load(
+    chosen: &[(String, String)],
+    http: impl Fn() -> Result<Http, crate::http::HttpError>,
+    cache: Option<&Path>,
+    offline: bool,
+) -> Result<Vec<Registry>, SourceError> {
+    let mut client: Option<Http> = None;
+    chosen
         .iter()
-        .enumerate()
-        .map(|(i, text)| {
-            let name = if sources.is_empty() {
-                "official".to_string()
-            } else {
-                format!("registry-{}", i + 1)
-            };
-            match Source::parse(text)? {
-                Source::File(path) => source::load_file(&name, &path),
-                Source::Url(url) => Err(SourceError::Read(
-                    url.to_string(),
-                    "HTTP registries are not wired in yet".into(),
-                )),
+        .map(|(name, text)| match Source::parse(text)? {
+            Source::File(path) => source::load_file(name, &path),
+            Source::Url(url) => {
+                if client.is_none() && !offline {
+                    client =
+                        Some(http().map_err(|e| SourceError::Read(text.clone(), e.to_string()))?);
+                }
+                remote::load(name, &url, client.as_ref(), cache, offline)
             }
         })
         .collect()

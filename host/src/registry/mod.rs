@@ -2,6 +2,7 @@
 //! resolving a runtime spec such as `python-3.11@^1.3` against one or more of them.
 
 pub mod index;
+pub mod remote;
 pub mod source;
 pub mod spec;
 

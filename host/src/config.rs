@@ -1,0 +1,137 @@
+//! Configuration files: jrt's own `$XDG_CONFIG_HOME/jrt/config.yaml` (or `--config`), and
+//! Joblet's `~/.rnx/config.yaml`, whose `runtimes.registries[]` (`name, url, enabled,
+//! priority`) jrt reads too. Everything else in Joblet's file is Joblet's business and ignored.
+//!
+//! jrt's file:
+//! ```yaml
+//! root: /opt/joblet/runtimes        # optional
+//! cache_dir: /var/cache/jrt         # optional
+//! registries:
+//!   - name: company
+//!     url: https://github.com/acme/joblet-runtimes
+//!     priority: 10                  # higher is consulted first; ties keep file order
+//!     enabled: true
+//! ```
+
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// One configured registry.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct RegistryEntry {
+    #[serde(default)]
+    pub name: String,
+    pub url: String,
+    #[serde(default = "yes")]
+    pub enabled: bool,
+    #[serde(default)]
+    pub priority: i64,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// jrt's own settings file.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct JrtConfig {
+    pub root: Option<PathBuf>,
+    pub cache_dir: Option<PathBuf>,
+    #[serde(default)]
+    pub registries: Vec<RegistryEntry>,
+}
+
+/// The part of Joblet's `~/.rnx/config.yaml` jrt reads.
+#[derive(Debug, Clone, Default, Deserialize)]
+struct RnxConfig {
+    #[serde(default)]
+    runtimes: RnxRuntimes,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+struct RnxRuntimes {
+    #[serde(default)]
+    registries: Vec<RegistryEntry>,
+}
+
+/// A config file that is there but wrong.
+#[derive(Debug, thiserror::Error)]
+#[error("config file {}: {message}", path.display())]
+pub struct ConfigError {
+    pub path: PathBuf,
+    pub message: String,
+}
+
+/// Everything the configuration files say, merged.
+#[derive(Debug, Clone, Default)]
+pub struct Config {
+    pub root: Option<PathBuf>,
+    pub cache_dir: Option<PathBuf>,
+    /// Enabled registries, highest priority first.
+    pub registries: Vec<RegistryEntry>,
+    /// The files that were read.
+    pub files: Vec<PathBuf>,
+}
+
+fn read_yaml<T: for<'de> Deserialize<'de> + Default>(
+    path: &Path,
+    required: bool,
+) -> Result<Option<T>, ConfigError> {
+    let err = |message: String| ConfigError {
+        path: path.to_path_buf(),
+        message,
+    };
+    match std::fs::read(path) {
+        Ok(bytes) if bytes.iter().all(u8::is_ascii_whitespace) => Ok(Some(T::default())),
+        Ok(bytes) => serde_norway::from_slice(&bytes)
+            .map(Some)
+            .map_err(|e| err(e.to_string())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && !required => Ok(None),
+        Err(e) => Err(err(e.to_string())),
+    }
+}
+
+/// `$XDG_CONFIG_HOME/jrt/config.yaml`.
+pub fn default_jrt_config() -> Option<PathBuf> {
+    std::env::var_os("XDG_CONFIG_HOME")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".config")))
+        .map(|d| d.join("jrt").join("config.yaml"))
+}
+
+/// `~/.rnx/config.yaml`.
+pub fn default_rnx_config() -> Option<PathBuf> {
+    std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".rnx").join("config.yaml"))
+}
+
+/// Loads jrt's file (`explicit` must exist; the default may not) and Joblet's.
+pub fn load(explicit: Option<&Path>, rnx: Option<&Path>) -> Result<Config, ConfigError> {
+    let mut config = Config::default();
+    let mut entries: Vec<RegistryEntry> = Vec::new();
+    let jrt_path = explicit.map(Path::to_path_buf).or_else(default_jrt_config);
+    if let Some(path) = &jrt_path
+        && let Some(jrt) = read_yaml::<JrtConfig>(path, explicit.is_some())?
+    {
+        config.root = jrt.root;
+        config.cache_dir = jrt.cache_dir;
+        entries.extend(jrt.registries);
+        config.files.push(path.clone());
+    }
+    if let Some(path) = rnx
+        && let Some(rnx) = read_yaml::<RnxConfig>(path, false)?
+    {
+        entries.extend(rnx.runtimes.registries);
+        config.files.push(path.to_path_buf());
+    }
+    for (i, e) in entries.iter_mut().enumerate() {
+        if e.name.is_empty() {
+            e.name = format!("registry-{}", i + 1);
+        }
+    }
+    // Stable: equal priorities keep file order (jrt's file before Joblet's).
+    entries.sort_by_key(|e| std::cmp::Reverse(e.priority));
+    config.registries = entries.into_iter().filter(|e| e.enabled).collect();
+    Ok(config)
+}

@@ -1,0 +1,133 @@
+//! Registries over HTTP, cached on disk with their `ETag` and `Last-Modified`, so an
+//! unchanged index costs one 304. The body is size-capped and parsed before it is cached;
+//! `--offline` reads the cache only.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use reqwest::StatusCode;
+use reqwest::header;
+use serde::{Deserialize, Serialize};
+use url::Url;
+
+use super::index::Index;
+use super::source::{MAX_INDEX_BYTES, Registry, Source, SourceError};
+use crate::fsutil;
+use crate::http::Http;
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Meta {
+    url: String,
+    etag: Option<String>,
+    last_modified: Option<String>,
+    /// Seconds since the Unix epoch.
+    fetched_at: u64,
+}
+
+fn paths(cache: &Path, url: &Url) -> (PathBuf, PathBuf) {
+    let key = &fsutil::sha256_hex(url.as_str().as_bytes())[..24];
+    let dir = cache.join("registries");
+    (
+        dir.join(format!("{key}.json")),
+        dir.join(format!("{key}.meta.json")),
+    )
+}
+
+/// Loads the registry at `url`, through the cache.
+pub fn load(
+    name: &str,
+    url: &Url,
+    http: Option<&Http>,
+    cache: Option<&Path>,
+    offline: bool,
+) -> Result<Registry, SourceError> {
+    let shown = url.to_string();
+    let cached = cache.map(|c| paths(c, url));
+    let read_cached = || -> Option<(Vec<u8>, Meta)> {
+        let (body, meta) = cached.as_ref()?;
+        let bytes = std::fs::read(body).ok()?;
+        let meta = std::fs::read(meta)
+            .ok()
+            .and_then(|m| serde_json::from_slice(&m).ok())?;
+        Some((bytes, meta))
+    };
+    let registry = |bytes: &[u8]| -> Result<Registry, SourceError> {
+        Ok(Registry {
+            name: name.to_string(),
+            source: Source::Url(url.clone()),
+            index: Index::parse(bytes, &shown)?,
+        })
+    };
+
+    if offline {
+        return match read_cached() {
+            Some((bytes, _)) => registry(&bytes),
+            None => Err(SourceError::Read(
+                shown,
+                "it is not in the cache and --offline forbids fetching it".into(),
+            )),
+        };
+    }
+    let http = http.ok_or_else(|| SourceError::Read(shown.clone(), "no HTTP client".into()))?;
+    let previous = read_cached();
+    let mut conditional = Vec::new();
+    if let Some((_, meta)) = &previous {
+        if let Some(etag) = &meta.etag {
+            conditional.push((header::IF_NONE_MATCH, etag.clone()));
+        }
+        if let Some(lm) = &meta.last_modified {
+            conditional.push((header::IF_MODIFIED_SINCE, lm.clone()));
+        }
+    }
+    let mut resp = http.get(url, None, &conditional).map_err(|e| {
+        let hint = if previous.is_some() {
+            "; a cached copy exists: pass --offline to use it"
+        } else {
+            ""
+        };
+        SourceError::Read(shown.clone(), format!("{e}{hint}"))
+    })?;
+    if resp.status() == StatusCode::NOT_MODIFIED
+        && let Some((bytes, _)) = previous
+    {
+        return registry(&bytes);
+    }
+    if resp.content_length().is_some_and(|l| l > MAX_INDEX_BYTES) {
+        return Err(SourceError::TooLarge(shown));
+    }
+    let header_text = |name| {
+        resp.headers()
+            .get(name)
+            .and_then(|v: &header::HeaderValue| v.to_str().ok())
+            .map(str::to_string)
+    };
+    let meta = Meta {
+        url: shown.clone(),
+        etag: header_text(header::ETAG),
+        last_modified: header_text(header::LAST_MODIFIED),
+        fetched_at: std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.as_secs())
+            .unwrap_or(0),
+    };
+    let mut bytes = Vec::new();
+    (&mut resp)
+        .take(MAX_INDEX_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| SourceError::Read(shown.clone(), e.to_string()))?;
+    if bytes.len() as u64 > MAX_INDEX_BYTES {
+        return Err(SourceError::TooLarge(shown));
+    }
+    let loaded = registry(&bytes)?;
+    if let Some((body_path, meta_path)) = cached {
+        // Only a valid index is cached; failing to cache costs a download next time.
+        if let Some(dir) = body_path.parent() {
+            let _ = std::fs::create_dir_all(dir);
+        }
+        if fsutil::write_atomic(&body_path, &bytes).is_ok() {
+            let _ =
+                fsutil::write_atomic(&meta_path, &serde_json::to_vec(&meta).unwrap_or_default());
+        }
+    }
+    Ok(loaded)
+}
