@@ -52,7 +52,7 @@ fn sources_parse_as_the_spec_says() {
 #[test]
 fn joblet_config_registries_are_read() {
     let c = config::load(
-        Some(&tempfile::NamedTempFile::new().unwrap().path().to_path_buf()),
+        Some(tempfile::NamedTempFile::new().unwrap().path()),
         Some(&common::testdata().join("upstream/config-example.yaml")),
     )
     .unwrap();
