@@ -44,6 +44,12 @@ pub fn load(
         .iter()
         .map(|(name, text)| match Source::parse(text)? {
             Source::File(path) => source::load_file(name, &path),
+            Source::Sources(dir) => {
+                let cache = cache
+                    .map(Path::to_path_buf)
+                    .unwrap_or_else(|| std::env::temp_dir().join("jrt"));
+                source::load_sources(name, &dir, &cache)
+            }
             Source::Url(url) => {
                 if client.is_none() && !offline {
                     client =

@@ -20,6 +20,8 @@ pub enum Source {
     Url(Url),
     /// A local `registry.json`.
     File(PathBuf),
+    /// A directory of runtime sources (`<dir>/<name>/manifest.yaml`), packed on the fly.
+    Sources(PathBuf),
 }
 
 /// A source that cannot be used.
@@ -33,6 +35,8 @@ pub enum SourceError {
     TooLarge(String),
     #[error(transparent)]
     Index(#[from] IndexError),
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
 }
 
 impl Source {
@@ -62,15 +66,20 @@ impl Source {
         } else {
             PathBuf::from(text)
         };
-        let path = if path.is_dir() {
-            path.join("registry.json")
-        } else {
-            path
-        };
+        let absolute = |p: PathBuf| std::path::absolute(&p).unwrap_or(p);
+        if path.is_dir() {
+            if path.join("registry.json").is_file() {
+                return Ok(Source::File(absolute(path.join("registry.json"))));
+            }
+            if runtime_dirs(&path).next().is_some() {
+                return Ok(Source::Sources(absolute(path)));
+            }
+            return Err(SourceError::Unrecognised(text.into()));
+        }
         if !path.exists() {
             return Err(SourceError::Unrecognised(text.into()));
         }
-        Ok(Source::File(std::path::absolute(&path).unwrap_or(path)))
+        Ok(Source::File(absolute(path)))
     }
 
     /// The URL relative `download_url`s resolve against.
@@ -78,6 +87,7 @@ impl Source {
         match self {
             Source::Url(u) => Some(u.clone()),
             Source::File(p) => Url::from_file_path(p).ok(),
+            Source::Sources(p) => Url::from_directory_path(p).ok(),
         }
     }
 
@@ -85,7 +95,7 @@ impl Source {
     pub fn display(&self) -> String {
         match self {
             Source::Url(u) => u.to_string(),
-            Source::File(p) => p.display().to_string(),
+            Source::File(p) | Source::Sources(p) => p.display().to_string(),
         }
     }
 }
@@ -125,6 +135,76 @@ pub fn load_file(name: &str, path: &Path) -> Result<Registry, SourceError> {
     Ok(Registry {
         name: name.to_string(),
         source: Source::File(path.to_path_buf()),
+        index,
+    })
+}
+
+/// The runtime directories below `dir`: the subdirectories holding a `manifest.yaml`, or
+/// `dir` itself when it holds one.
+pub fn runtime_dirs(dir: &Path) -> impl Iterator<Item = PathBuf> {
+    let own = dir
+        .join("manifest.yaml")
+        .is_file()
+        .then(|| dir.to_path_buf());
+    let mut subdirs: Vec<PathBuf> = std::fs::read_dir(dir)
+        .into_iter()
+        .flatten()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.join("manifest.yaml").is_file())
+        .collect();
+    subdirs.sort();
+    own.into_iter().chain(subdirs)
+}
+
+/// Builds an index for a directory of runtime sources, packing each runtime (deterministic,
+/// so the checksum is stable) into `<cache>/packed/`.
+pub fn load_sources(name: &str, dir: &Path, cache: &Path) -> Result<Registry, SourceError> {
+    use crate::manifest::Manifest;
+    use crate::registry::index::{Checksum, Entry};
+    use sha2::{Digest, Sha256};
+
+    let shown = dir.display().to_string();
+    let read_err = |e: std::io::Error| SourceError::Read(shown.clone(), e.to_string());
+    let out_dir = cache.join("packed");
+    std::fs::create_dir_all(&out_dir).map_err(read_err)?;
+    let mut index = Index::empty();
+    for runtime in runtime_dirs(dir) {
+        let manifest = Manifest::read_dir(&runtime)?;
+        let mut bytes = Vec::new();
+        crate::pack::pack(&runtime, &manifest.name, &mut bytes).map_err(read_err)?;
+        let file = out_dir.join(format!("{}-{}.tar.gz", manifest.name, manifest.version));
+        crate::fsutil::write_atomic(&file, &bytes).map_err(read_err)?;
+        let url = Url::from_file_path(&file).map_err(|()| {
+            SourceError::Read(shown.clone(), format!("bad path {}", file.display()))
+        })?;
+        let entry = Entry {
+            version: manifest.version.clone(),
+            description: manifest.description.clone(),
+            download_url: url.to_string(),
+            checksum: Checksum::from_digest(Sha256::digest(&bytes).into()),
+            size: bytes.len() as u64,
+            platforms: manifest.platforms.clone(),
+            family: manifest.family.clone(),
+            artifacts: Default::default(),
+            yanked: false,
+        };
+        let versions = index.runtimes.entry(manifest.name.clone()).or_default();
+        if versions.insert(manifest.version.clone(), entry).is_some() {
+            return Err(SourceError::Read(
+                shown,
+                format!(
+                    "two runtimes declare {}@{}",
+                    manifest.name, manifest.version
+                ),
+            ));
+        }
+    }
+    // Re-parse what we built so a bad manifest (name, version) fails like a bad index would.
+    let index = Index::parse(&index.to_json(), &shown)?;
+    Ok(Registry {
+        name: name.to_string(),
+        source: Source::Sources(dir.to_path_buf()),
         index,
     })
 }

@@ -1,0 +1,98 @@
+//! Runtime manifests (`runtimes/<name>/manifest.yaml`): the upstream fields (`name`,
+//! `version`, `description`, `platforms`, family-specific keys such as `python_version` or
+//! `packages`) plus jrt's `family`. The host reads the common fields; every other top-level
+//! key is kept for the family plugins.
+
+use std::path::{Path, PathBuf};
+
+use serde_norway::Value;
+
+/// A manifest that cannot be used, naming the file and the field.
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {field}: {message}", path.display())]
+pub struct ManifestError {
+    pub path: PathBuf,
+    pub field: String,
+    pub message: String,
+}
+
+/// A parsed manifest.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Manifest {
+    pub path: PathBuf,
+    pub name: String,
+    pub version: String,
+    pub description: String,
+    pub platforms: Vec<String>,
+    /// The runtime families in setup order (`[python, cuda]`); empty when not declared.
+    pub family: Vec<String>,
+    /// Every top-level key, in file order, as YAML values.
+    pub fields: Vec<(String, Value)>,
+}
+
+impl Manifest {
+    /// Reads `<dir>/manifest.yaml`.
+    pub fn read_dir(dir: &Path) -> Result<Manifest, ManifestError> {
+        let path = dir.join("manifest.yaml");
+        let bytes = std::fs::read(&path).map_err(|e| ManifestError {
+            path: path.clone(),
+            field: "(file)".into(),
+            message: e.to_string(),
+        })?;
+        Manifest::parse(&bytes, &path)
+    }
+
+    pub fn parse(bytes: &[u8], path: &Path) -> Result<Manifest, ManifestError> {
+        let err = |field: &str, message: String| ManifestError {
+            path: path.to_path_buf(),
+            field: field.to_string(),
+            message,
+        };
+        let value: Value = serde_norway::from_slice(bytes)
+            .map_err(|e| err("(file)", format!("not valid YAML: {e}")))?;
+        let Value::Mapping(map) = value else {
+            return Err(err("(file)", "is not a mapping of fields".into()));
+        };
+        let mut fields = Vec::new();
+        for (k, v) in map {
+            let Value::String(key) = k else {
+                return Err(err("(file)", "has a key that is not a string".into()));
+            };
+            fields.push((key, v));
+        }
+        let get = |key: &str| fields.iter().find(|(k, _)| k == key).map(|(_, v)| v);
+        let text = |key: &str, required: bool| -> Result<String, ManifestError> {
+            match get(key) {
+                Some(Value::String(s)) => Ok(s.clone()),
+                Some(Value::Number(n)) => Ok(n.to_string()),
+                Some(_) => Err(err(key, "must be a string".into())),
+                None if required => Err(err(key, "is missing".into())),
+                None => Ok(String::new()),
+            }
+        };
+        let list = |key: &str| -> Result<Vec<String>, ManifestError> {
+            match get(key) {
+                None | Some(Value::Null) => Ok(Vec::new()),
+                Some(Value::String(s)) => Ok(vec![s.clone()]),
+                Some(Value::Sequence(items)) => items
+                    .iter()
+                    .enumerate()
+                    .map(|(i, v)| match v {
+                        Value::String(s) => Ok(s.clone()),
+                        _ => Err(err(&format!("{key}[{i}]"), "must be a string".into())),
+                    })
+                    .collect(),
+                Some(_) => Err(err(key, "must be a list of strings".into())),
+            }
+        };
+        Ok(Manifest {
+            path: path.to_path_buf(),
+            name: text("name", true)?,
+            version: text("version", true)?,
+            description: text("description", false)?,
+            platforms: list("platforms")?,
+            family: list("family")?,
+            fields,
+        })
+    }
+}
