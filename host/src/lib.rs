@@ -19,4 +19,5 @@ pub mod ops;
 pub mod pack;
 pub mod paths;
 pub mod plugin;
+pub mod progress;
 pub mod registry;

@@ -3,6 +3,7 @@
 
 mod cli;
 
+use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
@@ -113,7 +114,14 @@ fn run(cli: &Cli) -> Result<()> {
                 return print::output(cli.json, &plan, print::plan);
             }
             let cache = cache.context("cannot tell where to cache downloads: set --cache-dir")?;
-            let installer = Installer::new(&root, &cache, cli.offline);
+            let mut installer = Installer::new(&root, &cache, cli.offline);
+            if !cli.json
+                && !cli.quiet
+                && std::io::stderr().is_terminal()
+                && std::io::stdout().is_terminal()
+            {
+                installer.progress = std::sync::Arc::new(cli::progress::Bars::new());
+            }
             let results = ops::install::install_all(
                 &installer,
                 &registries,

@@ -105,6 +105,47 @@ fn install_list_info_verify_remove() {
 }
 
 #[test]
+fn several_runtimes_install_in_parallel_and_report_each() {
+    let dir = setup(&[
+        Published::honest("one", "1.0.0", prebuilt("one", "1.0.0", 50)),
+        Published::honest("two", "2.0.0", prebuilt("two", "2.0.0", 50)),
+        Published::honest("three", "3.0.0", prebuilt("three", "3.0.0", 50)),
+    ]);
+    let d = dir.path();
+    let out = jrt(d)
+        .args(["--json", "install", "one", "two", "three@3", "--jobs", "3"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let names: Vec<&str> = v
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        ["one", "two", "three"],
+        "results keep the order asked for"
+    );
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .all(|o| o["action"] == "installed")
+    );
+    // Every spec is resolved before anything is downloaded: one that does not resolve stops
+    // the whole command, and nothing is installed.
+    std::fs::remove_dir_all(d.join("root/two")).unwrap();
+    jrt(d)
+        .args(["install", "two", "one@9"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("no version of one matches '9'"));
+    assert!(!d.join("root/two").exists());
+}
+
+#[test]
 fn a_run_killed_during_extraction_leaves_nothing_and_the_next_run_succeeds() {
     let dir = setup(&[Published::honest(
         "big",

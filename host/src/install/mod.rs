@@ -21,6 +21,7 @@ use serde::Serialize;
 use crate::extract::{self, ExtractError, Limits};
 use crate::fetch::{self, FetchError, PackageCache, Verifier};
 use crate::http::{Http, HttpError};
+use crate::progress::{Counted, Progress};
 use crate::registry::Resolved;
 use crate::registry::source::Registry;
 pub use layout::Layout;
@@ -119,6 +120,14 @@ pub struct Installer {
     pub limits: Limits,
     pub http_policy: crate::http::Policy,
     http: OnceLock<Result<Http, HttpError>>,
+    /// Where download progress goes.
+    pub progress: std::sync::Arc<dyn Progress>,
+}
+
+impl std::fmt::Debug for dyn Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
 }
 
 impl Installer {
@@ -130,6 +139,7 @@ impl Installer {
             limits: Limits::default(),
             http_policy: crate::http::Policy::default(),
             http: OnceLock::new(),
+            progress: std::sync::Arc::new(crate::progress::Silent),
         }
     }
 
@@ -238,11 +248,20 @@ impl Installer {
         let mut opened = fetch::open(&self.cache, http, &url, checksum, size, self.offline)
             .map_err(fetch_err)?;
         let to_cache = !opened.cached;
-        let mut verifier = Verifier::new(&mut opened.reader, url.as_str(), size, checksum);
+        let task = self.progress.task(&format!("{name}@{version}"), size);
+        let counted = Counted {
+            inner: &mut opened.reader,
+            task: task.as_ref(),
+        };
+        let mut verifier = Verifier::new(counted, url.as_str(), size, checksum);
         let extracted = extract::extract(&mut verifier, &tree, &self.limits);
         // The download's verdict comes first: a bad download explains a broken archive better
         // than the archive error does.
         let verdict = verifier.finish();
+        task.finish(match (&verdict, &extracted) {
+            (Ok(()), Ok(_)) => "unpacked",
+            _ => "failed",
+        });
         match verdict {
             Ok(()) => opened.commit().map_err(fetch_err)?,
             Err(e @ (FetchError::Checksum { .. } | FetchError::TooLarge { .. })) => {

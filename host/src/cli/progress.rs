@@ -1,0 +1,45 @@
+//! Progress bars on a terminal (indicatif): one line per runtime being installed, all in one
+//! display when several install at once.
+
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use jrt::progress::{Progress, Task};
+
+pub struct Bars {
+    multi: MultiProgress,
+    style: ProgressStyle,
+}
+
+impl Bars {
+    pub fn new() -> Bars {
+        let style = ProgressStyle::with_template(
+            "{prefix:>28} [{bar:30}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12} {msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+        Bars {
+            multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
+            style,
+        }
+    }
+}
+
+struct Bar(ProgressBar);
+
+impl Task for Bar {
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+
+    fn finish(&self, message: &str) {
+        self.0.finish_with_message(message.to_string());
+    }
+}
+
+impl Progress for Bars {
+    fn task(&self, label: &str, total: u64) -> Box<dyn Task> {
+        let bar = self.multi.add(ProgressBar::new(total));
+        bar.set_style(self.style.clone());
+        bar.set_prefix(label.to_string());
+        Box::new(Bar(bar))
+    }
+}
