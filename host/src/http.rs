@@ -64,6 +64,11 @@ pub enum HttpError {
     Refused { url: String, message: String },
 }
 
+/// Whether following a redirect to `next` would leave https for plain http.
+pub fn is_downgrade(previous: &[Url], next: &Url) -> bool {
+    next.scheme() == "http" && previous.iter().any(|u| u.scheme() == "https")
+}
+
 fn retries(n: u32) -> String {
     match n {
         0 => String::new(),
@@ -84,9 +89,7 @@ impl Http {
         // reqwest is built without a crypto provider; install ring once per process.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let redirect = reqwest::redirect::Policy::custom(|attempt| {
-            let downgrade = attempt.url().scheme() == "http"
-                && attempt.previous().iter().any(|u| u.scheme() == "https");
-            if downgrade {
+            if is_downgrade(attempt.previous(), attempt.url()) {
                 let to = attempt.url().to_string();
                 attempt.error(format!("refusing a redirect from https to {to}"))
             } else if attempt.previous().len() >= 10 {
@@ -406,6 +409,43 @@ impl Read for Body {
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
                 Err(e) => self.reconnect(describe_io(&e))?,
             }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn https_to_http_redirects_are_downgrades() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(is_downgrade(&[u("https://a/x")], &u("http://b/y")));
+        assert!(is_downgrade(
+            &[u("https://a/x"), u("https://b/y")],
+            &u("http://c/z")
+        ));
+        assert!(!is_downgrade(&[u("http://a/x")], &u("http://b/y")));
+        assert!(!is_downgrade(&[u("http://a/x")], &u("https://b/y")));
+        assert!(!is_downgrade(&[u("https://a/x")], &u("https://b/y")));
+    }
+
+    #[test]
+    fn backoff_grows_is_jittered_and_capped() {
+        let http = Http::new(Policy {
+            base_delay: Duration::from_millis(100),
+            max_delay: Duration::from_millis(800),
+            ..Policy::default()
+        })
+        .unwrap();
+        for retried in 0..10 {
+            let d = http.backoff(retried);
+            let cap = Duration::from_millis((100u64 << retried.min(3)).min(800));
+            assert!(
+                d <= cap && d >= cap / 2,
+                "retry {retried}: {d:?} outside [{:?}, {cap:?}]",
+                cap / 2
+            );
         }
     }
 }
