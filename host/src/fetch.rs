@@ -194,6 +194,16 @@ impl<R: Read> Read for Verifier<R> {
     }
 }
 
+/// Maps an I/O error on `path` to a [`FetchError`].
+fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> FetchError {
+    let path = path.to_path_buf();
+    move |source| FetchError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
 /// A package opened for reading, and where its bytes are being collected for the cache.
 pub struct Opened {
     pub reader: Box<dyn Read + Send>,
@@ -217,14 +227,6 @@ impl Opened {
             return Ok(());
         };
         drop(self.reader); // closes our handle on the part file
-        let io = |action, path: &Path| {
-            let path = path.to_path_buf();
-            move |source| FetchError::Io {
-                action,
-                path,
-                source,
-            }
-        };
         File::open(&part.path)
             .and_then(|f| f.sync_all())
             .map_err(io("cannot write", &part.path))?;
@@ -286,14 +288,6 @@ pub fn open(
         });
     }
     let part_path = cache.part_path(checksum);
-    let io = |action, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| FetchError::Io {
-            action,
-            path,
-            source,
-        }
-    };
     std::fs::create_dir_all(cache.dir()).map_err(io("cannot create", cache.dir()))?;
     let part = Some(Part {
         path: part_path.clone(),

@@ -15,25 +15,13 @@ use packages::*;
 use predicates::prelude::*;
 
 fn jrt(dir: &Path) -> Command {
-    let mut cmd = Command::cargo_bin("jrt").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .arg("--root")
-        .arg(dir.join("root"))
-        .arg("--cache-dir")
-        .arg(dir.join("cache"))
-        .arg("--registry")
-        .arg(dir.join("registry"));
-    cmd
+    common::jrt_in(dir, &dir.join("registry"))
 }
 
 fn setup(published: &[Published]) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("registry")).unwrap();
     write_registry(&dir.path().join("registry"), published);
-    // Reuse the compiled plugins of the other tests.
-    std::fs::create_dir_all(dir.path().join("cache")).unwrap();
-    std::os::unix::fs::symlink(common::shared_cache(), dir.path().join("cache/compiled")).unwrap();
     dir
 }
 

@@ -9,7 +9,6 @@ mod server;
 #[path = "common/tarball.rs"]
 mod tarball;
 
-use assert_cmd::Command;
 use jrt::config;
 use jrt::http::{Http, Policy};
 use jrt::registry::remote;
@@ -184,24 +183,14 @@ fn install_from_an_http_registry_resolves_relative_urls_against_it() {
     );
     server.put("r/registry.json", std::fs::read(&index).unwrap());
     server.put("r/rt-1.0.0.tar.gz", bytes);
-    std::fs::create_dir_all(dir.path().join("cache")).unwrap();
-    std::os::unix::fs::symlink(common::shared_cache(), dir.path().join("cache/compiled")).unwrap();
-    let mut cmd = Command::cargo_bin("jrt").unwrap();
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .env("HOME", dir.path())
-        .arg("--root")
-        .arg(dir.path().join("root"))
-        .arg("--cache-dir")
-        .arg(dir.path().join("cache"))
-        .args([
-            "--registry",
-            &server.url("r/registry.json"),
-            "install",
-            "rt",
-        ])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("installed rt@1.0.0"));
+    common::jrt_in(
+        dir.path(),
+        std::path::Path::new(&server.url("r/registry.json")),
+    )
+    .env("HOME", dir.path())
+    .args(["install", "rt"])
+    .assert()
+    .success()
+    .stdout(predicate::str::contains("installed rt@1.0.0"));
     assert_eq!(server.requests_for("r/rt-1.0.0.tar.gz").len(), 1);
 }

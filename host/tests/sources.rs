@@ -5,7 +5,6 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use assert_cmd::Command;
 use jrt::manifest::Manifest;
 use jrt::registry::source::{Source, load_sources};
 use predicates::prelude::*;
@@ -140,20 +139,7 @@ fn a_directory_of_sources_is_a_registry() {
 fn installing_a_source_runtime_says_setup_is_not_there_yet() {
     let dir = upstream_runtimes();
     let work = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(work.path().join("cache")).unwrap();
-    std::os::unix::fs::symlink(common::shared_cache(), work.path().join("cache/compiled")).unwrap();
-    let jrt = || {
-        let mut cmd = Command::cargo_bin("jrt").unwrap();
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .arg("--root")
-            .arg(work.path().join("root"))
-            .arg("--cache-dir")
-            .arg(work.path().join("cache"))
-            .arg("--registry")
-            .arg(dir.path());
-        cmd
-    };
+    let jrt = || common::jrt_in(work.path(), dir.path());
     jrt()
         .args(["list", "--available"])
         .assert()

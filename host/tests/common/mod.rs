@@ -69,3 +69,29 @@ pub fn builtin(host: &PluginHost, name: &str) -> Plugin {
         .find(|p| p.meta.name == name)
         .unwrap_or_else(|| panic!("no built-in plugin {name}"))
 }
+
+/// A cache directory under `dir` whose compiled plugins are the shared ones, so the CLI tests
+/// do not compile the plugins again.
+pub fn cache_with_compiled(dir: &Path) -> PathBuf {
+    let cache = dir.join("cache");
+    std::fs::create_dir_all(&cache).unwrap();
+    let link = cache.join("compiled");
+    if !link.exists() {
+        std::os::unix::fs::symlink(shared_cache(), link).unwrap();
+    }
+    cache
+}
+
+/// `jrt` with a clean environment, root `<dir>/root`, cache `<dir>/cache`, and `registry`.
+pub fn jrt_in(dir: &Path, registry: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("jrt").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("--root")
+        .arg(dir.join("root"))
+        .arg("--cache-dir")
+        .arg(cache_with_compiled(dir))
+        .arg("--registry")
+        .arg(registry);
+    cmd
+}
