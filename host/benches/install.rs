@@ -149,9 +149,11 @@ fn main() {
 
     let jrt = env!("CARGO_BIN_EXE_jrt");
     let compiled = w.join("compiled");
+    // Every round writes into new directories and nothing is deleted until the end: ext4
+    // makes creating inodes right after deleting thousands of them very slow (its allocator
+    // skips recently deleted inodes), which would swamp what is being measured.
     let fresh = |name: &str| {
         let d = w.join(name);
-        let _ = std::fs::remove_dir_all(&d);
         std::fs::create_dir_all(&d).unwrap();
         d
     };
@@ -167,8 +169,8 @@ fn main() {
 
     let (mut t_jrt, mut t_tar, mut t_uv) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        let root = fresh("jrt-root");
-        let cache = fresh("jrt-cache");
+        let root = fresh(&format!("jrt-root-{round}"));
+        let cache = fresh(&format!("jrt-cache-{round}"));
         std::os::unix::fs::symlink(&compiled, cache.join("compiled")).unwrap();
         t_jrt.push(time(|| {
             run(Command::new(jrt)
@@ -185,7 +187,7 @@ fn main() {
                 ]))
         }));
 
-        let dest = fresh("tar-dest");
+        let dest = fresh(&format!("tar-dest-{round}"));
         t_tar.push(time(|| {
             run(Command::new("sh").arg("-c").arg(format!(
                 "gzip -dc '{}' | tar -x -C '{}'",
@@ -195,8 +197,8 @@ fn main() {
         }));
 
         if have_uv {
-            let install = fresh("uv-install");
-            let uv_cache = fresh("uv-cache");
+            let install = fresh(&format!("uv-install-{round}"));
+            let uv_cache = fresh(&format!("uv-cache-{round}"));
             t_uv.push(time(|| {
                 run(Command::new("uv")
                     .args(["python", "install", "3.11.7", "--no-bin", "--quiet"])
