@@ -21,3 +21,4 @@ pub mod paths;
 pub mod plugin;
 pub mod progress;
 pub mod registry;
+pub mod setup;

@@ -1,0 +1,248 @@
+//! Checking a plan before anything runs.
+
+use std::path::{Component, Path};
+
+use super::SetupError;
+use crate::plugin::types::{Plan, SetupStep};
+
+/// What a plan may touch on the host.
+#[derive(Debug, Clone)]
+pub struct Policy {
+    /// Host paths `copy-from-host` may read below.
+    pub copy_prefixes: Vec<String>,
+    /// Host programs `run` may start, by prefix (programs inside the tree are always allowed).
+    pub program_prefixes: Vec<String>,
+    /// The longest a `run` step may take, whatever the plan asks.
+    pub max_timeout_seconds: u32,
+    /// The largest `write-file`.
+    pub max_write_bytes: usize,
+}
+
+impl Default for Policy {
+    fn default() -> Self {
+        Policy {
+            copy_prefixes: [
+                "/usr/lib/",
+                "/usr/lib64/",
+                "/lib/",
+                "/lib64/",
+                "/usr/local/lib/",
+                "/usr/share/zoneinfo/",
+                "/etc/ssl/certs/",
+            ]
+            .map(String::from)
+            .to_vec(),
+            program_prefixes: ["/usr/bin/", "/bin/"].map(String::from).to_vec(),
+            max_timeout_seconds: 3600,
+            max_write_bytes: 16 << 20,
+        }
+    }
+}
+
+fn kind(step: &SetupStep) -> &'static str {
+    match step {
+        SetupStep::Mkdir(_) => "mkdir",
+        SetupStep::CopyFromHost(_) => "copy-from-host",
+        SetupStep::CopyLibraries(_) => "copy-libraries",
+        SetupStep::Fetch(_) => "fetch",
+        SetupStep::Run(_) => "run",
+        SetupStep::WriteFile(_) => "write-file",
+        SetupStep::Symlink(_) => "symlink",
+    }
+}
+
+/// A path inside the staging tree: relative, no `..`, not empty, no control characters.
+pub fn inside(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("an empty path".into());
+    }
+    if path.chars().any(char::is_control) {
+        return Err(format!(
+            "'{}' contains control characters",
+            path.escape_debug()
+        ));
+    }
+    if path.starts_with('/') {
+        return Err(format!(
+            "'{path}' is absolute; plan paths are relative to the runtime tree"
+        ));
+    }
+    for c in Path::new(path).components() {
+        match c {
+            Component::Normal(_) | Component::CurDir => {}
+            _ => return Err(format!("'{path}' leaves the runtime tree")),
+        }
+    }
+    Ok(())
+}
+
+/// An absolute host path without `..`, below one of `prefixes`.
+fn allowed_host(path: &str, prefixes: &[String], what: &str) -> Result<(), String> {
+    if !path.starts_with('/')
+        || Path::new(path)
+            .components()
+            .any(|c| c == Component::ParentDir)
+    {
+        return Err(format!(
+            "'{path}' is not an absolute host path without '..'"
+        ));
+    }
+    if !prefixes
+        .iter()
+        .any(|p| path.starts_with(p.as_str()) || format!("{path}/") == *p)
+    {
+        return Err(format!(
+            "{what} '{path}' is outside the allowed host paths ({})",
+            prefixes.join(", ")
+        ));
+    }
+    Ok(())
+}
+
+/// Whether `target`, as a symlink at `link`, stays inside the tree.
+fn link_inside(link: &str, target: &str) -> Result<(), String> {
+    if target.starts_with('/') {
+        return Err(format!(
+            "the symlink '{link}' points to the absolute path '{target}'"
+        ));
+    }
+    let mut depth = link
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .count() as i64
+        - 1;
+    for c in Path::new(target).components() {
+        match c {
+            Component::ParentDir => depth -= 1,
+            Component::Normal(_) => depth += 1,
+            _ => {}
+        }
+        if depth < 0 {
+            return Err(format!(
+                "the symlink '{link}' -> '{target}' points outside the runtime tree"
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Checks every step, mount and probe; the first problem refuses the whole plan.
+pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
+    for (i, step) in plan.steps.iter().enumerate() {
+        let refuse = |reason: String| SetupError::Refused {
+            step: i + 1,
+            kind: kind(step),
+            reason,
+        };
+        let result = match step {
+            SetupStep::Mkdir(p) => inside(p),
+            SetupStep::CopyFromHost(c) => {
+                allowed_host(&c.source, &policy.copy_prefixes, "the source")
+                    .and_then(|()| inside(&c.target))
+            }
+            SetupStep::CopyLibraries(c) => c
+                .binaries
+                .iter()
+                .try_for_each(|b| inside(b))
+                .and_then(|()| inside(&c.target)),
+            SetupStep::Fetch(f) => {
+                let url_ok = url::Url::parse(&f.url)
+                    .map_err(|e| format!("'{}' is not a URL: {e}", f.url))
+                    .and_then(|u| match u.scheme() {
+                        "https" | "http" | "file" => Ok(()),
+                        s => Err(format!("'{}' uses the scheme '{s}'", f.url)),
+                    });
+                let sha_ok =
+                    if f.sha256.len() == 64 && f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
+                        Ok(())
+                    } else {
+                        Err(format!(
+                            "'{}' is not a sha256 (64 hex digits); every fetch must be pinned",
+                            f.sha256
+                        ))
+                    };
+                let strip_ok = if f.unpack && f.strip_components > 1 {
+                    Err(format!(
+                        "strip-components {} is not supported (0 or 1)",
+                        f.strip_components
+                    ))
+                } else {
+                    Ok(())
+                };
+                url_ok
+                    .and(sha_ok)
+                    .and(strip_ok)
+                    .and_then(|()| inside(&f.target))
+            }
+            SetupStep::Run(r) => {
+                let program = if r.program.starts_with('/') {
+                    allowed_host(&r.program, &policy.program_prefixes, "the program")
+                } else {
+                    inside(&r.program)
+                };
+                let env = r.env.iter().try_for_each(|(k, v)| {
+                    if k.is_empty() || k.contains('=') || k.contains('\0') || v.contains('\0') {
+                        Err(format!(
+                            "the environment variable '{}' is not valid",
+                            k.escape_debug()
+                        ))
+                    } else {
+                        Ok(())
+                    }
+                });
+                let args = r.args.iter().try_for_each(|a| {
+                    if a.contains('\0') {
+                        Err("an argument contains a NUL byte".to_string())
+                    } else {
+                        Ok(())
+                    }
+                });
+                program.and(env).and(args)
+            }
+            SetupStep::WriteFile(w) => inside(&w.target).and_then(|()| {
+                if w.contents.len() > policy.max_write_bytes {
+                    Err(format!(
+                        "{} bytes is over the {} byte limit",
+                        w.contents.len(),
+                        policy.max_write_bytes
+                    ))
+                } else {
+                    Ok(())
+                }
+            }),
+            SetupStep::Symlink(s) => inside(&s.link).and_then(|()| link_inside(&s.link, &s.target)),
+        };
+        result.map_err(refuse)?;
+    }
+    for (i, m) in plan.mounts.iter().enumerate() {
+        let refuse = |reason: String| SetupError::Refused {
+            step: i + 1,
+            kind: "mount",
+            reason,
+        };
+        inside(&m.source).map_err(refuse)?;
+        if !m.target.starts_with('/')
+            || Path::new(&m.target)
+                .components()
+                .any(|c| c == Component::ParentDir)
+        {
+            return Err(refuse(format!(
+                "the mount target '{}' is not an absolute path without '..'",
+                m.target
+            )));
+        }
+    }
+    for (i, p) in plan.probes.iter().enumerate() {
+        let result = if p.program.starts_with('/') {
+            allowed_host(&p.program, &policy.program_prefixes, "the probe program")
+        } else {
+            inside(&p.program)
+        };
+        result.map_err(|reason| SetupError::Refused {
+            step: i + 1,
+            kind: "probe",
+            reason,
+        })?;
+    }
+    Ok(())
+}

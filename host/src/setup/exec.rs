@@ -1,0 +1,499 @@
+//! Executing a checked plan in the staging tree.
+
+use std::io::Read;
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Component, Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use sha2::{Digest, Sha256};
+
+use super::SetupError;
+use super::check::{Policy, check};
+use crate::extract::{Limits, extract};
+use crate::http::Http;
+use crate::plugin::types::{Plan, Probe, ProbeOutput, SetupStep};
+
+/// Output kept from a program: its last this-many bytes.
+const MAX_OUTPUT: usize = 1 << 20;
+
+/// What a plan runs with.
+pub struct Executor<'a> {
+    /// The runtime tree being built (the staging tree).
+    pub tree: &'a Path,
+    /// Where fetched files are cached, by sha256.
+    pub cache: &'a Path,
+    pub http: Option<&'a Http>,
+    pub policy: Policy,
+    /// The timeout for `run` steps that ask for none.
+    pub default_timeout: Duration,
+}
+
+/// What one program printed.
+#[derive(Debug, Clone)]
+pub struct RunOutput {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+    pub timed_out: bool,
+}
+
+/// Checks the whole plan, then runs its steps in order.
+pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<(), SetupError> {
+    check(plan, &ex.policy)?;
+    let tree = ex.tree.canonicalize().map_err(io("cannot open", ex.tree))?;
+    for (i, step) in plan.steps.iter().enumerate() {
+        let n = i + 1;
+        let failed = |kind: &'static str| {
+            move |reason: String| SetupError::Failed {
+                step: n,
+                kind,
+                reason,
+            }
+        };
+        match step {
+            SetupStep::Mkdir(p) => {
+                safe_dir(&tree, Path::new(p)).map_err(failed("mkdir"))?;
+            }
+            SetupStep::CopyFromHost(c) => {
+                let dest = safe_new(&tree, &c.target).map_err(failed("copy-from-host"))?;
+                copy_tree(Path::new(&c.source), &dest).map_err(failed("copy-from-host"))?;
+            }
+            SetupStep::CopyLibraries(c) => {
+                let dir =
+                    safe_dir(&tree, Path::new(&c.target)).map_err(failed("copy-libraries"))?;
+                for binary in &c.binaries {
+                    let bin = safe_existing(&tree, binary).map_err(failed("copy-libraries"))?;
+                    copy_closure(&bin, &dir).map_err(failed("copy-libraries"))?;
+                }
+            }
+            SetupStep::Fetch(f) => {
+                let file = fetch_pinned(&f.url, &f.sha256, ex).map_err(failed("fetch"))?;
+                if f.unpack {
+                    unpack(&tree, &file, &f.target, f.strip_components).map_err(failed("fetch"))?;
+                } else {
+                    let dest = safe_new(&tree, &f.target).map_err(failed("fetch"))?;
+                    std::fs::copy(&file, &dest)
+                        .map_err(|e| format!("cannot write {}: {e}", dest.display()))
+                        .map_err(failed("fetch"))?;
+                }
+            }
+            SetupStep::Run(r) => {
+                let program = program_path(&tree, &r.program).map_err(failed("run"))?;
+                let seconds = if r.timeout_seconds == 0 {
+                    ex.default_timeout.as_secs() as u32
+                } else {
+                    r.timeout_seconds
+                };
+                let seconds = seconds.min(ex.policy.max_timeout_seconds);
+                let out = run(
+                    &tree,
+                    &program,
+                    &r.args,
+                    &r.env,
+                    Duration::from_secs(u64::from(seconds)),
+                )
+                .map_err(failed("run"))?;
+                let output = format!("{}{}", out.stdout, out.stderr);
+                if out.timed_out {
+                    return Err(SetupError::Timeout {
+                        step: n,
+                        program: r.program.clone(),
+                        seconds,
+                        output,
+                    });
+                }
+                if out.code != Some(0) {
+                    return Err(SetupError::Program {
+                        step: n,
+                        program: r.program.clone(),
+                        code: out.code,
+                        output,
+                    });
+                }
+            }
+            SetupStep::WriteFile(w) => {
+                let dest = safe_new(&tree, &w.target).map_err(failed("write-file"))?;
+                std::fs::write(&dest, &w.contents)
+                    .map_err(|e| format!("cannot write {}: {e}", dest.display()))
+                    .map_err(failed("write-file"))?;
+                let mode = if w.executable { 0o755 } else { 0o644 };
+                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))
+                    .map_err(|e| e.to_string())
+                    .map_err(failed("write-file"))?;
+            }
+            SetupStep::Symlink(s) => {
+                let link = safe_new(&tree, &s.link).map_err(failed("symlink"))?;
+                std::os::unix::fs::symlink(&s.target, &link)
+                    .map_err(|e| e.to_string())
+                    .map_err(failed("symlink"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Runs the plan's probes in the finished tree and returns what they printed.
+pub fn run_probes(tree: &Path, probes: &[Probe], timeout: Duration) -> Vec<ProbeOutput> {
+    let tree = tree.canonicalize().unwrap_or_else(|_| tree.to_path_buf());
+    let tree = tree.as_path();
+    probes
+        .iter()
+        .map(|p| {
+            let result = program_path(tree, &p.program)
+                .and_then(|program| run(tree, &program, &p.args, &[], timeout));
+            match result {
+                Ok(out) => ProbeOutput {
+                    name: p.name.clone(),
+                    exit_code: if out.timed_out { None } else { out.code },
+                    stdout: out.stdout,
+                    stderr: out.stderr,
+                },
+                Err(e) => ProbeOutput {
+                    name: p.name.clone(),
+                    exit_code: None,
+                    stdout: String::new(),
+                    stderr: e,
+                },
+            }
+        })
+        .collect()
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SetupError {
+    let path = path.to_path_buf();
+    move |source| SetupError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// Makes sure `dir` (relative) exists inside `tree`, creating it one level at a time and
+/// refusing any existing level that resolves outside the tree (a symlink pointing out).
+fn safe_dir(tree: &Path, rel: &Path) -> Result<PathBuf, String> {
+    let mut at = tree.to_path_buf();
+    for c in rel.components() {
+        let Component::Normal(part) = c else { continue };
+        at.push(part);
+        match std::fs::symlink_metadata(&at) {
+            Ok(_) => {
+                let real = at
+                    .canonicalize()
+                    .map_err(|e| format!("cannot resolve {}: {e}", at.display()))?;
+                if !real.starts_with(tree) {
+                    return Err(format!(
+                        "'{}' resolves outside the runtime tree (to {})",
+                        rel.display(),
+                        real.display()
+                    ));
+                }
+                if !real.is_dir() {
+                    return Err(format!("'{}' is not a directory", at.display()));
+                }
+                at = real;
+            }
+            Err(_) => std::fs::create_dir(&at)
+                .map_err(|e| format!("cannot create {}: {e}", at.display()))?,
+        }
+    }
+    Ok(at)
+}
+
+/// The path for a new entry `rel` inside `tree`: its parent made safely, the entry itself
+/// not existing yet (nothing is overwritten or written through).
+fn safe_new(tree: &Path, rel: &str) -> Result<PathBuf, String> {
+    let rel = Path::new(rel);
+    let name = rel
+        .file_name()
+        .ok_or_else(|| format!("'{}' names no file", rel.display()))?;
+    let parent = safe_dir(tree, rel.parent().unwrap_or(Path::new("")))?;
+    let path = parent.join(name);
+    if std::fs::symlink_metadata(&path).is_ok() {
+        return Err(format!(
+            "'{}' already exists in the runtime tree",
+            rel.display()
+        ));
+    }
+    Ok(path)
+}
+
+/// An existing entry inside the tree, resolved and checked to stay inside.
+fn safe_existing(tree: &Path, rel: &str) -> Result<PathBuf, String> {
+    let real = tree
+        .join(rel)
+        .canonicalize()
+        .map_err(|e| format!("'{rel}' is not in the runtime tree: {e}"))?;
+    if !real.starts_with(tree) {
+        return Err(format!("'{rel}' resolves outside the runtime tree"));
+    }
+    Ok(real)
+}
+
+fn program_path(tree: &Path, program: &str) -> Result<PathBuf, String> {
+    if program.starts_with('/') {
+        Ok(PathBuf::from(program))
+    } else {
+        safe_existing(tree, program)
+    }
+}
+
+/// Copies a host file or directory; symlinks are copied as symlinks, modes normalised.
+fn copy_tree(src: &Path, dest: &Path) -> Result<(), String> {
+    let meta = std::fs::symlink_metadata(src)
+        .map_err(|e| format!("cannot read {}: {e}", src.display()))?;
+    if meta.file_type().is_symlink() {
+        let target = std::fs::read_link(src).map_err(|e| e.to_string())?;
+        std::os::unix::fs::symlink(target, dest)
+            .map_err(|e| format!("cannot create {}: {e}", dest.display()))
+    } else if meta.is_dir() {
+        std::fs::create_dir(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+        let mut entries: Vec<_> = std::fs::read_dir(src)
+            .map_err(|e| e.to_string())?
+            .flatten()
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            copy_tree(&e.path(), &dest.join(e.file_name()))?;
+        }
+        Ok(())
+    } else if meta.is_file() {
+        std::fs::copy(src, dest).map_err(|e| format!("cannot copy {}: {e}", src.display()))?;
+        let mode = crate::extract::normalise_mode(meta.permissions().mode());
+        std::fs::set_permissions(dest, std::fs::Permissions::from_mode(mode))
+            .map_err(|e| e.to_string())
+    } else {
+        Err(format!(
+            "{} is not a file, directory or symlink",
+            src.display()
+        ))
+    }
+}
+
+/// Copies the shared libraries `binary` needs (as `ldd` resolves them on this host) into `dir`,
+/// each under the name the binary asks for.
+fn copy_closure(binary: &Path, dir: &Path) -> Result<(), String> {
+    let out = Command::new("ldd")
+        .arg(binary)
+        .env_clear()
+        .env("PATH", "/usr/bin:/bin")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|e| format!("cannot run ldd: {e}"))?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    if !out.status.success() {
+        // Static binaries and scripts have no closure.
+        if text.contains("not a dynamic executable")
+            || String::from_utf8_lossy(&out.stderr).contains("not a dynamic executable")
+        {
+            return Ok(());
+        }
+        return Err(format!(
+            "ldd {} failed: {}",
+            binary.display(),
+            String::from_utf8_lossy(&out.stderr).trim()
+        ));
+    }
+    for line in text.lines() {
+        let line = line.trim();
+        let (name, path) = match line.split_once("=>") {
+            Some((name, rest)) => {
+                let rest = rest.trim();
+                if rest.starts_with("not found") {
+                    return Err(format!(
+                        "{} needs {}, which this host does not have",
+                        binary.display(),
+                        name.trim()
+                    ));
+                }
+                (
+                    name.trim().to_string(),
+                    rest.split_whitespace().next().unwrap_or("").to_string(),
+                )
+            }
+            // The dynamic loader: `/lib64/ld-linux-x86-64.so.2 (0x...)`.
+            None => {
+                let path = line.split_whitespace().next().unwrap_or("").to_string();
+                let name = Path::new(&path)
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                (name, path)
+            }
+        };
+        if !path.starts_with('/') || name.is_empty() || name.contains('/') {
+            continue; // linux-vdso and friends live in the kernel
+        }
+        let dest = dir.join(&name);
+        if dest.exists() {
+            continue;
+        }
+        std::fs::copy(&path, &dest).map_err(|e| format!("cannot copy {path}: {e}"))?;
+    }
+    Ok(())
+}
+
+/// Downloads (or takes from the cache) a file pinned by sha256.
+fn fetch_pinned(url: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, String> {
+    let sha256 = sha256.to_ascii_lowercase();
+    let dir = ex.cache.join("fetched");
+    let dest = dir.join(&sha256);
+    if dest.is_file() {
+        return Ok(dest);
+    }
+    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
+    let mut reader: Box<dyn Read> = match parsed.scheme() {
+        "file" => {
+            let path = parsed
+                .to_file_path()
+                .map_err(|()| format!("'{url}' is not a local path"))?;
+            Box::new(
+                std::fs::File::open(&path)
+                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+            )
+        }
+        _ => {
+            let http = ex
+                .http
+                .ok_or_else(|| format!("cannot download {url}: no network (--offline?)"))?;
+            Box::new(http.get(&parsed, None, &[]).map_err(|e| e.to_string())?)
+        }
+    };
+    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| e.to_string())?;
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 << 10];
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| format!("{url}: {e}"))?;
+        if n == 0 {
+            break;
+        }
+        hasher.update(&buf[..n]);
+        std::io::Write::write_all(&mut tmp, &buf[..n]).map_err(|e| e.to_string())?;
+    }
+    let actual = hex::encode(hasher.finalize());
+    if actual != sha256 {
+        return Err(format!(
+            "{url}: checksum mismatch: the plan pins sha256:{sha256}, the download is sha256:{actual}"
+        ));
+    }
+    tmp.persist(&dest).map_err(|e| e.error.to_string())?;
+    Ok(dest)
+}
+
+/// Unpacks a .tar.gz into `target` (strip 1: its top directory's contents; strip 0: the top
+/// directory itself inside `target`).
+fn unpack(tree: &Path, file: &Path, target: &str, strip: u32) -> Result<(), String> {
+    let reader = std::fs::File::open(file).map_err(|e| e.to_string())?;
+    let parent = safe_dir(tree, Path::new(target))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".unpack-")
+        .tempdir_in(&parent)
+        .map_err(|e| e.to_string())?;
+    let out = extract(reader, tmp.path(), &Limits::default()).map_err(|e| e.to_string())?;
+    if strip == 0 {
+        let dest = parent.join(&out.top);
+        if dest.exists() {
+            return Err(format!("'{target}/{}' already exists", out.top));
+        }
+        std::fs::rename(tmp.path(), &dest).map_err(|e| e.to_string())?;
+        // The TempDir now points at a moved directory; forget it.
+        let _ = tmp.keep();
+    } else {
+        for entry in std::fs::read_dir(tmp.path())
+            .map_err(|e| e.to_string())?
+            .flatten()
+        {
+            let dest = parent.join(entry.file_name());
+            if std::fs::symlink_metadata(&dest).is_ok() {
+                return Err(format!("'{}' already exists", dest.display()));
+            }
+            std::fs::rename(entry.path(), dest).map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(())
+}
+
+/// Runs a program with a minimal environment in `tree`, with a timeout; output captured.
+fn run(
+    tree: &Path,
+    program: &Path,
+    args: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+) -> Result<RunOutput, String> {
+    use std::os::unix::process::CommandExt;
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .current_dir(tree)
+        .env_clear()
+        .env(
+            "PATH",
+            format!(
+                "{0}/bin:{0}/usr/bin:{0}/usr/local/bin:/usr/bin:/bin",
+                tree.display()
+            ),
+        )
+        .env("HOME", tree)
+        .env("LANG", "C.UTF-8")
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        // Its own process group, so a timeout kills what it started too.
+        .process_group(0);
+    let mut child = cmd
+        .spawn()
+        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+    let capture = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut kept: Vec<u8> = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let mut buf = [0u8; 8192];
+                while let Ok(n) = pipe.read(&mut buf) {
+                    if n == 0 {
+                        break;
+                    }
+                    kept.extend_from_slice(&buf[..n]);
+                    if kept.len() > MAX_OUTPUT {
+                        kept.drain(..kept.len() - MAX_OUTPUT);
+                    }
+                }
+            }
+            String::from_utf8_lossy(&kept).into_owned()
+        })
+    };
+    let out = capture(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let err = capture(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let started = Instant::now();
+    let (status, timed_out) = loop {
+        match child.try_wait() {
+            Ok(Some(status)) => break (Some(status), false),
+            Ok(None) if started.elapsed() < timeout => {
+                std::thread::sleep(Duration::from_millis(10))
+            }
+            _ => {
+                // SAFETY: signalling the process group we created.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                let _ = child.wait();
+                break (None, true);
+            }
+        }
+    };
+    Ok(RunOutput {
+        code: status.and_then(|s| s.code()),
+        stdout: out.join().unwrap_or_default(),
+        stderr: err.join().unwrap_or_default(),
+        timed_out,
+    })
+}

@@ -1,0 +1,67 @@
+//! Running a family plugin's setup plan safely (the host side of `plan-setup`).
+//!
+//! A plan is checked whole before any step runs ([`check`]): every path must stay inside the
+//! staging tree, host copies must come from allow-listed prefixes, fetches must carry a
+//! sha256, programs must live in the tree or under an allow-listed prefix, and symlinks must
+//! point inside the tree. One bad step refuses the plan. [`execute`] then runs the steps in
+//! order: fetches are verified and cached like packages, programs run with a minimal
+//! environment, the tree as working directory, a timeout, and their output captured and shown
+//! when they fail.
+
+mod check;
+mod exec;
+
+pub use check::{Policy, check};
+pub use exec::{Executor, RunOutput, execute, run_probes};
+
+use std::path::PathBuf;
+
+/// Why a plan was refused or failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SetupError {
+    #[error("the setup plan is refused: step {step} ({kind}): {reason}")]
+    Refused {
+        step: usize,
+        kind: &'static str,
+        reason: String,
+    },
+    #[error("setup step {step} ({kind}) failed: {reason}")]
+    Failed {
+        step: usize,
+        kind: &'static str,
+        reason: String,
+    },
+    #[error(
+        "setup step {step}: `{program}` {}{}",
+        match .code { Some(c) => format!("exited with status {c}"), None => "was killed".into() },
+        output_tail(.output)
+    )]
+    Program {
+        step: usize,
+        program: String,
+        code: Option<i32>,
+        output: String,
+    },
+    #[error("setup step {step}: `{program}` did not finish within {seconds} s and was killed{}", output_tail(.output))]
+    Timeout {
+        step: usize,
+        program: String,
+        seconds: u32,
+        output: String,
+    },
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn output_tail(output: &str) -> String {
+    let lines: Vec<&str> = output.lines().collect();
+    if lines.is_empty() {
+        return String::new();
+    }
+    let tail = &lines[lines.len().saturating_sub(20)..];
+    format!("; its last output:\n{}", tail.join("\n"))
+}

@@ -1,0 +1,303 @@
+//! The host executing setup plans: a good plan end to end, every kind of unsafe plan refused
+//! before anything runs, and failures that name the step and show the program's output.
+
+#[path = "common/tarball.rs"]
+mod tarball;
+
+use std::path::Path;
+use std::time::Duration;
+
+use jrt::plugin::types::*;
+use jrt::setup::{Executor, Policy, SetupError, execute, run_probes};
+
+fn plan(steps: Vec<SetupStep>) -> Plan {
+    Plan {
+        steps,
+        mounts: vec![],
+        environment: vec![],
+        probes: vec![],
+    }
+}
+
+fn write(target: &str, contents: &[u8], executable: bool) -> SetupStep {
+    SetupStep::WriteFile(WriteFile {
+        target: target.into(),
+        contents: contents.to_vec(),
+        executable,
+    })
+}
+
+fn run(program: &str, args: &[&str], timeout: u32) -> SetupStep {
+    SetupStep::Run(RunProgram {
+        program: program.into(),
+        args: args.iter().map(|s| s.to_string()).collect(),
+        env: vec![("GREETING".into(), "hello".into())],
+        timeout_seconds: timeout,
+    })
+}
+
+fn fetch(url: &str, sha: &str, target: &str, unpack: bool, strip: u32) -> SetupStep {
+    SetupStep::Fetch(Fetch {
+        url: url.into(),
+        sha256: sha.into(),
+        target: target.into(),
+        unpack,
+        strip_components: strip,
+    })
+}
+
+struct Env {
+    dir: tempfile::TempDir,
+}
+
+impl Env {
+    fn new() -> Env {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("tree")).unwrap();
+        std::fs::create_dir(dir.path().join("cache")).unwrap();
+        Env { dir }
+    }
+    fn tree(&self) -> std::path::PathBuf {
+        self.dir.path().join("tree")
+    }
+    fn exec(&self, p: &Plan, policy: Policy) -> Result<(), SetupError> {
+        let tree = self.tree();
+        let cache = self.dir.path().join("cache");
+        execute(
+            p,
+            &Executor {
+                tree: &tree,
+                cache: &cache,
+                http: None,
+                policy,
+                default_timeout: Duration::from_secs(30),
+            },
+        )
+    }
+}
+
+fn sha(bytes: &[u8]) -> String {
+    jrt::fsutil::sha256_hex(bytes)
+}
+
+#[test]
+fn a_good_plan_builds_the_tree() {
+    let env = Env::new();
+    let pkg = tarball::tgz(&[
+        tarball::dir("jdk-21/"),
+        tarball::file("jdk-21/release", b"JAVA_VERSION=\"21.0.1\"\n"),
+    ]);
+    let pkg_path = env.dir.path().join("jdk.tar.gz");
+    std::fs::write(&pkg_path, &pkg).unwrap();
+    let url = format!("file://{}", pkg_path.display());
+    let true_bin = std::fs::read("/usr/bin/true").unwrap();
+    let p = plan(vec![
+        SetupStep::Mkdir("isolated/usr/bin".into()),
+        write("isolated/usr/bin/hello", b"#!/bin/sh\necho \"$GREETING from $(pwd)\" > made-by-run.txt\necho out; echo err >&2\n", true),
+        run("isolated/usr/bin/hello", &[], 10),
+        SetupStep::Symlink(MakeSymlink { link: "isolated/bin".into(), target: "usr/bin".into() }),
+        fetch(&url, &sha(&pkg), "isolated/opt/java", true, 1),
+        fetch(&url, &sha(&pkg), "isolated/opt", true, 0),
+        fetch(&url, &sha(&pkg), "downloads/jdk.tar.gz", false, 0),
+        write("isolated/usr/bin/true", &true_bin, true),
+        SetupStep::CopyLibraries(CopyLibraries { binaries: vec!["isolated/usr/bin/true".into()], target: "isolated/lib".into() }),
+    ]);
+    env.exec(&p, Policy::default()).unwrap();
+    let t = env.tree();
+    let made = std::fs::read_to_string(t.join("made-by-run.txt")).unwrap();
+    assert!(
+        made.starts_with("hello from ") && made.trim_end().ends_with("/tree"),
+        "{made}"
+    );
+    assert_eq!(
+        std::fs::read_link(t.join("isolated/bin")).unwrap().to_str(),
+        Some("usr/bin")
+    );
+    assert!(t.join("isolated/opt/java/release").is_file());
+    assert!(t.join("isolated/opt/jdk-21/release").is_file());
+    assert_eq!(std::fs::read(t.join("downloads/jdk.tar.gz")).unwrap(), pkg);
+    let libs: Vec<String> = std::fs::read_dir(t.join("isolated/lib"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    assert!(libs.iter().any(|l| l.starts_with("libc.so")), "{libs:?}");
+    assert!(libs.iter().any(|l| l.starts_with("ld-linux")), "{libs:?}");
+
+    let probes = run_probes(
+        &t,
+        &[Probe {
+            name: "hello".into(),
+            program: "isolated/usr/bin/hello".into(),
+            args: vec![],
+        }],
+        Duration::from_secs(10),
+    );
+    assert_eq!(probes[0].exit_code, Some(0));
+    assert_eq!(probes[0].stdout, "out\n");
+    assert_eq!(probes[0].stderr, "err\n");
+}
+
+fn refused(p: Plan) -> (String, bool) {
+    let env = Env::new();
+    let e = env.exec(&p, Policy::default()).unwrap_err();
+    assert!(matches!(e, SetupError::Refused { .. }), "{e}");
+    let anything_ran = std::fs::read_dir(env.tree()).unwrap().next().is_some();
+    (e.to_string(), anything_ran)
+}
+
+#[test]
+fn unsafe_plans_are_refused_before_anything_runs() {
+    let first = SetupStep::Mkdir("made".into());
+    let zeros = "0".repeat(64);
+    let cases: Vec<(SetupStep, &str)> = vec![
+        (
+            SetupStep::Mkdir("../escape".into()),
+            "leaves the runtime tree",
+        ),
+        (SetupStep::Mkdir("/etc/evil".into()), "is absolute"),
+        (
+            SetupStep::CopyFromHost(CopyFromHost {
+                source: "/etc/shadow".into(),
+                target: "s".into(),
+            }),
+            "outside the allowed host paths",
+        ),
+        (
+            SetupStep::CopyFromHost(CopyFromHost {
+                source: "/usr/lib/../../etc/shadow".into(),
+                target: "s".into(),
+            }),
+            "without '..'",
+        ),
+        (
+            fetch("https://example.com/jdk.tar.gz", "", "jdk", true, 1),
+            "every fetch must be pinned",
+        ),
+        (
+            fetch("ftp://example.com/jdk.tar.gz", &zeros, "jdk", true, 1),
+            "scheme 'ftp'",
+        ),
+        (
+            fetch("https://example.com/x", &zeros, "../x", false, 0),
+            "leaves the runtime tree",
+        ),
+        (
+            run("/usr/sbin/useradd", &["x"], 10),
+            "outside the allowed host paths",
+        ),
+        (run("../../bin/sh", &[], 10), "leaves the runtime tree"),
+        (
+            SetupStep::Symlink(MakeSymlink {
+                link: "etc".into(),
+                target: "/etc".into(),
+            }),
+            "absolute path '/etc'",
+        ),
+        (
+            SetupStep::Symlink(MakeSymlink {
+                link: "a/b".into(),
+                target: "../../..".into(),
+            }),
+            "points outside",
+        ),
+        (write("big", &vec![0u8; 17 << 20], false), "byte limit"),
+        (write("a\nb", b"x", false), "control characters"),
+    ];
+    for (bad, want) in cases {
+        let (e, ran) = refused(plan(vec![first.clone(), bad]));
+        assert!(
+            e.contains("step 2") && e.contains(want),
+            "{e} (wanted {want})"
+        );
+        assert!(!ran, "step 1 ran although the plan was refused: {e}");
+    }
+    let mut p = plan(vec![first.clone()]);
+    p.mounts.push(Mount {
+        source: "isolated".into(),
+        target: "usr/local".into(),
+        readonly: true,
+    });
+    assert!(refused(p).0.contains("mount target 'usr/local'"));
+    let mut p = plan(vec![first]);
+    p.probes.push(Probe {
+        name: "x".into(),
+        program: "/sbin/reboot".into(),
+        args: vec![],
+    });
+    assert!(refused(p).0.contains("probe"));
+}
+
+#[test]
+fn writes_through_a_symlink_out_of_the_tree_fail() {
+    let env = Env::new();
+    // A host directory with a symlink pointing out, as /usr/lib/ssl/certs -> /etc/ssl/certs is.
+    let host = env.dir.path().join("hostlib");
+    std::fs::create_dir(&host).unwrap();
+    let outside = env.dir.path().join("outside");
+    std::fs::create_dir(&outside).unwrap();
+    std::os::unix::fs::symlink(&outside, host.join("certs")).unwrap();
+    let policy = Policy {
+        copy_prefixes: vec![format!("{}/", host.display())],
+        ..Policy::default()
+    };
+    let p = plan(vec![
+        SetupStep::CopyFromHost(CopyFromHost {
+            source: host.join("certs").display().to_string(),
+            target: "certs".into(),
+        }),
+        write("certs/evil", b"x", false),
+    ]);
+    let e = env.exec(&p, policy).unwrap_err().to_string();
+    assert!(
+        e.contains("step 2 (write-file)") && e.contains("resolves outside the runtime tree"),
+        "{e}"
+    );
+    assert!(
+        std::fs::read_dir(&outside).unwrap().next().is_none(),
+        "a file was written outside the tree"
+    );
+}
+
+#[test]
+fn failures_name_the_step_and_show_the_output() {
+    let env = Env::new();
+    let p = plan(vec![
+        write("fail.sh", b"#!/bin/sh\necho installing numpy\necho 'ERROR: no matching distribution' >&2\nexit 3\n", true),
+        run("fail.sh", &[], 10),
+    ]);
+    let e = env.exec(&p, Policy::default()).unwrap_err().to_string();
+    assert!(e.contains("step 2: `fail.sh` exited with status 3"), "{e}");
+    assert!(
+        e.contains("installing numpy") && e.contains("no matching distribution"),
+        "{e}"
+    );
+
+    let env = Env::new();
+    let p = plan(vec![
+        write("slow.sh", b"#!/bin/sh\necho started\nsleep 100\n", true),
+        run("slow.sh", &[], 1),
+    ]);
+    let started = std::time::Instant::now();
+    let e = env.exec(&p, Policy::default()).unwrap_err().to_string();
+    assert!(started.elapsed() < Duration::from_secs(30));
+    assert!(
+        e.contains("did not finish within 1 s") && e.contains("started"),
+        "{e}"
+    );
+
+    let env = Env::new();
+    let p = plan(vec![fetch(
+        &format!("file://{}", Path::new("/usr/bin/true").display()),
+        &"ab".repeat(32),
+        "t",
+        false,
+        0,
+    )]);
+    let e = env.exec(&p, Policy::default()).unwrap_err().to_string();
+    assert!(
+        e.contains("step 1 (fetch)") && e.contains("checksum mismatch"),
+        "{e}"
+    );
+    assert!(!env.tree().join("t").exists());
+}
