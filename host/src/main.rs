@@ -107,7 +107,12 @@ fn run(cli: &Cli) -> Result<()> {
                 .map(|s| parse_spec(s))
                 .collect::<Result<Vec<_>>>()?;
             let registries = load_registries()?;
-            let platform = detect_platform(&plugin_ctx()?, platform.clone())?;
+            let ctx = plugin_ctx()?;
+            let plugins = ctx.plugins()?;
+            let detected =
+                ops::detect::detect_with(&ctx, &plugins, &FactsSource::default(), platform.clone())
+                    .map_err(usage_if_unknown_platform)?;
+            let platform = detected.platform.id.clone();
             let resolved = ops::install::resolve_all(&registries, &specs, &platform)?;
             if *dry_run {
                 let plan = ops::install::plan(&registries, &resolved, &platform);
@@ -129,6 +134,13 @@ fn run(cli: &Cli) -> Result<()> {
                 &platform,
                 *force,
                 *jobs,
+                Some(&jrt::install::source::SetupEnv {
+                    host: &ctx.host,
+                    plugins: &plugins,
+                    facts: &detected.facts,
+                    platform: &detected.platform,
+                    policy: jrt::setup::Policy::default(),
+                }),
             )?;
             print::install_results(cli.json, cli.quiet, &results);
             let failed = results.iter().filter(|r| r.is_err()).count();
@@ -231,11 +243,4 @@ fn usage_if_unknown_platform(e: DetectError) -> anyhow::Error {
         DetectError::UnknownPlatform(m) => anyhow::Error::new(UsageError(m)),
         other => anyhow::Error::new(other),
     }
-}
-
-/// The platform to install for: `--platform` (checked by the plugins) or the detected one.
-fn detect_platform(ctx: &Context, platform: Option<String>) -> Result<String> {
-    let report = ops::detect::detect(ctx, &FactsSource::default(), platform)
-        .map_err(usage_if_unknown_platform)?;
-    Ok(report.platform)
 }

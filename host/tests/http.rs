@@ -77,7 +77,7 @@ impl Fixture {
     fn install_with(&self, installer: &Installer) -> Result<jrt::install::Outcome, InstallError> {
         let spec = "rt".parse().unwrap();
         let resolved = resolve(&spec, &[&self.registry.index], "ubuntu-amd64").unwrap();
-        installer.install(&self.registry, &resolved, "ubuntu-amd64", false)
+        installer.install(&self.registry, &resolved, "ubuntu-amd64", false, None)
     }
 
     fn install(&self) -> Result<jrt::install::Outcome, InstallError> {

@@ -46,7 +46,7 @@ impl Fixture {
         let spec: Spec = spec.parse().unwrap();
         let resolved = resolve(&spec, &[&self.registry.index], "ubuntu-amd64").unwrap();
         self.installer
-            .install(&self.registry, &resolved, "ubuntu-amd64", force)
+            .install(&self.registry, &resolved, "ubuntu-amd64", force, None)
     }
 
     /// Nothing at the final path, no staging left, no partial download in the cache.
@@ -266,7 +266,7 @@ fn an_unwritable_root_fails_before_any_download() {
     let spec: Spec = "rt".parse().unwrap();
     let resolved = resolve(&spec, &[&f.registry.index], "ubuntu-amd64").unwrap();
     let e = installer
-        .install(&f.registry, &resolved, "ubuntu-amd64", false)
+        .install(&f.registry, &resolved, "ubuntu-amd64", false, None)
         .unwrap_err();
     assert!(matches!(e, InstallError::RootNotWritable { .. }), "{e}");
     assert!(e.to_string().contains("--root"), "{e}");

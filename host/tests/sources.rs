@@ -136,7 +136,7 @@ fn a_directory_of_sources_is_a_registry() {
 }
 
 #[test]
-fn installing_a_source_runtime_says_setup_is_not_there_yet() {
+fn installing_a_source_runtime_without_a_family_installs_nothing() {
     let dir = upstream_runtimes();
     let work = tempfile::tempdir().unwrap();
     let jrt = || common::jrt_in(work.path(), dir.path());
@@ -153,8 +153,10 @@ fn installing_a_source_runtime_says_setup_is_not_there_yet() {
         .assert()
         .code(1)
         .stderr(
-            predicate::str::contains("python-3.11@1.3.4 is a source package")
-                .and(predicate::str::contains("Nothing was installed")),
+            predicate::str::contains(
+                "python-3.11@1.3.4: setup failed: its manifest.yaml names no family",
+            )
+            .and(predicate::str::contains("Nothing was installed")),
         );
     assert!(!work.path().join("root/python-3.11/1.3.4").exists());
 }

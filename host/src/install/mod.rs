@@ -18,6 +18,7 @@
 pub mod layout;
 pub mod lock;
 pub mod receipt;
+pub mod source;
 
 use std::ffi::CString;
 use std::io;
@@ -58,9 +59,15 @@ pub enum InstallError {
     },
     #[error(
         "{name}@{version} is a source package (no runtime.yml at its top); setting it up needs \
-         the family plugins' setup step, which this jrt does not run yet. Nothing was installed"
+         the family plugins, which this command was not given. Nothing was installed"
     )]
     NeedsSetup { name: String, version: String },
+    #[error("{name}@{version}: setup failed: {reason}. Nothing was installed")]
+    Setup {
+        name: String,
+        version: String,
+        reason: String,
+    },
     #[error(
         "{name}@{version} is installed at {} but differs from its receipt ({}); reinstall with --force",
         dir.display(), drift_summary(.drift)
@@ -111,7 +118,8 @@ pub struct Outcome {
     pub path: PathBuf,
     /// `installed`, `reinstalled` or `already-installed`.
     pub action: &'static str,
-    pub package_kind: &'static str,
+    /// `prebuilt` (extracted only) or `source` (set up by the family plugins).
+    pub package_kind: String,
     pub url: String,
     pub checksum: String,
     pub size: u64,
@@ -124,6 +132,8 @@ pub struct Outcome {
 pub struct Installer {
     pub layout: Layout,
     pub cache: PackageCache,
+    /// The cache root (packages, fetched setup files).
+    pub cache_root: PathBuf,
     pub offline: bool,
     pub limits: Limits,
     pub http_policy: crate::http::Policy,
@@ -143,6 +153,7 @@ impl Installer {
         Installer {
             layout: Layout::new(root),
             cache: PackageCache::new(cache_root),
+            cache_root: cache_root.to_path_buf(),
             offline,
             limits: Limits::default(),
             http_policy: crate::http::Policy::default(),
@@ -189,6 +200,7 @@ impl Installer {
         resolved: &Resolved,
         platform: &str,
         force: bool,
+        setup: Option<&source::SetupEnv<'_>>,
     ) -> Result<Outcome, InstallError> {
         self.prepare()?;
         let name = resolved.name.clone();
@@ -203,12 +215,12 @@ impl Installer {
             })?;
         // A package with runtime.yml at its top is prebuilt whatever the index says; an
         // upstream-style entry (no `artifacts`) may point at one.
-        let outcome = |action, cached| Outcome {
+        let outcome = |action, cached, kind: &str| Outcome {
             name: name.clone(),
             version: version.clone(),
             path: self.layout.install_dir(&name, &version),
             action,
-            package_kind: "prebuilt",
+            package_kind: kind.to_string(),
             url: url.to_string(),
             checksum: checksum.to_string(),
             size,
@@ -224,7 +236,7 @@ impl Installer {
             if let Ok(receipt) = Receipt::read(&receipt_path) {
                 let drift = receipt.verify(&final_dir);
                 if drift.is_clean() {
-                    return Ok(outcome("already-installed", true));
+                    return Ok(outcome("already-installed", true, &receipt.package_kind));
                 }
                 return Err(InstallError::Modified {
                     name,
@@ -287,9 +299,21 @@ impl Installer {
             source,
         })?;
 
-        if !tree.join("runtime.yml").is_file() {
-            return Err(InstallError::NeedsSetup { name, version });
-        }
+        let (package_kind, plugins, files) = if tree.join("runtime.yml").is_file() {
+            ("prebuilt", Vec::new(), extracted.records)
+        } else {
+            let Some(env) = setup else {
+                return Err(InstallError::NeedsSetup { name, version });
+            };
+            let setup_err = |reason| InstallError::Setup {
+                name: name.clone(),
+                version: version.clone(),
+                reason,
+            };
+            let used = source::set_up(env, &tree, &self.cache_root, http).map_err(setup_err)?;
+            let files = receipt::scan(&tree).map_err(|e| setup_err(e.to_string()))?;
+            ("source", used, files)
+        };
 
         let receipt = Receipt {
             receipt_version: 1,
@@ -300,14 +324,14 @@ impl Installer {
             checksum: checksum.to_string(),
             size,
             platform: platform.to_string(),
-            package_kind: "prebuilt".into(),
-            plugins: Vec::new(),
+            package_kind: package_kind.into(),
+            plugins,
             installed_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
             jrt_version: env!("CARGO_PKG_VERSION").into(),
-            files: extracted.records,
+            files,
         };
         let receipt_path = layout::receipt_path(&tree);
         let receipt_dir = tree.join(".jrt");
@@ -327,6 +351,7 @@ impl Installer {
         Ok(outcome(
             if existing { "reinstalled" } else { "installed" },
             !to_cache,
+            package_kind,
         ))
     }
 

@@ -142,3 +142,34 @@ pub fn hash_file(path: &Path) -> Option<String> {
     }
     Some(hex::encode(hasher.finalize()))
 }
+
+/// Records every entry of a tree (except `.jrt/`), hashing its files: the receipt of a tree
+/// that setup steps changed after extraction.
+pub fn scan(dir: &Path) -> std::io::Result<Vec<Record>> {
+    use std::os::unix::fs::PermissionsExt;
+    let mut paths = Vec::new();
+    walk(dir, "", &mut paths);
+    paths.sort();
+    let mut out = Vec::with_capacity(paths.len());
+    for rel in paths {
+        let full = dir.join(&rel);
+        let meta = std::fs::symlink_metadata(&full)?;
+        let kind = if meta.file_type().is_symlink() {
+            Kind::Symlink {
+                target: std::fs::read_link(&full)?.to_string_lossy().into_owned(),
+            }
+        } else if meta.is_dir() {
+            Kind::Dir
+        } else {
+            Kind::File {
+                sha256: hash_file(&full).ok_or_else(|| {
+                    std::io::Error::other(format!("cannot read {}", full.display()))
+                })?,
+                size: meta.len(),
+                mode: meta.permissions().mode() & 0o7777,
+            }
+        };
+        out.push(Record { path: rel, kind });
+    }
+    Ok(out)
+}

@@ -80,13 +80,37 @@ pub fn detect(
     source: &FactsSource,
     platform: Option<String>,
 ) -> Result<Report, DetectError> {
-    let facts = facts::gather(source, platform.clone());
     let plugins = ctx.plugins()?;
+    let Detected {
+        facts,
+        platform: p,
+        answers,
+    } = detect_with(ctx, &plugins, source, platform)?;
+    Ok(report(facts, p, answers))
+}
+
+/// The host facts and the platform the plugins agree on, for commands that go on to use
+/// them (install runs setup plans with both).
+pub struct Detected {
+    pub facts: types::HostFacts,
+    /// With the GPU facts of whichever plugin reported them.
+    pub platform: types::Platform,
+    pub answers: Vec<PluginAnswer>,
+}
+
+/// Like [`detect`], with the plugins already loaded, returning the raw facts and platform.
+pub fn detect_with(
+    ctx: &Context,
+    plugins: &[crate::plugin::Plugin],
+    source: &FactsSource,
+    platform: Option<String>,
+) -> Result<Detected, DetectError> {
+    let facts = facts::gather(source, platform.clone());
     let mut answers = Vec::new();
     let mut chosen: Option<types::Platform> = None;
     let mut accelerator: Option<Accelerator> = None;
     let mut first_error: Option<PluginError> = None;
-    for plugin in &plugins {
+    for plugin in plugins {
         match ctx.host.detect_platform(plugin, &facts) {
             Ok(p) => {
                 answers.push(PluginAnswer {
@@ -109,7 +133,7 @@ pub fn detect(
             }
         }
     }
-    let Some(p) = chosen else {
+    let Some(mut p) = chosen else {
         return Err(match first_error {
             Some(PluginError::Failed {
                 failure: PluginFailure::InvalidInput(m),
@@ -123,7 +147,18 @@ pub fn detect(
             None => DetectError::Unsupported("no plugin is loaded to detect the platform".into()),
         });
     };
-    Ok(Report {
+    if p.accelerator.is_none() {
+        p.accelerator = accelerator;
+    }
+    Ok(Detected {
+        facts,
+        platform: p,
+        answers,
+    })
+}
+
+fn report(facts: types::HostFacts, p: types::Platform, answers: Vec<PluginAnswer>) -> Report {
+    Report {
         platform: p.id,
         os: match p.os {
             OsFamily::Ubuntu => "ubuntu",
@@ -149,7 +184,7 @@ pub fn detect(
             },
             version: l.version,
         }),
-        gpu: accelerator.map(|a| Gpu {
+        gpu: p.accelerator.map(|a| Gpu {
             driver_version: a.driver_version,
             cuda_version: a.cuda_version,
             devices: a
@@ -163,5 +198,5 @@ pub fn detect(
                 .collect(),
         }),
         plugins: answers,
-    })
+    }
 }

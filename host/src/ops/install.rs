@@ -5,6 +5,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
+use crate::install::source::SetupEnv;
 use crate::install::{InstallError, Installer, Outcome};
 use crate::registry::source::Registry;
 use crate::registry::spec::{ResolveError, resolve};
@@ -80,6 +81,7 @@ pub fn install_all(
     platform: &str,
     force: bool,
     jobs: usize,
+    setup: Option<&SetupEnv<'_>>,
 ) -> Result<Vec<Result<Outcome, InstallError>>, InstallError> {
     installer.prepare()?;
     let results: Vec<Mutex<Option<Result<Outcome, InstallError>>>> =
@@ -93,7 +95,7 @@ pub fn install_all(
                     let Some((reg, r)) = resolved.get(i) else {
                         break;
                     };
-                    let result = installer.install(&registries[*reg], r, platform, force);
+                    let result = installer.install(&registries[*reg], r, platform, force, setup);
                     if let Ok(mut slot) = results[i].lock() {
                         *slot = Some(result);
                     }

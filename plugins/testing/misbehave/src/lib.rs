@@ -4,10 +4,11 @@
 //! argument (a path or an address). The host's tests drive it; it is never embedded in jrt.
 
 use jrt_plugin_kit::types::{
-    Diagnostic, HostFacts, Manifest, Plan, Platform, PluginError, PluginInfo, ProbeOutput,
-    SetupRequest, VersionLock,
+    Diagnostic, HostFacts, LockedPackage, MakeSymlink, Manifest, Mount, Plan, Platform,
+    PluginError, PluginInfo, Probe, ProbeOutput, RunProgram, SetupRequest, SetupStep, VersionLock,
+    WriteFile,
 };
-use jrt_plugin_kit::{API_VERSION, Guest, platform, unsupported};
+use jrt_plugin_kit::{API_VERSION, Guest, platform};
 
 pub struct Misbehave;
 
@@ -72,15 +73,76 @@ impl Guest for Misbehave {
         Vec::new()
     }
 
-    fn plan_setup(_request: SetupRequest) -> Result<Plan, PluginError> {
-        Err(unsupported("misbehave", "plan-setup"))
+    /// A small honest plan (a script, a mount, a probe), or an escaping one when the
+    /// runtime's name ends in `-bad-plan`.
+    fn plan_setup(request: SetupRequest) -> Result<Plan, PluginError> {
+        if request.manifest.name.ends_with("-bad-plan") {
+            return Ok(Plan {
+                steps: vec![SetupStep::Symlink(MakeSymlink {
+                    link: "isolated/etc".into(),
+                    target: "/etc".into(),
+                })],
+                mounts: vec![],
+                environment: vec![],
+                probes: vec![],
+            });
+        }
+        let script = format!("#!/bin/sh\necho hello-1.2.3 for {}\n", request.platform.id);
+        Ok(Plan {
+            steps: vec![
+                SetupStep::Mkdir("isolated/bin".into()),
+                SetupStep::WriteFile(WriteFile {
+                    target: "isolated/bin/hello".into(),
+                    contents: script.into_bytes(),
+                    executable: true,
+                }),
+                SetupStep::Run(RunProgram {
+                    program: "isolated/bin/hello".into(),
+                    args: vec![],
+                    env: vec![],
+                    timeout_seconds: 10,
+                }),
+            ],
+            mounts: vec![Mount {
+                source: "isolated".into(),
+                target: "/opt/hello".into(),
+                readonly: true,
+            }],
+            environment: vec![("HELLO_HOME".into(), "/opt/hello".into())],
+            probes: vec![Probe {
+                name: "hello".into(),
+                program: "isolated/bin/hello".into(),
+                args: vec![],
+            }],
+        })
     }
 
     fn capture_versions(
         _manifest: Manifest,
-        _probes: Vec<ProbeOutput>,
+        probes: Vec<ProbeOutput>,
     ) -> Result<VersionLock, PluginError> {
-        Err(unsupported("misbehave", "capture-versions"))
+        let hello = probes
+            .iter()
+            .find(|p| p.name == "hello")
+            .ok_or_else(|| PluginError::InvalidInput("no output of the hello probe".into()))?;
+        let version = hello
+            .stdout
+            .split_whitespace()
+            .next()
+            .and_then(|w| w.strip_prefix("hello-"))
+            .ok_or_else(|| {
+                PluginError::InvalidInput(format!("unexpected probe output '{}'", hello.stdout))
+            })?
+            .to_string();
+        Ok(VersionLock {
+            components: vec![("hello".into(), version.clone())],
+            packages: vec![LockedPackage {
+                kind: "test".into(),
+                name: "hello".into(),
+                version,
+            }],
+            notes: vec![],
+        })
     }
 }
 

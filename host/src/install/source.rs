@@ -1,0 +1,179 @@
+//! Setting up a source package: the family plugins plan it, the host checks and executes the
+//! plans in the staging tree, then writes `runtime.yml` (Joblet's mounts and environment) and
+//! `versions.lock` (what the probes found really installed).
+
+use std::path::Path;
+use std::time::Duration;
+
+use serde::Serialize;
+
+use super::receipt::PluginUse;
+use crate::http::Http;
+use crate::manifest::Manifest;
+use crate::plugin::types::{HostFacts, Platform, ProbeOutput, SetupRequest};
+use crate::plugin::{Plugin, PluginHost};
+use crate::setup::{self, Executor};
+
+/// What setting up needs besides the tree: the plugins and the host they run on.
+pub struct SetupEnv<'a> {
+    pub host: &'a PluginHost,
+    pub plugins: &'a [Plugin],
+    pub facts: &'a HostFacts,
+    pub platform: &'a Platform,
+    pub policy: setup::Policy,
+}
+
+#[derive(Serialize)]
+struct RuntimeYml<'a> {
+    name: &'a str,
+    version: &'a str,
+    description: &'a str,
+    mounts: Vec<MountYml>,
+    environment: std::collections::BTreeMap<String, String>,
+}
+
+#[derive(Serialize)]
+struct MountYml {
+    source: String,
+    target: String,
+    readonly: bool,
+}
+
+#[derive(Serialize)]
+struct VersionsLock<'a> {
+    runtime: &'a str,
+    version: &'a str,
+    platform: &'a str,
+    components: std::collections::BTreeMap<String, String>,
+    packages: Vec<LockedPackage>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    notes: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct LockedPackage {
+    kind: String,
+    name: String,
+    version: String,
+}
+
+/// Sets up the extracted source package in `tree`. Returns the plugins that did it.
+pub fn set_up(
+    env: &SetupEnv<'_>,
+    tree: &Path,
+    cache: &Path,
+    http: Option<&Http>,
+) -> Result<Vec<PluginUse>, String> {
+    // Named as the package names it, not by its staging path.
+    let bytes = std::fs::read(tree.join("manifest.yaml"))
+        .map_err(|e| format!("the package has no readable manifest.yaml: {e}"))?;
+    let manifest =
+        Manifest::parse(&bytes, Path::new("manifest.yaml")).map_err(|e| e.to_string())?;
+    if manifest.family.is_empty() {
+        return Err(
+            "its manifest.yaml names no family (such as `family: [python]`), so no \
+                    plugin can set it up"
+                .to_string(),
+        );
+    }
+    let wit = manifest.to_wit();
+    let request = SetupRequest {
+        manifest: wit.clone(),
+        platform: env.platform.clone(),
+        facts: env.facts.clone(),
+    };
+    let mut used = Vec::new();
+    let mut mounts = Vec::new();
+    let mut environment = std::collections::BTreeMap::new();
+    let mut probes = Vec::new();
+    let mut serving = Vec::new();
+    for family in &manifest.family {
+        let plugin = env
+            .plugins
+            .iter()
+            .find(|p| p.meta.families.iter().any(|f| f == family))
+            .ok_or_else(|| {
+                let known: Vec<String> = env
+                    .plugins
+                    .iter()
+                    .flat_map(|p| p.meta.families.clone())
+                    .collect();
+                format!(
+                    "no plugin serves the family '{family}' (plugins serve: {})",
+                    known.join(", ")
+                )
+            })?;
+        let plan = env
+            .host
+            .plan_setup(plugin, &request)
+            .map_err(|e| e.to_string())?;
+        setup::execute(
+            &plan,
+            &Executor {
+                tree,
+                cache,
+                http,
+                policy: env.policy.clone(),
+                default_timeout: Duration::from_secs(1800),
+            },
+        )
+        .map_err(|e| format!("{} (plan of plugin {})", e, plugin.meta.name))?;
+        mounts.extend(plan.mounts.into_iter().map(|m| MountYml {
+            source: m.source,
+            target: m.target,
+            readonly: m.readonly,
+        }));
+        environment.extend(plan.environment);
+        probes.extend(plan.probes);
+        used.push(PluginUse {
+            name: plugin.meta.name.clone(),
+            version: plugin.meta.version.clone(),
+            sha256: plugin.meta.sha256.clone(),
+        });
+        serving.push(plugin);
+    }
+
+    let runtime = RuntimeYml {
+        name: &manifest.name,
+        version: &manifest.version,
+        description: &manifest.description,
+        mounts,
+        environment,
+    };
+    write_yaml(&tree.join("runtime.yml"), &runtime)?;
+
+    let outputs: Vec<ProbeOutput> = setup::run_probes(tree, &probes, Duration::from_secs(120));
+    let mut lock = VersionsLock {
+        runtime: &manifest.name,
+        version: &manifest.version,
+        platform: &env.platform.id,
+        components: Default::default(),
+        packages: Vec::new(),
+        notes: Vec::new(),
+    };
+    for plugin in serving {
+        let captured = env
+            .host
+            .capture_versions(plugin, &wit, &outputs)
+            .map_err(|e| e.to_string())?;
+        lock.components.extend(captured.components);
+        lock.packages
+            .extend(captured.packages.into_iter().map(|p| LockedPackage {
+                kind: p.kind,
+                name: p.name,
+                version: p.version,
+            }));
+        lock.notes.extend(captured.notes);
+    }
+    write_yaml(&tree.join("versions.lock"), &lock)?;
+    Ok(used)
+}
+
+fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
+    let text = serde_norway::to_string(value).map_err(|e| e.to_string())?;
+    let text = format!(
+        "# Written by jrt {}; do not edit.\n{text}",
+        env!("CARGO_PKG_VERSION")
+    );
+    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
