@@ -205,6 +205,28 @@ fn run(cli: &Cli) -> Result<()> {
             }
             Ok(())
         }
+        Command::Validate { dirs } => {
+            let dirs: Vec<PathBuf> = if dirs.is_empty() {
+                jrt::registry::source::runtime_dirs(Path::new("runtimes")).collect()
+            } else {
+                dirs.clone()
+            };
+            if dirs.is_empty() {
+                return Err(UsageError(
+                    "no runtime directories given, and ./runtimes holds none".into(),
+                )
+                .into());
+            }
+            let problems = ops::validate::validate(&plugin_ctx()?, &dirs)?;
+            print::output(cli.json, &problems, |rows| {
+                print::validated(rows, dirs.len())
+            })?;
+            let errors = problems.iter().filter(|p| p.severity == "error").count();
+            if errors > 0 {
+                bail!(Reported(format!("{errors} error(s) in the manifests")));
+            }
+            Ok(())
+        }
         Command::Detect {
             platform,
             sysroot,

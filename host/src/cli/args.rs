@@ -86,6 +86,12 @@ pub enum Command {
         #[arg(value_name = "SPEC")]
         specs: Vec<String>,
     },
+    /// Check runtime manifests: the schema and each family plugin's own checks.
+    Validate {
+        /// Runtime directories (default: every runtime under ./runtimes).
+        #[arg(value_name = "RUNTIME_DIR")]
+        dirs: Vec<PathBuf>,
+    },
     /// Show the platform and host facts, as the plugins see them.
     Detect {
         /// Use this platform (such as rhel-arm64) instead of the detected one.

@@ -287,3 +287,19 @@ pub fn detect(r: &Report, quiet: bool) {
         }
     }
 }
+
+pub fn validated(rows: &Vec<jrt::ops::validate::Problem>, runtimes: usize) {
+    for p in rows {
+        eprintln!(
+            "{}: {}: {}: {} [{}]",
+            p.severity,
+            p.file.display(),
+            p.field,
+            p.message,
+            p.checker
+        );
+    }
+    if rows.iter().all(|p| p.severity != "error") {
+        println!("{runtimes} runtime(s) valid");
+    }
+}
