@@ -114,12 +114,32 @@ fn run(cli: &Cli) -> Result<()> {
                     .map_err(usage_if_unknown_platform)?;
             let platform = detected.platform.id.clone();
             let resolved = ops::install::resolve_all(&registries, &specs, &platform)?;
-            if *dry_run {
-                let plan = ops::install::plan(&registries, &resolved, &platform);
-                return print::output(cli.json, &plan, print::plan);
-            }
             let cache = cache.context("cannot tell where to cache downloads: set --cache-dir")?;
             let mut installer = Installer::new(&root, &cache, cli.offline);
+            let env = jrt::install::source::SetupEnv {
+                host: &ctx.host,
+                plugins: &plugins,
+                facts: &detected.facts,
+                platform: &detected.platform,
+                policy: jrt::setup::Policy::default(),
+            };
+            if *dry_run {
+                let mut plan = ops::install::plan(&registries, &resolved, &platform);
+                let http = if cli.offline {
+                    None
+                } else {
+                    installer.http().ok()
+                };
+                ops::install::plan_setups(
+                    &mut plan,
+                    &installer,
+                    &registries,
+                    &resolved,
+                    &env,
+                    http,
+                );
+                return print::output(cli.json, &plan, print::plan);
+            }
             if !cli.json
                 && !cli.quiet
                 && std::io::stderr().is_terminal()
@@ -134,13 +154,7 @@ fn run(cli: &Cli) -> Result<()> {
                 &platform,
                 *force,
                 *jobs,
-                Some(&jrt::install::source::SetupEnv {
-                    host: &ctx.host,
-                    plugins: &plugins,
-                    facts: &detected.facts,
-                    platform: &detected.platform,
-                    policy: jrt::setup::Policy::default(),
-                }),
+                Some(&env),
             )?;
             print::install_results(cli.json, cli.quiet, &results);
             let failed = results.iter().filter(|r| r.is_err()).count();

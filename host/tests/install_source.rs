@@ -109,3 +109,45 @@ fn an_unsafe_plan_installs_nothing() {
             .is_none()
     );
 }
+
+#[test]
+fn through_the_cli_with_an_added_plugin_dry_run_shows_the_plan_and_install_runs_it() {
+    let work = tempfile::tempdir().unwrap();
+    let rts = work.path().join("runtimes");
+    std::fs::create_dir_all(rts.join("hello-rt")).unwrap();
+    std::fs::write(
+        rts.join("hello-rt/manifest.yaml"),
+        "name: hello-rt\nversion: 1.0.0\nfamily: [misbehave]\nplatforms: [ubuntu-amd64, ubuntu-arm64, rhel-amd64, rhel-arm64, amzn-amd64, amzn-arm64]\n",
+    )
+    .unwrap();
+    let jrt = || common::jrt_in(work.path(), &rts);
+    jrt()
+        .args(["plugin", "add", env!("JRT_TEST_PLUGIN_MISBEHAVE")])
+        .assert()
+        .success();
+    let out = jrt()
+        .args(["install", "--dry-run", "hello-rt"])
+        .assert()
+        .success();
+    let text = String::from_utf8_lossy(&out.get_output().stdout).to_string();
+    for want in [
+        "plugins   misbehave",
+        "setup     misbehave: mkdir isolated/bin",
+        "setup     misbehave: write isolated/bin/hello",
+        "setup     misbehave: mount isolated at /opt/hello (read-only)",
+        "setup     misbehave: env HELLO_HOME=/opt/hello",
+    ] {
+        assert!(text.contains(want), "dry run lacks '{want}':\n{text}");
+    }
+    assert!(
+        !work.path().join("root/hello-rt").exists(),
+        "the dry run installed something"
+    );
+
+    let out = jrt().args(["install", "hello-rt"]).assert().success();
+    assert!(String::from_utf8_lossy(&out.get_output().stdout).contains("(source package"));
+    let lock =
+        std::fs::read_to_string(work.path().join("root/hello-rt/1.0.0/versions.lock")).unwrap();
+    assert!(lock.contains("hello: 1.2.3"), "{lock}");
+    jrt().args(["verify", "hello-rt"]).assert().success();
+}

@@ -52,11 +52,17 @@ pub fn plan(rows: &Vec<Planned>) {
         println!("  registry  {}", p.registry);
         if p.package_kind == "source" {
             let families = if p.families.is_empty() {
-                "from its manifest".to_string()
+                "none declared".to_string()
             } else {
                 p.families.join(" + ")
             };
             println!("  plugins   {families} (setup on this machine)");
+            for line in &p.setup {
+                println!("  setup     {line}");
+            }
+            if let Some(e) = &p.setup_error {
+                println!("  setup     cannot be planned: {e}");
+            }
         }
     }
 }

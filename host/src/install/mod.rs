@@ -163,7 +163,7 @@ impl Installer {
     }
 
     /// The HTTP client, made on first use (it starts a thread).
-    fn http(&self) -> Result<&Http, HttpError> {
+    pub fn http(&self) -> Result<&Http, HttpError> {
         self.http
             .get_or_init(|| Http::new(self.http_policy))
             .as_ref()

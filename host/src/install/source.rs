@@ -177,3 +177,143 @@ fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
     );
     std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
 }
+
+/// What each family plugin would do for `manifest`: `(plugin, plan)` in setup order.
+pub fn plans(
+    env: &SetupEnv<'_>,
+    manifest: &Manifest,
+) -> Result<Vec<(String, crate::plugin::types::Plan)>, String> {
+    if manifest.family.is_empty() {
+        return Err("its manifest.yaml names no family, so no plugin can set it up".into());
+    }
+    let request = SetupRequest {
+        manifest: manifest.to_wit(),
+        platform: env.platform.clone(),
+        facts: env.facts.clone(),
+    };
+    manifest
+        .family
+        .iter()
+        .map(|family| {
+            let plugin = env
+                .plugins
+                .iter()
+                .find(|p| p.meta.families.iter().any(|f| f == family))
+                .ok_or_else(|| format!("no plugin serves the family '{family}'"))?;
+            let plan = env
+                .host
+                .plan_setup(plugin, &request)
+                .map_err(|e| e.to_string())?;
+            setup::check(&plan, &env.policy).map_err(|e| e.to_string())?;
+            Ok((plugin.meta.name.clone(), plan))
+        })
+        .collect()
+}
+
+/// One line per step, mount, variable and probe of a plan, for `--dry-run`.
+pub fn describe(plugin: &str, plan: &crate::plugin::types::Plan) -> Vec<String> {
+    use crate::plugin::types::SetupStep as S;
+    let mut out: Vec<String> = plan
+        .steps
+        .iter()
+        .map(|step| match step {
+            S::Mkdir(p) => format!("{plugin}: mkdir {p}"),
+            S::CopyFromHost(c) => format!("{plugin}: copy {} -> {}", c.source, c.target),
+            S::CopyLibraries(c) => format!(
+                "{plugin}: copy the libraries of {} -> {}",
+                c.binaries.join(", "),
+                c.target
+            ),
+            S::Fetch(f) => format!(
+                "{plugin}: fetch {} (sha256:{}) -> {}{}",
+                f.url,
+                f.sha256,
+                f.target,
+                if f.unpack { " (unpack)" } else { "" }
+            ),
+            S::Run(r) => format!("{plugin}: run {} {}", r.program, r.args.join(" ")),
+            S::WriteFile(w) => format!(
+                "{plugin}: write {} ({} bytes{})",
+                w.target,
+                w.contents.len(),
+                if w.executable { ", executable" } else { "" }
+            ),
+            S::Symlink(s) => format!("{plugin}: symlink {} -> {}", s.link, s.target),
+        })
+        .collect();
+    out.extend(plan.mounts.iter().map(|m| {
+        format!(
+            "{plugin}: mount {} at {}{}",
+            m.source,
+            m.target,
+            if m.readonly { " (read-only)" } else { "" }
+        )
+    }));
+    out.extend(
+        plan.environment
+            .iter()
+            .map(|(k, v)| format!("{plugin}: env {k}={v}")),
+    );
+    out.extend(plan.probes.iter().map(|p| {
+        format!(
+            "{plugin}: probe {}: {} {}",
+            p.name,
+            p.program,
+            p.args.join(" ")
+        )
+    }));
+    out
+}
+
+/// Reads `manifest.yaml` out of a package, verifying the whole package on the way (and
+/// caching it, so the install that follows reads it from disk).
+pub fn manifest_of_package(
+    cache: &crate::fetch::PackageCache,
+    http: Option<&Http>,
+    url: &url::Url,
+    checksum: &crate::registry::Checksum,
+    size: u64,
+    offline: bool,
+) -> Result<Manifest, String> {
+    use std::io::Read;
+    let mut opened =
+        crate::fetch::open(cache, http, url, checksum, size, offline).map_err(|e| e.to_string())?;
+    let mut verifier =
+        crate::fetch::Verifier::new(&mut opened.reader, url.as_str(), size, checksum);
+    let mut read = || -> Result<Option<Vec<u8>>, String> {
+        let mut found = None;
+        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&mut verifier));
+        let entries = archive
+            .entries()
+            .map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;
+        for entry in entries {
+            let mut entry = entry.map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;
+            let path = entry.path_bytes().into_owned();
+            let is_manifest = path
+                .split(|b| *b == b'/')
+                .filter(|p| !p.is_empty())
+                .collect::<Vec<_>>()
+                .as_slice()
+                .get(1..)
+                .is_some_and(|rest| rest == [b"manifest.yaml".as_slice()]);
+            if is_manifest && entry.size() <= 1 << 20 {
+                let mut bytes = Vec::new();
+                entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+                found = Some(bytes);
+            }
+        }
+        Ok(found)
+    };
+    let found = read();
+    // The download's verdict first: nothing from an unverified package is trusted.
+    match verifier.finish() {
+        Ok(()) => opened.commit().map_err(|e| e.to_string())?,
+        Err(e) => {
+            opened.discard();
+            return Err(e.to_string());
+        }
+    }
+    let bytes =
+        found?.ok_or_else(|| format!("{url}: the package has no manifest.yaml at its top"))?;
+    Manifest::parse(&bytes, Path::new("manifest.yaml")).map_err(|e| e.to_string())
+}

@@ -24,6 +24,12 @@ pub struct Planned {
     /// `prebuilt` (extract only) or `source` (set up by the family plugins).
     pub package_kind: &'static str,
     pub families: Vec<String>,
+    /// For source packages: what the family plugins would do, one line each.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub setup: Vec<String>,
+    /// Why the setup plan could not be shown.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub setup_error: Option<String>,
 }
 
 /// Resolves every spec for `platform`; the first error stops.
@@ -67,9 +73,54 @@ pub fn plan(
                     "source"
                 },
                 families: r.entry.family.clone(),
+                setup: Vec::new(),
+                setup_error: None,
             }
         })
         .collect()
+}
+
+/// Adds the setup plans of the source packages to a dry-run `plan` (reading each package's
+/// manifest, which downloads and verifies the package into the cache).
+pub fn plan_setups(
+    planned: &mut [Planned],
+    installer: &Installer,
+    registries: &[Registry],
+    resolved: &[(usize, Resolved)],
+    env: &SetupEnv<'_>,
+    http: Option<&crate::http::Http>,
+) {
+    for (p, (i, r)) in planned.iter_mut().zip(resolved) {
+        if r.artifact.is_some() {
+            continue;
+        }
+        let (url, checksum, size) = r.package();
+        let result = registries[*i]
+            .resolve_url(url)
+            .and_then(|url| {
+                crate::install::source::manifest_of_package(
+                    &installer.cache,
+                    http,
+                    &url,
+                    checksum,
+                    size,
+                    installer.offline,
+                )
+            })
+            .and_then(|m| {
+                p.families = m.family.clone();
+                crate::install::source::plans(env, &m)
+            });
+        match result {
+            Ok(plans) => {
+                for (plugin, plan) in plans {
+                    p.setup
+                        .extend(crate::install::source::describe(&plugin, &plan));
+                }
+            }
+            Err(e) => p.setup_error = Some(e),
+        }
+    }
 }
 
 /// Installs the resolved packages, `jobs` at a time; results are in the order given. A root
