@@ -91,20 +91,31 @@ fn unimplemented_functions_answer_unsupported_not_a_fake_plan() {
         platforms: vec!["ubuntu-amd64".into()],
         fields: vec![],
     };
-    let err = host.capture_versions(&jdk, &manifest, &[]).unwrap_err();
+    let facts = facts("debian-12", "x86_64");
+    let platform = host.detect_platform(&jdk, &facts).unwrap();
+    let request = jrt::plugin::types::SetupRequest {
+        manifest: manifest.clone(),
+        platform,
+        facts,
+    };
+    let err = host.plan_setup(&jdk, &request).unwrap_err();
     assert!(
         matches!(
             &err,
             PluginError::Failed {
-                function: "capture-versions",
+                function: "plan-setup",
                 failure: PluginFailure::Unsupported(_),
                 ..
             }
         ),
         "{err}"
     );
+    assert!(err.to_string().contains("plugin jdk: plan-setup"), "{err}");
+    // capture-versions is real: without its probes it says which one is missing.
+    let err = host.capture_versions(&jdk, &manifest, &[]).unwrap_err();
     assert!(
-        err.to_string().contains("plugin jdk: capture-versions"),
+        err.to_string()
+            .contains("the probe 'java-version' did not run"),
         "{err}"
     );
     assert!(host.validate_manifest(&jdk, &manifest).unwrap().is_empty());

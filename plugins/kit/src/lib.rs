@@ -27,6 +27,7 @@ pub mod log;
 pub mod manifest;
 pub mod os_release;
 pub mod platform;
+pub mod probes;
 
 pub use bindings::export;
 pub use bindings::exports::joblet::runtime::plugin::Guest;

@@ -1,14 +1,17 @@
 //! The python runtime-family plugin.
 //!
-//! Detects the platform and checks manifests today; the setup plan (a pinned relocatable
-//! CPython or a matching host interpreter, the pinned packages) and the version capture arrive
-//! with the five-runtimes work and until then answer a typed `unsupported` error.
+//! Detects the platform, checks manifests and captures versions (see [`capture`]); the setup
+//! plan (a pinned relocatable CPython or a matching host interpreter, the pinned packages)
+//! arrives with the rest of the five-runtimes work and until then answers a typed
+//! `unsupported` error.
 
 use jrt_plugin_kit::types::{
     Diagnostic, HostFacts, Manifest, Plan, Platform, PluginError, PluginInfo, ProbeOutput,
     SetupRequest, VersionLock,
 };
 use jrt_plugin_kit::{API_VERSION, Guest, manifest, platform, unsupported};
+
+pub mod capture;
 
 /// The plugin; its functions are the component's exports.
 pub struct Python;
@@ -36,10 +39,10 @@ impl Guest for Python {
     }
 
     fn capture_versions(
-        _manifest: Manifest,
-        _probes: Vec<ProbeOutput>,
+        manifest: Manifest,
+        probes: Vec<ProbeOutput>,
     ) -> Result<VersionLock, PluginError> {
-        Err(unsupported("python", "capture-versions"))
+        capture::capture(&manifest, &probes)
     }
 }
 
