@@ -5,7 +5,9 @@
 //! driver API version and the GPUs. The setup plan and the version capture arrive with the
 //! five-runtimes work and until then answer a typed `unsupported` error.
 
+pub mod capture;
 pub mod nvidia;
+pub mod requirements;
 
 use jrt_plugin_kit::types::{
     Diagnostic, HostFacts, Manifest, Plan, Platform, PluginError, PluginInfo, ProbeOutput,
@@ -33,7 +35,9 @@ impl Guest for Cuda {
     }
 
     fn validate_manifest(manifest: Manifest) -> Vec<Diagnostic> {
-        manifest::common_diagnostics(&manifest)
+        let mut out = manifest::common_diagnostics(&manifest);
+        out.extend(requirements::diagnostics(&manifest));
+        out
     }
 
     fn plan_setup(_request: SetupRequest) -> Result<Plan, PluginError> {
@@ -41,10 +45,10 @@ impl Guest for Cuda {
     }
 
     fn capture_versions(
-        _manifest: Manifest,
-        _probes: Vec<ProbeOutput>,
+        manifest: Manifest,
+        probes: Vec<ProbeOutput>,
     ) -> Result<VersionLock, PluginError> {
-        Err(unsupported("cuda", "capture-versions"))
+        capture::capture(&manifest, &probes)
     }
 }
 

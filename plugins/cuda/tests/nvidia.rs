@@ -148,8 +148,10 @@ fn detect_platform_reports_gpus_only_when_there_are_any() {
 
 #[test]
 fn setup_is_not_implemented_yet_and_says_so() {
-    let err = Cuda::capture_versions(
-        jrt_plugin_kit::types::Manifest {
+    let facts = host_facts(None);
+    let platform = Cuda::detect_platform(facts.clone()).unwrap();
+    let err = Cuda::plan_setup(jrt_plugin_kit::types::SetupRequest {
+        manifest: jrt_plugin_kit::types::Manifest {
             source: String::new(),
             name: "x".into(),
             version: "1.0.0".into(),
@@ -158,10 +160,11 @@ fn setup_is_not_implemented_yet_and_says_so() {
             platforms: vec![],
             fields: vec![],
         },
-        vec![],
-    )
+        platform,
+        facts,
+    })
     .unwrap_err();
     assert!(
-        matches!(err, PluginError::Unsupported(m) if m.contains("cuda") && m.contains("capture-versions"))
+        matches!(err, PluginError::Unsupported(m) if m.contains("cuda") && m.contains("plan-setup"))
     );
 }
