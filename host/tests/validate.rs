@@ -28,7 +28,7 @@ fn good_manifests_pass() {
     runtime(
         &rts,
         "python-3.11-pytorch-cuda",
-        "name: python-3.11-pytorch-cuda\nversion: 1.3.5\nfamily: [python, cuda]\nplatforms: [ubuntu-amd64]\n",
+        "name: python-3.11-pytorch-cuda\nversion: 1.3.5\nfamily: [python, cuda]\ncuda_version: 11.8.0\npackages: [torch==2.1.0+cu118]\nplatforms: [ubuntu-amd64]\n",
     );
     jrt(work.path())
         .arg("validate")
@@ -110,4 +110,20 @@ fn the_upstream_manifests_need_a_family() {
         .stderr(predicate::str::contains(
             "graalvmjdk-21/manifest.yaml: family: names no runtime family",
         ));
+}
+
+#[test]
+fn the_cuda_plugin_checks_the_torch_tag() {
+    let work = tempfile::tempdir().unwrap();
+    let rts = work.path().join("runtimes");
+    runtime(
+        &rts,
+        "python-3.11-pytorch-cuda",
+        "name: python-3.11-pytorch-cuda\nversion: 1.3.5\nfamily: [python, cuda]\ncuda_version: 12.1.0\npackages: [torch==2.1.0+cu118]\nplatforms: [ubuntu-amd64]\n",
+    );
+    jrt(work.path())
+        .arg("validate")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("packages[0]: 'torch==2.1.0+cu118' is built for cu118, but cuda_version 12.1.0 needs +cu121 [cuda]"));
 }
