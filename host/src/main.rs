@@ -260,14 +260,20 @@ fn run(cli: &Cli) -> Result<()> {
                 print::output(cli.json, &rows, print::plugins)
             }
             PluginCommand::Add { file } => {
-                if file.starts_with("http://") || file.starts_with("https://") {
-                    return Err(UsageError(format!(
-                        "cannot add {file}: adding plugins by URL is not supported yet; \
-                         download the .wasm file and pass its path"
-                    ))
-                    .into());
-                }
-                let added = ops::plugins::add(&plugin_ctx()?, Path::new(file))?;
+                let ctx = plugin_ctx()?;
+                let added = if file.starts_with("http://") || file.starts_with("https://") {
+                    let url = url::Url::parse(file)
+                        .map_err(|e| UsageError(format!("'{file}' is not a URL: {e}")))?;
+                    if cli.offline {
+                        return Err(
+                            UsageError(format!("cannot download {file} with --offline")).into()
+                        );
+                    }
+                    let http = jrt::http::Http::new(jrt::http::Policy::default())?;
+                    ops::plugins::add_url(&ctx, &url, &http)?
+                } else {
+                    ops::plugins::add(&ctx, Path::new(file))?
+                };
                 print::output(cli.json, &added, |a| print::plugin_added(a, cli.quiet))
             }
         },

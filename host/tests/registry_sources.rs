@@ -194,3 +194,48 @@ fn install_from_an_http_registry_resolves_relative_urls_against_it() {
     .stdout(predicate::str::contains("installed rt@1.0.0"));
     assert_eq!(server.requests_for("r/rt-1.0.0.tar.gz").len(), 1);
 }
+
+#[test]
+fn plugins_can_be_added_by_url() {
+    let server = Server::start();
+    server.put(
+        "p/misbehave.wasm",
+        std::fs::read(env!("JRT_TEST_PLUGIN_MISBEHAVE")).unwrap(),
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let reg = dir.path();
+    common::jrt_in(dir.path(), reg)
+        .args(["plugin", "add", &server.url("p/misbehave.wasm")])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("added plugin misbehave 0.0.1"));
+    let out = common::jrt_in(dir.path(), reg)
+        .args(["--json", "plugin", "list"])
+        .assert()
+        .success();
+    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert!(
+        v.as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["name"] == "misbehave" && r["source"] == "added")
+    );
+
+    common::jrt_in(dir.path(), reg)
+        .args(["plugin", "add", &server.url("p/missing.wasm")])
+        .assert()
+        .code(1)
+        .stderr(
+            predicate::str::contains("missing.wasm is not a jrt plugin: it cannot be downloaded")
+                .and(predicate::str::contains("HTTP 404")),
+        );
+    common::jrt_in(dir.path(), reg)
+        .args([
+            "--offline",
+            "plugin",
+            "add",
+            &server.url("p/misbehave.wasm"),
+        ])
+        .assert()
+        .code(2);
+}

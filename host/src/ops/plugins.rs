@@ -66,3 +66,44 @@ pub fn add(ctx: &Context, file: &Path) -> Result<Added, PluginError> {
         replaced_version: replaced.map(|e| e.version),
     })
 }
+
+/// Downloads a plugin component (size-capped) and adds it like a file.
+pub fn add_url(
+    ctx: &Context,
+    url: &url::Url,
+    http: &crate::http::Http,
+) -> Result<Added, PluginError> {
+    use crate::plugin::catalog::MAX_PLUGIN_BYTES;
+    use std::io::Read;
+    let failed = |reason: String| PluginError::NotAPlugin {
+        source_name: url.to_string(),
+        reason,
+    };
+    let resp = http
+        .get(url, None, &[])
+        .map_err(|e| failed(format!("it cannot be downloaded: {e}")))?;
+    if resp.content_length().is_some_and(|l| l > MAX_PLUGIN_BYTES) {
+        return Err(failed(format!(
+            "it is over the {} MiB limit for plugins",
+            MAX_PLUGIN_BYTES >> 20
+        )));
+    }
+    let mut wasm = Vec::new();
+    resp.take(MAX_PLUGIN_BYTES + 1)
+        .read_to_end(&mut wasm)
+        .map_err(|e| failed(format!("the download failed: {e}")))?;
+    if wasm.len() as u64 > MAX_PLUGIN_BYTES {
+        return Err(failed(format!(
+            "it is over the {} MiB limit for plugins",
+            MAX_PLUGIN_BYTES >> 20
+        )));
+    }
+    let (plugin, replaced) =
+        ctx.catalog
+            .add_bytes(&ctx.host, url.as_str(), wasm, Origin::Url(url.to_string()))?;
+    let builtins = builtin_names(ctx)?;
+    Ok(Added {
+        plugin: row(&plugin, &builtins),
+        replaced_version: replaced.map(|e| e.version),
+    })
+}

@@ -92,13 +92,25 @@ impl Catalog {
         file: &Path,
     ) -> Result<(Plugin, Option<Entry>), PluginError> {
         let wasm = read_capped(file)?;
-        let sha256 = fsutil::sha256_hex(&wasm);
-        let plugin = host.load(
+        self.add_bytes(
+            host,
             &file.display().to_string(),
-            &wasm,
-            &sha256,
+            wasm,
             Origin::File(file.to_path_buf()),
-        )?;
+        )
+    }
+
+    /// Like [`Catalog::add`], for a component already in memory (downloaded); `label` names
+    /// it in messages.
+    pub fn add_bytes(
+        &self,
+        host: &PluginHost,
+        label: &str,
+        wasm: Vec<u8>,
+        origin: Origin,
+    ) -> Result<(Plugin, Option<Entry>), PluginError> {
+        let sha256 = fsutil::sha256_hex(&wasm);
+        let plugin = host.load(label, &wasm, &sha256, origin)?;
 
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| PluginError::io("cannot create", &self.dir, e))?;

@@ -62,6 +62,8 @@ pub enum Origin {
     Added(PathBuf),
     /// Loaded directly from a file (before adding it).
     File(PathBuf),
+    /// Downloaded from a URL (before adding it).
+    Url(String),
 }
 
 /// What a plugin says about itself, plus what the host knows of it.
