@@ -23,12 +23,12 @@ fn good_manifests_pass() {
     runtime(
         &rts,
         "python-3.11",
-        "name: python-3.11\nversion: 1.3.4\nfamily: [python]\nplatforms: [ubuntu-amd64, rhel-arm64]\n",
+        "name: python-3.11\nversion: 1.3.4\nfamily: [python]\npython_version: 3.11.7\npackages: [pip==23.3.1]\nplatforms: [ubuntu-amd64, rhel-arm64]\n",
     );
     runtime(
         &rts,
         "python-3.11-pytorch-cuda",
-        "name: python-3.11-pytorch-cuda\nversion: 1.3.5\nfamily: [python, cuda]\ncuda_version: 11.8.0\npackages: [torch==2.1.0+cu118]\nplatforms: [ubuntu-amd64]\n",
+        "name: python-3.11-pytorch-cuda\nversion: 1.3.5\nfamily: [python, cuda]\npython_version: 3.11.7\ncuda_version: 11.8.0\npackages: [torch==2.1.0+cu118]\nplatforms: [ubuntu-amd64]\n",
     );
     jrt(work.path())
         .arg("validate")

@@ -12,6 +12,7 @@ use jrt_plugin_kit::types::{
 use jrt_plugin_kit::{API_VERSION, Guest, manifest, platform, unsupported};
 
 pub mod capture;
+pub mod checks;
 
 /// The plugin; its functions are the component's exports.
 pub struct Jdk;
@@ -31,7 +32,9 @@ impl Guest for Jdk {
     }
 
     fn validate_manifest(manifest: Manifest) -> Vec<Diagnostic> {
-        manifest::common_diagnostics(&manifest)
+        let mut out = manifest::common_diagnostics(&manifest);
+        out.extend(checks::diagnostics(&manifest));
+        out
     }
 
     fn plan_setup(_request: SetupRequest) -> Result<Plan, PluginError> {
