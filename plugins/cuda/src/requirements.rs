@@ -6,8 +6,9 @@
 //! shipped with; table 2 gives the minimum under minor-version compatibility (any 11.x runs
 //! on ≥ 450.80.02, any 12.x on ≥ 525.60.13), which is what PyTorch's bundled CUDA runtime needs.
 
+use jrt_plugin_kit::manifest::error;
 use jrt_plugin_kit::probes::{field_list, field_text};
-use jrt_plugin_kit::types::{Diagnostic, Manifest, Severity};
+use jrt_plugin_kit::types::{Diagnostic, Manifest};
 
 /// (major, minor) → driver the toolkit release shipped with (release notes, table 3).
 const TOOLKIT_DRIVERS: [((u32, u32), &str); 15] = [
@@ -94,11 +95,6 @@ pub fn torch_tag(cuda_version: &str) -> Option<String> {
 
 /// The cuda family's own manifest checks.
 pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
-    let error = |field: String, message: String| Diagnostic {
-        severity: Severity::Error,
-        field,
-        message,
-    };
     let mut out = Vec::new();
     let Some(cuda) = field_text(manifest, "cuda_version") else {
         out.push(error(
@@ -129,7 +125,7 @@ pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
             && local != tag
         {
             out.push(error(
-                format!("packages[{i}]"),
+                &format!("packages[{i}]"),
                 format!("'{pin}' is built for {local}, but cuda_version {cuda} needs +{tag}"),
             ));
         }

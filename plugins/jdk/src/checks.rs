@@ -1,15 +1,11 @@
 //! The jdk family's manifest checks: `java_version` names a Java release (21, 21.0.1), and a
 //! GraalVM runtime (`graalvm_version` set) lists `native-image` among its components.
 
+use jrt_plugin_kit::manifest::error;
 use jrt_plugin_kit::probes::{field_list, field_text};
-use jrt_plugin_kit::types::{Diagnostic, Manifest, Severity};
+use jrt_plugin_kit::types::{Diagnostic, Manifest};
 
 pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
-    let error = |field: &str, message: String| Diagnostic {
-        severity: Severity::Error,
-        field: field.into(),
-        message,
-    };
     let mut out = Vec::new();
     match field_text(manifest, "java_version") {
         None => out.push(error(

@@ -44,7 +44,8 @@ pub fn field<'a>(manifest: &'a Manifest, key: &str) -> Option<&'a FieldValue> {
         .map(|f| &f.value)
 }
 
-fn error(field: &str, message: String) -> Diagnostic {
+/// An error-severity diagnostic about `field`.
+pub fn error(field: &str, message: String) -> Diagnostic {
     Diagnostic {
         severity: Severity::Error,
         field: field.to_string(),

@@ -1,15 +1,11 @@
 //! The python family's manifest checks: `python_version` is an exact X.Y.Z, and every entry
 //! of `packages` is pinned with `==` (an unpinned runtime cannot be reproduced).
 
+use jrt_plugin_kit::manifest::error;
 use jrt_plugin_kit::probes::{field_list, field_text};
-use jrt_plugin_kit::types::{Diagnostic, Manifest, Severity};
+use jrt_plugin_kit::types::{Diagnostic, Manifest};
 
 pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
-    let error = |field: String, message: String| Diagnostic {
-        severity: Severity::Error,
-        field,
-        message,
-    };
     let mut out = Vec::new();
     match field_text(manifest, "python_version") {
         None => out.push(error(
@@ -35,7 +31,7 @@ pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
         match pin.split_once("==") {
             Some((name, version)) if !name.trim().is_empty() && !version.trim().is_empty() => {}
             _ => out.push(error(
-                format!("packages[{i}]"),
+                &format!("packages[{i}]"),
                 format!("'{pin}' is not pinned as name==version"),
             )),
         }
