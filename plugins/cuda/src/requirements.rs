@@ -98,21 +98,21 @@ pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     let Some(cuda) = field_text(manifest, "cuda_version") else {
         out.push(error(
-            "cuda_version".into(),
+            "cuda_version",
             "is missing; the cuda family needs it (such as 11.8.0)".into(),
         ));
         return out;
     };
     let Some(tag) = torch_tag(cuda) else {
         out.push(error(
-            "cuda_version".into(),
+            "cuda_version",
             format!("'{cuda}' is not a CUDA version such as 11.8.0"),
         ));
         return out;
     };
     if driver_need(cuda).is_none() {
         out.push(error(
-            "cuda_version".into(),
+            "cuda_version",
             format!("CUDA {cuda} is not in jrt's driver table (11.x and 12.x are)"),
         ));
     }

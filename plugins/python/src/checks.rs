@@ -9,7 +9,7 @@ pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     match field_text(manifest, "python_version") {
         None => out.push(error(
-            "python_version".into(),
+            "python_version",
             "is missing; the python family needs the exact interpreter version (such as 3.11.7)"
                 .into(),
         )),
@@ -21,7 +21,7 @@ pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
                     .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
             {
                 out.push(error(
-                    "python_version".into(),
+                    "python_version",
                     format!("'{v}' is not an exact version such as 3.11.7"),
                 ));
             }
