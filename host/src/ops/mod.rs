@@ -54,13 +54,20 @@ impl Context {
     /// The plugins in effect: the built-ins, with an added plugin of the same name
     /// replacing its built-in, then the other added plugins in the order they were added.
     pub fn plugins(&self) -> Result<Vec<Plugin>, PluginError> {
+        Ok(self.plugins_and_builtin_names()?.0)
+    }
+
+    /// [`Context::plugins`], plus the names of all built-ins (also those an added plugin
+    /// replaces), loading each component once.
+    pub fn plugins_and_builtin_names(&self) -> Result<(Vec<Plugin>, Vec<String>), PluginError> {
         let added = self.catalog.load_all(&self.host)?;
-        let mut plugins: Vec<Plugin> = self
-            .builtin_plugins()?
+        let builtins = self.builtin_plugins()?;
+        let names = builtins.iter().map(|b| b.meta.name.clone()).collect();
+        let mut plugins: Vec<Plugin> = builtins
             .into_iter()
             .filter(|b| !added.iter().any(|a| a.meta.name == b.meta.name))
             .collect();
         plugins.extend(added);
-        Ok(plugins)
+        Ok((plugins, names))
     }
 }

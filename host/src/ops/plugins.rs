@@ -45,8 +45,8 @@ fn builtin_names(ctx: &Context) -> Result<Vec<String>, PluginError> {
 
 /// The plugins in effect.
 pub fn list(ctx: &Context) -> Result<Vec<Row>, PluginError> {
-    let builtins = builtin_names(ctx)?;
-    Ok(ctx.plugins()?.iter().map(|p| row(p, &builtins)).collect())
+    let (plugins, builtins) = ctx.plugins_and_builtin_names()?;
+    Ok(plugins.iter().map(|p| row(p, &builtins)).collect())
 }
 
 /// What `jrt plugin add` did.
