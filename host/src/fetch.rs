@@ -245,6 +245,41 @@ impl Opened {
         }
     }
 
+    /// Streams the package through `consume` behind the size and sha256 check (counting bytes
+    /// into `task`), reads whatever `consume` left, then settles the `.part` file: it becomes
+    /// the cache entry when the bytes verify, is deleted when they are wrong, and is kept for
+    /// a resume when the transfer failed. The verification error wins over whatever `consume`
+    /// returned: a bad download explains a broken archive better than the archive's own error.
+    pub fn verified<T>(
+        mut self,
+        url: &str,
+        size: u64,
+        checksum: &Checksum,
+        task: &dyn crate::progress::Task,
+        consume: impl FnOnce(&mut dyn Read) -> T,
+    ) -> Result<T, FetchError> {
+        let counted = crate::progress::Counted {
+            inner: &mut self.reader,
+            task,
+        };
+        let mut verifier = Verifier::new(counted, url, size, checksum);
+        let result = consume(&mut verifier);
+        match verifier.finish() {
+            Ok(()) => {
+                self.commit()?;
+                Ok(result)
+            }
+            Err(e @ (FetchError::Checksum { .. } | FetchError::TooLarge { .. })) => {
+                self.discard();
+                Err(e)
+            }
+            Err(e) => {
+                self.keep();
+                Err(e)
+            }
+        }
+    }
+
     /// The transfer failed: keep a download's `.part` file so the next attempt resumes
     /// from it (a local copy is simply dropped).
     pub fn keep(self) {

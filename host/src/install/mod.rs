@@ -28,9 +28,9 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::extract::{self, ExtractError, Limits};
-use crate::fetch::{self, FetchError, PackageCache, Verifier};
+use crate::fetch::{self, FetchError, PackageCache};
 use crate::http::{Http, HttpError};
-use crate::progress::{Counted, Progress};
+use crate::progress::Progress;
 use crate::registry::Resolved;
 use crate::registry::source::Registry;
 pub use layout::Layout;
@@ -265,34 +265,19 @@ impl Installer {
         } else {
             None
         };
-        let mut opened = fetch::open(&self.cache, http, &url, checksum, size, self.offline)
+        let opened = fetch::open(&self.cache, http, &url, checksum, size, self.offline)
             .map_err(fetch_err)?;
         let to_cache = !opened.cached;
         let task = self.progress.task(&format!("{name}@{version}"), size);
-        let counted = Counted {
-            inner: &mut opened.reader,
-            task: task.as_ref(),
-        };
-        let mut verifier = Verifier::new(counted, url.as_str(), size, checksum);
-        let extracted = extract::extract(&mut verifier, &tree, &self.limits);
-        // The download's verdict comes first: a bad download explains a broken archive better
-        // than the archive error does.
-        let verdict = verifier.finish();
-        task.finish(match (&verdict, &extracted) {
-            (Ok(()), Ok(_)) => "unpacked",
-            _ => "failed",
+        let extracted = opened.verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
+            extract::extract(reader, &tree, &self.limits)
         });
-        match verdict {
-            Ok(()) => opened.commit().map_err(fetch_err)?,
-            Err(e @ (FetchError::Checksum { .. } | FetchError::TooLarge { .. })) => {
-                opened.discard();
-                return Err(fetch_err(e));
-            }
-            Err(e) => {
-                opened.keep(); // resume from here next time
-                return Err(fetch_err(e));
-            }
-        }
+        task.finish(if matches!(extracted, Ok(Ok(_))) {
+            "unpacked"
+        } else {
+            "failed"
+        });
+        let extracted = extracted.map_err(fetch_err)?;
         let extracted = extracted.map_err(|source| InstallError::Extract {
             name: name.clone(),
             version: version.clone(),

@@ -276,43 +276,33 @@ pub fn manifest_of_package(
     offline: bool,
 ) -> Result<Manifest, String> {
     use std::io::Read;
-    let mut opened =
+    let opened =
         crate::fetch::open(cache, http, url, checksum, size, offline).map_err(|e| e.to_string())?;
-    let mut verifier =
-        crate::fetch::Verifier::new(&mut opened.reader, url.as_str(), size, checksum);
-    let mut read = || -> Result<Option<Vec<u8>>, String> {
-        let mut found = None;
-        let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&mut verifier));
-        let entries = archive
-            .entries()
-            .map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;
-        for entry in entries {
-            let mut entry = entry.map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;
-            let path = entry.path_bytes().into_owned();
-            let is_manifest = path
-                .split(|b| *b == b'/')
-                .filter(|p| !p.is_empty())
-                .collect::<Vec<_>>()
-                .as_slice()
-                .get(1..)
-                .is_some_and(|rest| rest == [b"manifest.yaml".as_slice()]);
-            if is_manifest && entry.size() <= 1 << 20 {
-                let mut bytes = Vec::new();
-                entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
-                found = Some(bytes);
+    let task = crate::progress::Progress::task(&crate::progress::Silent, "", size);
+    // Nothing from the package is trusted unless the whole package verifies.
+    let found = opened
+        .verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
+            let mut found = None;
+            let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
+            let entries = archive
+                .entries()
+                .map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;
+            for entry in entries {
+                let mut entry = entry.map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;
+                let path = entry.path_bytes().into_owned();
+                let parts: Vec<&[u8]> = path
+                    .split(|b| *b == b'/')
+                    .filter(|p| !p.is_empty())
+                    .collect();
+                if parts.len() == 2 && parts[1] == b"manifest.yaml" && entry.size() <= 1 << 20 {
+                    let mut bytes = Vec::new();
+                    entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+                    found = Some(bytes);
+                }
             }
-        }
-        Ok(found)
-    };
-    let found = read();
-    // The download's verdict first: nothing from an unverified package is trusted.
-    match verifier.finish() {
-        Ok(()) => opened.commit().map_err(|e| e.to_string())?,
-        Err(e) => {
-            opened.discard();
-            return Err(e.to_string());
-        }
-    }
+            Ok::<_, String>(found)
+        })
+        .map_err(|e| e.to_string())?;
     let bytes =
         found?.ok_or_else(|| format!("{url}: the package has no manifest.yaml at its top"))?;
     Manifest::parse(&bytes, Path::new("manifest.yaml")).map_err(|e| e.to_string())
