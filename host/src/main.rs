@@ -116,12 +116,19 @@ fn run(cli: &Cli) -> Result<()> {
             let resolved = ops::install::resolve_all(&registries, &specs, &platform)?;
             let cache = cache.context("cannot tell where to cache downloads: set --cache-dir")?;
             let mut installer = Installer::new(&root, &cache, cli.offline);
+            // Source packages may reuse a host interpreter: the host finds them, the plugins
+            // decide, and only the found interpreters' own files become copyable.
+            let found = jrt::facts::interpreters::probe();
+            let mut facts = detected.facts.clone();
+            facts.tools.extend(found.tools);
+            let mut policy = jrt::setup::Policy::default();
+            policy.copy_prefixes.extend(found.copy_allowed);
             let env = jrt::install::source::SetupEnv {
                 host: &ctx.host,
                 plugins: &plugins,
-                facts: &detected.facts,
+                facts: &facts,
                 platform: &detected.platform,
-                policy: jrt::setup::Policy::default(),
+                policy,
             };
             if *dry_run {
                 let mut plan = ops::install::plan(&registries, &resolved, &platform);
@@ -203,6 +210,11 @@ fn run(cli: &Cli) -> Result<()> {
                     }
                 }
             })
+        }
+        Command::Run { spec, command } => {
+            let spec = parse_spec(spec)?;
+            let (dir, yml) = ops::run::find(&layout, &spec)?;
+            match ops::run::exec(&layout, &dir, &yml, command)? {}
         }
         Command::Verify { specs } => {
             let specs = specs

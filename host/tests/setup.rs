@@ -160,6 +160,7 @@ fn unsafe_plans_are_refused_before_anything_runs() {
             SetupStep::CopyFromHost(CopyFromHost {
                 source: "/etc/shadow".into(),
                 target: "s".into(),
+                exclude: vec![],
             }),
             "outside the allowed host paths",
         ),
@@ -167,6 +168,7 @@ fn unsafe_plans_are_refused_before_anything_runs() {
             SetupStep::CopyFromHost(CopyFromHost {
                 source: "/usr/lib/../../etc/shadow".into(),
                 target: "s".into(),
+                exclude: vec![],
             }),
             "without '..'",
         ),
@@ -245,6 +247,7 @@ fn writes_through_a_symlink_out_of_the_tree_fail() {
         SetupStep::CopyFromHost(CopyFromHost {
             source: host.join("certs").display().to_string(),
             target: "certs".into(),
+            exclude: vec![],
         }),
         write("certs/evil", b"x", false),
     ]);

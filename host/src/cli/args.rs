@@ -81,6 +81,15 @@ pub enum Command {
         #[arg(value_name = "SPEC")]
         spec: String,
     },
+    /// Run a command inside an installed runtime the way Joblet does: its runtime.yml mounts
+    /// over a read-only view of the host's system directories, chroot, its environment.
+    Run {
+        #[arg(value_name = "SPEC")]
+        spec: String,
+        /// The command and its arguments, after `--`.
+        #[arg(last = true, required = true, value_name = "CMD")]
+        command: Vec<String>,
+    },
     /// Re-hash installed runtimes against their install receipts.
     Verify {
         #[arg(value_name = "SPEC")]

@@ -6,6 +6,7 @@ pub mod install;
 pub mod installed;
 pub mod plugins;
 pub mod registries;
+pub mod run;
 pub mod validate;
 
 use std::path::PathBuf;

@@ -8,7 +8,7 @@ use crate::plugin::types::{Plan, SetupStep};
 /// What a plan may touch on the host.
 #[derive(Debug, Clone)]
 pub struct Policy {
-    /// Host paths `copy-from-host` may read below.
+    /// Host paths `copy-from-host` may read: directories (ending in `/`) or exact files.
     pub copy_prefixes: Vec<String>,
     /// Host programs `run` may start, by prefix (programs inside the tree are always allowed).
     pub program_prefixes: Vec<String>,
@@ -16,6 +16,9 @@ pub struct Policy {
     pub max_timeout_seconds: u32,
     /// The largest `write-file`.
     pub max_write_bytes: usize,
+    /// Variables of jrt's own environment that `run` steps see (package index mirrors,
+    /// proxies, CA bundles), so a user's `PIP_INDEX_URL` reaches the pip a plan runs.
+    pub pass_env: Vec<String>,
 }
 
 impl Default for Policy {
@@ -35,6 +38,26 @@ impl Default for Policy {
             program_prefixes: ["/usr/bin/", "/bin/"].map(String::from).to_vec(),
             max_timeout_seconds: 3600,
             max_write_bytes: 16 << 20,
+            pass_env: [
+                "PIP_INDEX_URL",
+                "PIP_EXTRA_INDEX_URL",
+                "PIP_FIND_LINKS",
+                "PIP_NO_INDEX",
+                "PIP_TRUSTED_HOST",
+                "PIP_CERT",
+                "PIP_RETRIES",
+                "PIP_TIMEOUT",
+                "HTTP_PROXY",
+                "HTTPS_PROXY",
+                "NO_PROXY",
+                "http_proxy",
+                "https_proxy",
+                "no_proxy",
+                "SSL_CERT_FILE",
+                "SSL_CERT_DIR",
+            ]
+            .map(String::from)
+            .to_vec(),
         }
     }
 }
@@ -87,10 +110,15 @@ fn allowed_host(path: &str, prefixes: &[String], what: &str) -> Result<(), Strin
             "'{path}' is not an absolute host path without '..'"
         ));
     }
-    if !prefixes
-        .iter()
-        .any(|p| path.starts_with(p.as_str()) || format!("{path}/") == *p)
-    {
+    // Entries ending in `/` allow what is below them; others allow exactly that path.
+    let allowed = |p: &String| {
+        if p.ends_with('/') {
+            path.starts_with(p.as_str()) || format!("{path}/") == *p
+        } else {
+            path == p
+        }
+    };
+    if !prefixes.iter().any(allowed) {
         return Err(format!(
             "{what} '{path}' is outside the allowed host paths ({})",
             prefixes.join(", ")
@@ -139,6 +167,7 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
             SetupStep::CopyFromHost(c) => {
                 allowed_host(&c.source, &policy.copy_prefixes, "the source")
                     .and_then(|()| inside(&c.target))
+                    .and_then(|()| c.exclude.iter().try_for_each(|e| inside(e)))
             }
             SetupStep::CopyLibraries(c) => c
                 .binaries

@@ -57,14 +57,18 @@ pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<(), SetupError> {
             }
             SetupStep::CopyFromHost(c) => {
                 let dest = safe_new(&tree, &c.target).map_err(failed("copy-from-host"))?;
-                copy_tree(Path::new(&c.source), &dest).map_err(failed("copy-from-host"))?;
+                let source = Path::new(&c.source);
+                let exclude: Vec<PathBuf> = c.exclude.iter().map(|e| source.join(e)).collect();
+                copy_tree(source, &dest, &exclude).map_err(failed("copy-from-host"))?;
             }
             SetupStep::CopyLibraries(c) => {
                 let dir =
                     safe_dir(&tree, Path::new(&c.target)).map_err(failed("copy-libraries"))?;
                 for binary in &c.binaries {
                     let bin = safe_existing(&tree, binary).map_err(failed("copy-libraries"))?;
-                    copy_closure(&bin, &dir).map_err(failed("copy-libraries"))?;
+                    for file in elf_files(&bin).map_err(failed("copy-libraries"))? {
+                        copy_closure(&tree, &file, &dir).map_err(failed("copy-libraries"))?;
+                    }
                 }
             }
             SetupStep::Fetch(f) => {
@@ -86,11 +90,19 @@ pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<(), SetupError> {
                     r.timeout_seconds
                 };
                 let seconds = seconds.min(ex.policy.max_timeout_seconds);
+                // The user's own settings first; the plan's win where both name a variable.
+                let mut env: Vec<(String, String)> = ex
+                    .policy
+                    .pass_env
+                    .iter()
+                    .filter_map(|k| Some((k.clone(), std::env::var(k).ok()?)))
+                    .collect();
+                env.extend(r.env.iter().cloned());
                 let out = run(
                     &tree,
                     &program,
                     &r.args,
-                    &r.env,
+                    &env,
                     Duration::from_secs(u64::from(seconds)),
                 )
                 .map_err(failed("run"))?;
@@ -238,8 +250,12 @@ fn program_path(tree: &Path, program: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// Copies a host file or directory; symlinks are copied as symlinks, modes normalised.
-fn copy_tree(src: &Path, dest: &Path) -> Result<(), String> {
+/// Copies a host file or directory; symlinks are copied as symlinks, modes normalised;
+/// the paths in `exclude` are skipped.
+fn copy_tree(src: &Path, dest: &Path, exclude: &[PathBuf]) -> Result<(), String> {
+    if exclude.iter().any(|e| e == src) {
+        return Ok(());
+    }
     let meta = std::fs::symlink_metadata(src)
         .map_err(|e| format!("cannot read {}: {e}", src.display()))?;
     if meta.file_type().is_symlink() {
@@ -254,7 +270,7 @@ fn copy_tree(src: &Path, dest: &Path) -> Result<(), String> {
             .collect();
         entries.sort_by_key(|e| e.file_name());
         for e in entries {
-            copy_tree(&e.path(), &dest.join(e.file_name()))?;
+            copy_tree(&e.path(), &dest.join(e.file_name()), exclude)?;
         }
         Ok(())
     } else if meta.is_file() {
@@ -270,9 +286,67 @@ fn copy_tree(src: &Path, dest: &Path) -> Result<(), String> {
     }
 }
 
+/// `path` itself when it is a file, or every ELF file below it when it is a directory
+/// (symlinks are not followed: their targets are in the tree or were refused earlier).
+fn elf_files(path: &Path) -> Result<Vec<PathBuf>, String> {
+    if !path.is_dir() {
+        return Ok(vec![path.to_path_buf()]);
+    }
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_path_buf()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .flatten()
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for e in entries {
+            let Ok(kind) = e.file_type() else { continue };
+            if kind.is_dir() {
+                stack.push(e.path());
+            } else if kind.is_file() && is_elf(&e.path()) {
+                out.push(e.path());
+            }
+        }
+    }
+    Ok(out)
+}
+
+fn is_elf(path: &Path) -> bool {
+    let mut magic = [0u8; 4];
+    std::fs::File::open(path)
+        .and_then(|mut f| f.read_exact(&mut magic))
+        .is_ok()
+        && magic == *b"\x7fELF"
+}
+
+/// The C library's own objects: they must come from the same glibc as the dynamic loader of
+/// the root the job runs in, so they are never copied into a runtime.
+fn is_libc_part(name: &str) -> bool {
+    const GLIBC: [&str; 16] = [
+        "ld-linux",
+        "libc.so",
+        "libm.so",
+        "libmvec.so",
+        "libpthread.so",
+        "libdl.so",
+        "librt.so",
+        "libutil.so",
+        "libresolv.so",
+        "libanl.so",
+        "libnsl.so",
+        "libBrokenLocale.so",
+        "libthread_db.so",
+        "libnss_",
+        "libc_malloc_debug.so",
+        "libmemusage.so",
+    ];
+    GLIBC.iter().any(|p| name.starts_with(p))
+}
+
 /// Copies the shared libraries `binary` needs (as `ldd` resolves them on this host) into `dir`,
 /// each under the name the binary asks for.
-fn copy_closure(binary: &Path, dir: &Path) -> Result<(), String> {
+fn copy_closure(tree: &Path, binary: &Path, dir: &Path) -> Result<(), String> {
     let out = Command::new("ldd")
         .arg(binary)
         .env_clear()
@@ -323,6 +397,10 @@ fn copy_closure(binary: &Path, dir: &Path) -> Result<(), String> {
         };
         if !path.starts_with('/') || name.is_empty() || name.contains('/') {
             continue; // linux-vdso and friends live in the kernel
+        }
+        // The C library stays the job root's; what is already in the tree stays where it is.
+        if is_libc_part(&name) || Path::new(&path).starts_with(tree) {
+            continue;
         }
         let dest = dir.join(&name);
         if dest.exists() {

@@ -2,18 +2,20 @@
 //!
 //! Composes with python for runtimes such as python-3.11-pytorch-cuda. Detects the platform
 //! and, from the raw NVIDIA driver outputs the host passes in, the driver version, the CUDA
-//! driver API version and the GPUs. The setup plan and the version capture arrive with the
-//! five-runtimes work and until then answer a typed `unsupported` error.
+//! driver API version and the GPUs; checks manifests ([`requirements`]); plans the CUDA
+//! builds of the runtime's packages for the driver ([`plan`]); captures what torch reports
+//! ([`capture`]).
 
 pub mod capture;
 pub mod nvidia;
+pub mod plan;
 pub mod requirements;
 
 use jrt_plugin_kit::types::{
     Diagnostic, HostFacts, Manifest, Plan, Platform, PluginError, PluginInfo, ProbeOutput,
     SetupRequest, VersionLock,
 };
-use jrt_plugin_kit::{API_VERSION, Guest, manifest, platform, unsupported};
+use jrt_plugin_kit::{API_VERSION, Guest, manifest, platform};
 
 /// The plugin; its functions are the component's exports.
 pub struct Cuda;
@@ -40,8 +42,8 @@ impl Guest for Cuda {
         out
     }
 
-    fn plan_setup(_request: SetupRequest) -> Result<Plan, PluginError> {
-        Err(unsupported("cuda", "plan-setup"))
+    fn plan_setup(request: SetupRequest) -> Result<Plan, PluginError> {
+        plan::plan(&request)
     }
 
     fn capture_versions(

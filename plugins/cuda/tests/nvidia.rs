@@ -3,7 +3,7 @@
 use jrt_plugin_cuda::Cuda;
 use jrt_plugin_cuda::nvidia::{accelerator, driver_from_proc, gpus_from_query, versions_from_smi};
 use jrt_plugin_kit::Guest;
-use jrt_plugin_kit::types::{HostFacts, NvidiaFacts, PluginError};
+use jrt_plugin_kit::types::{HostFacts, NvidiaFacts};
 
 fn fixture(name: &str) -> String {
     let path = format!("{}/../../testdata/{name}", env!("CARGO_MANIFEST_DIR"));
@@ -143,28 +143,5 @@ fn detect_platform_reports_gpus_only_when_there_are_any() {
             a.gpus.len()
         ),
         ("535.129.03", Some("12.2"), 2)
-    );
-}
-
-#[test]
-fn setup_is_not_implemented_yet_and_says_so() {
-    let facts = host_facts(None);
-    let platform = Cuda::detect_platform(facts.clone()).unwrap();
-    let err = Cuda::plan_setup(jrt_plugin_kit::types::SetupRequest {
-        manifest: jrt_plugin_kit::types::Manifest {
-            source: String::new(),
-            name: "x".into(),
-            version: "1.0.0".into(),
-            description: String::new(),
-            families: vec!["cuda".into()],
-            platforms: vec![],
-            fields: vec![],
-        },
-        platform,
-        facts,
-    })
-    .unwrap_err();
-    assert!(
-        matches!(err, PluginError::Unsupported(m) if m.contains("cuda") && m.contains("plan-setup"))
     );
 }

@@ -9,6 +9,8 @@ use jrt_plugin_kit::types::{Manifest, PluginError, ProbeOutput, VersionLock};
 pub const PROBE_VERSION: &str = "java-version";
 /// The JDK's `release` file, printed.
 pub const PROBE_RELEASE: &str = "release";
+/// `<runtime native-image> --version`, for GraalVM runtimes.
+pub const PROBE_NATIVE_IMAGE: &str = "native-image";
 
 /// What `java -version` says.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -67,7 +69,8 @@ pub fn release_field<'a>(release: &'a str, key: &str) -> Option<&'a str> {
     })
 }
 
-fn major(version: &str) -> Option<u32> {
+/// The Java major version: `21.0.1` → 21, `1.8.0_392` → 8.
+pub fn major(version: &str) -> Option<u32> {
     // "1.8.0_392" is Java 8; "21.0.1" is 21.
     let mut parts = version.split(['.', '_', '+', '-']);
     let first: u32 = parts.next()?.parse().ok()?;
@@ -120,6 +123,17 @@ pub fn capture(manifest: &Manifest, probes: &[ProbeOutput]) -> Result<VersionLoc
     components.push(("vm".into(), java.vm.clone()));
     if let Some(graal) = release.and_then(|r| release_field(r, "GRAALVM_VERSION")) {
         components.push(("graalvm".into(), graal.to_string()));
+    }
+    if field_text(manifest, "graalvm_version").is_some() {
+        // A GraalVM runtime without a working native-image is not what its manifest says.
+        let native = probe(probes, PROBE_NATIVE_IMAGE).map_err(|e| match e {
+            PluginError::InvalidInput(m) => {
+                PluginError::Unsatisfiable(format!("{} must have native-image: {m}", manifest.name))
+            }
+            other => other,
+        })?;
+        let line = text(native).lines().next().unwrap_or("").trim().to_string();
+        components.push(("native-image".into(), line));
     }
     Ok(VersionLock {
         components,

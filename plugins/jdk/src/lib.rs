@@ -1,18 +1,18 @@
 //! The jdk runtime-family plugin.
 //!
-//! Serves openjdk-21 and graalvmjdk-21. Detects the platform, checks manifests and captures
-//! versions (see [`capture`]); the setup plan (the pinned JDK tarball or a host JDK of the
-//! same major) arrives with the rest of the five-runtimes work and until then answers a typed
-//! `unsupported` error.
+//! Serves openjdk-21 and graalvmjdk-21. Detects the platform, checks manifests ([`checks`]),
+//! plans the setup ([`plan`]: a host JDK of the same major, or the pinned JDK tarball) and
+//! captures versions from `java -version` and the JDK's `release` file ([`capture`]).
 
 use jrt_plugin_kit::types::{
     Diagnostic, HostFacts, Manifest, Plan, Platform, PluginError, PluginInfo, ProbeOutput,
     SetupRequest, VersionLock,
 };
-use jrt_plugin_kit::{API_VERSION, Guest, manifest, platform, unsupported};
+use jrt_plugin_kit::{API_VERSION, Guest, manifest, platform};
 
 pub mod capture;
 pub mod checks;
+pub mod plan;
 
 /// The plugin; its functions are the component's exports.
 pub struct Jdk;
@@ -37,8 +37,8 @@ impl Guest for Jdk {
         out
     }
 
-    fn plan_setup(_request: SetupRequest) -> Result<Plan, PluginError> {
-        Err(unsupported("jdk", "plan-setup"))
+    fn plan_setup(request: SetupRequest) -> Result<Plan, PluginError> {
+        plan::plan(&request)
     }
 
     fn capture_versions(

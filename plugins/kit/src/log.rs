@@ -18,3 +18,8 @@ pub fn log(level: LogLevel, message: &str) {
 pub fn debug(message: &str) {
     log(LogLevel::Debug, message);
 }
+
+/// Warning-level convenience wrapper: the host shows warnings to the user by default.
+pub fn warn(message: &str) {
+    log(LogLevel::Warn, message);
+}

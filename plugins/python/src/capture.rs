@@ -78,7 +78,9 @@ pub fn capture(manifest: &Manifest, probes: &[ProbeOutput]) -> Result<VersionLoc
 
     let mut problems = Vec::new();
     for pin in field_list(manifest, "packages") {
-        let Some((name, want)) = pin.split_once("==") else {
+        // `name==version [--hash=…]`
+        let requirement = pin.split_whitespace().next().unwrap_or("");
+        let Some((name, want)) = requirement.split_once("==") else {
             problems.push(format!("'{pin}' is not pinned with =="));
             continue;
         };

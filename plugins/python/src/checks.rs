@@ -1,9 +1,14 @@
-//! The python family's manifest checks: `python_version` is an exact X.Y.Z, and every entry
-//! of `packages` is pinned with `==` (an unpinned runtime cannot be reproduced).
+//! The python family's manifest checks: `python_version` is an exact X.Y.Z; every entry of
+//! `packages` is pinned with `==` (an unpinned runtime cannot be reproduced), optionally with
+//! pip's `--hash=sha256:` options; CUDA builds of packages come with the cuda family; the
+//! pinned interpreter builds are `URL#sha256=<hex>` per architecture.
 
-use jrt_plugin_kit::manifest::error;
+use jrt_plugin_kit::layout::pinned_url;
+use jrt_plugin_kit::manifest::{error, field};
 use jrt_plugin_kit::probes::{field_list, field_text};
-use jrt_plugin_kit::types::{Diagnostic, Manifest};
+use jrt_plugin_kit::types::{Diagnostic, FieldValue, Manifest};
+
+use crate::plan::is_cuda_build;
 
 pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
     let mut out = Vec::new();
@@ -27,14 +32,65 @@ pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
             }
         }
     }
+    let has_cuda = manifest.families.iter().any(|f| f == "cuda");
     for (i, pin) in field_list(manifest, "packages").iter().enumerate() {
-        match pin.split_once("==") {
-            Some((name, version)) if !name.trim().is_empty() && !version.trim().is_empty() => {}
+        let mut words = pin.split_whitespace();
+        match words.next().and_then(|w| w.split_once("==")) {
+            Some((name, version)) if !name.is_empty() && !version.is_empty() => {}
             _ => out.push(error(
                 &format!("packages[{i}]"),
                 format!("'{pin}' is not pinned as name==version"),
             )),
         }
+        for option in words {
+            let ok = option
+                .strip_prefix("--hash=sha256:")
+                .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            if !ok {
+                out.push(error(
+                    &format!("packages[{i}]"),
+                    format!(
+                        "'{option}' is not a hash option such as --hash=sha256:<64 hex digits>"
+                    ),
+                ));
+            }
+        }
+        if is_cuda_build(pin) && !has_cuda {
+            out.push(error(
+                &format!("packages[{i}]"),
+                format!(
+                    "'{pin}' is a CUDA build; add cuda to family so the cuda family installs it"
+                ),
+            ));
+        }
+    }
+    if let Some(value) = field(manifest, "allow_host_interpreter")
+        && !matches!(value, FieldValue::Boolean(_))
+    {
+        out.push(error(
+            "allow_host_interpreter",
+            "must be true or false".into(),
+        ));
+    }
+    match field(manifest, "python_builds") {
+        None => {}
+        Some(FieldValue::TextMap(builds)) => {
+            for (arch, pinned) in builds {
+                if arch != "amd64" && arch != "arm64" {
+                    out.push(error(
+                        &format!("python_builds.{arch}"),
+                        "is not an architecture (amd64 or arm64)".into(),
+                    ));
+                }
+                if let Err(e) = pinned_url(pinned) {
+                    out.push(error(&format!("python_builds.{arch}"), e));
+                }
+            }
+        }
+        Some(_) => out.push(error(
+            "python_builds",
+            "must map architectures (amd64, arm64) to URL#sha256=<hex>".into(),
+        )),
     }
     out
 }

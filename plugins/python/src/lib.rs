@@ -1,18 +1,18 @@
 //! The python runtime-family plugin.
 //!
-//! Detects the platform, checks manifests and captures versions (see [`capture`]); the setup
-//! plan (a pinned relocatable CPython or a matching host interpreter, the pinned packages)
-//! arrives with the rest of the five-runtimes work and until then answers a typed
-//! `unsupported` error.
+//! Detects the platform, checks manifests ([`checks`]), plans the setup ([`plan`]: a matching
+//! host CPython or the pinned relocatable build, then the pinned packages installed by the
+//! runtime's own interpreter) and captures what was really installed ([`capture`]).
 
 use jrt_plugin_kit::types::{
     Diagnostic, HostFacts, Manifest, Plan, Platform, PluginError, PluginInfo, ProbeOutput,
     SetupRequest, VersionLock,
 };
-use jrt_plugin_kit::{API_VERSION, Guest, manifest, platform, unsupported};
+use jrt_plugin_kit::{API_VERSION, Guest, manifest, platform};
 
 pub mod capture;
 pub mod checks;
+pub mod plan;
 
 /// The plugin; its functions are the component's exports.
 pub struct Python;
@@ -37,8 +37,8 @@ impl Guest for Python {
         out
     }
 
-    fn plan_setup(_request: SetupRequest) -> Result<Plan, PluginError> {
-        Err(unsupported("python", "plan-setup"))
+    fn plan_setup(request: SetupRequest) -> Result<Plan, PluginError> {
+        plan::plan(&request)
     }
 
     fn capture_versions(

@@ -1,6 +1,8 @@
 //! Gathers the host facts plugins decide from: os-release, `uname`, the C library, and the
 //! NVIDIA driver's reports. Plugins never read the host themselves.
 
+pub mod interpreters;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
