@@ -295,7 +295,17 @@ impl Installer {
                 version: version.clone(),
                 reason,
             };
-            let used = source::set_up(env, &tree, &self.cache_root, http).map_err(setup_err)?;
+            // Plans fetch from the network even when the package itself was local.
+            let setup_http = if self.offline {
+                None
+            } else {
+                Some(
+                    self.http()
+                        .map_err(|e| setup_err(format!("cannot start the HTTP client: {e}")))?,
+                )
+            };
+            let used =
+                source::set_up(env, &tree, &self.cache_root, setup_http).map_err(setup_err)?;
             let files = receipt::scan(&tree).map_err(|e| setup_err(e.to_string()))?;
             ("source", used, files)
         };

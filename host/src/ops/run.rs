@@ -75,7 +75,12 @@ pub fn find(layout: &Layout, spec: &Spec) -> Result<(PathBuf, RuntimeYml), RunEr
     let dir = matching(&all, spec)
         .last()
         .map(|i| i.path.clone())
-        .ok_or_else(|| RunError::NotInstalled(spec.to_string()))?;
+        .ok_or_else(|| {
+            RunError::NotInstalled(match spec.req {
+                crate::registry::VersionReq::Latest => spec.name.clone(),
+                _ => spec.to_string(),
+            })
+        })?;
     let bad = |reason: String| RunError::RuntimeYml {
         dir: dir.clone(),
         reason,

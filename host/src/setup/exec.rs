@@ -434,7 +434,7 @@ fn fetch_pinned(url: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, S
         _ => {
             let http = ex
                 .http
-                .ok_or_else(|| format!("cannot download {url}: no network (--offline?)"))?;
+                .ok_or_else(|| format!("cannot download {url} with --offline"))?;
             Box::new(http.get(&parsed, None, &[]).map_err(|e| e.to_string())?)
         }
     };

@@ -1,0 +1,320 @@
+//! The families' real plans, executed by the host end to end through the CLI: a host CPython
+//! made into a runtime with a package from a local wheel directory (no package index), a JDK
+//! fetched from a local HTTP server, refusals that leave nothing behind, and `jrt run`
+//! inside the results the way Joblet mounts them.
+
+mod common;
+#[path = "common/server.rs"]
+mod server;
+#[path = "common/tarball.rs"]
+mod tarball;
+
+use std::path::Path;
+use std::process::Command as Std;
+
+use predicates::prelude::*;
+use tarball::{dir, file, tgz};
+
+/// The version of the host's `python3`, the interpreter the python family may reuse.
+fn host_python_version() -> String {
+    let out = Std::new("python3")
+        .args(["-c", "import platform; print(platform.python_version())"])
+        .output()
+        .expect("these tests need the host's python3 (CPython), as the build machine has");
+    assert!(out.status.success());
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Writes a minimal wheel `jrtfixture-1.0.0-py3-none-any.whl` into `dir` and returns its
+/// sha256. Built with the host's python, so the test needs no zip crate.
+fn make_wheel(dir: &Path) -> String {
+    std::fs::create_dir_all(dir).unwrap();
+    let script = r#"
+import base64, hashlib, sys, zipfile
+files = {
+    "jrtfixture/__init__.py": b"GREETING = 'hello from the runtime'\n",
+    "jrtfixture-1.0.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: jrtfixture\nVersion: 1.0.0\n",
+    "jrtfixture-1.0.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: jrt-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+}
+record = ""
+for name, data in files.items():
+    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
+    record += f"{name},sha256={digest},{len(data)}\n"
+record += "jrtfixture-1.0.0.dist-info/RECORD,,\n"
+files["jrtfixture-1.0.0.dist-info/RECORD"] = record.encode()
+with zipfile.ZipFile(sys.argv[1], "w") as z:
+    for name, data in files.items():
+        z.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
+"#;
+    let wheel = dir.join("jrtfixture-1.0.0-py3-none-any.whl");
+    let status = Std::new("python3")
+        .arg("-c")
+        .arg(script)
+        .arg(&wheel)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    jrt::fsutil::sha256_hex(&std::fs::read(&wheel).unwrap())
+}
+
+/// A runtime source directory `<runtimes>/<name>/manifest.yaml`.
+fn runtime(runtimes: &Path, name: &str, body: &str) {
+    let d = runtimes.join(name);
+    std::fs::create_dir_all(&d).unwrap();
+    std::fs::write(
+        d.join("manifest.yaml"),
+        format!(
+            "name: {name}\nversion: 1.0.0\ndescription: test runtime\n\
+             platforms: [ubuntu-amd64, ubuntu-arm64, rhel-amd64, rhel-arm64, amzn-amd64, amzn-arm64]\n{body}"
+        ),
+    )
+    .unwrap();
+}
+
+/// `jrt` on `<d>/root` with the runtime sources in `<d>/runtimes`, pip pointed at the local
+/// wheels only, and HOME kept so pyenv-style interpreter shims keep working.
+fn jrt(d: &Path) -> assert_cmd::Command {
+    let mut cmd = common::jrt_in(d, &d.join("runtimes"));
+    if let Some(home) = std::env::var_os("HOME") {
+        cmd.env("HOME", home);
+    }
+    cmd.env("PIP_NO_INDEX", "1")
+        .env("PIP_FIND_LINKS", d.join("wheels"));
+    cmd
+}
+
+/// Whether this machine lets `jrt run` make a mount namespace; when it does not, the test
+/// checks the refusal is the clear one instead.
+fn run_or_refusal(out: &std::process::Output) -> Option<String> {
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() && stderr.contains("needs a private mount namespace") {
+        eprintln!("jrt run is not permitted here: {stderr}");
+        return None;
+    }
+    assert!(out.status.success(), "jrt run failed: {stderr}");
+    Some(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+#[test]
+fn a_host_cpython_becomes_a_runtime_with_only_its_own_packages() {
+    let version = host_python_version();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let sha = make_wheel(&d.join("wheels"));
+    let runtimes = d.join("runtimes");
+    runtime(
+        &runtimes,
+        "py",
+        &format!(
+            "family: [python]\npython_version: {version}\nallow_host_interpreter: true\n\
+             packages:\n  - jrtfixture==1.0.0 --hash=sha256:{sha}\n"
+        ),
+    );
+    jrt(d)
+        .args(["install", "py"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("installed py@1.0.0"));
+    let tree = d.join("root/py/1.0.0");
+    let lock = std::fs::read_to_string(tree.join("versions.lock")).unwrap();
+    assert!(lock.contains(&format!("python: {version}")), "{lock}");
+    assert!(
+        lock.contains("name: jrtfixture\n  version: 1.0.0"),
+        "{lock}"
+    );
+    // Only what the runtime installed: pip and setuptools from the interpreter's own bundled
+    // wheels, and the pin. Nothing of the host's site-packages.
+    let names: Vec<&str> = lock
+        .lines()
+        .filter_map(|l| l.trim().strip_prefix("name: "))
+        .collect();
+    for name in &names {
+        assert!(
+            ["pip", "setuptools", "jrtfixture"].contains(name),
+            "{name} in versions.lock is not the runtime's: {lock}"
+        );
+    }
+    assert!(
+        !tree
+            .join("isolated/usr/local/lib")
+            .read_dir()
+            .unwrap()
+            .flatten()
+            .any(|e| e.file_name().to_string_lossy().starts_with("libc.so")),
+        "the C library is never copied into a runtime"
+    );
+    // Scripts name the job's interpreter, not the staging tree.
+    let pip = std::fs::read_to_string(tree.join("isolated/usr/local/bin/pip3")).unwrap();
+    assert!(pip.starts_with("#!/usr/local/bin/python"), "{pip}");
+    jrt(d).args(["verify", "py"]).assert().success();
+
+    let out = jrt(d)
+        .args([
+            "run",
+            "py",
+            "--",
+            "python3",
+            "-c",
+            "import sys, jrtfixture; print(sys.prefix); print(sys.version.split()[0]); \
+             print(jrtfixture.GREETING); print(any('site-packages' in p and not p.startswith('/usr/local') for p in sys.path))",
+        ])
+        .output()
+        .unwrap();
+    if let Some(stdout) = run_or_refusal(&out) {
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert_eq!(
+            lines,
+            [
+                "/usr/local",
+                version.as_str(),
+                "hello from the runtime",
+                "False"
+            ]
+        );
+    }
+}
+
+#[test]
+fn a_wrong_hash_or_a_wrong_interpreter_version_installs_nothing() {
+    let version = host_python_version();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    make_wheel(&d.join("wheels"));
+    let runtimes = d.join("runtimes");
+    let zeros = "0".repeat(64);
+    runtime(
+        &runtimes,
+        "badhash",
+        &format!(
+            "family: [python]\npython_version: {version}\nallow_host_interpreter: true\n\
+             packages:\n  - jrtfixture==1.0.0 --hash=sha256:{zeros}\n"
+        ),
+    );
+    jrt(d)
+        .args(["install", "badhash"])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("HASHES")
+                .and(predicate::str::contains("Nothing was installed")),
+        );
+    assert!(!d.join("root/badhash").exists());
+
+    // Never label another version: a host 3.x.y is not 3.x.(y+1), and with no pinned build
+    // the plan is refused before anything runs.
+    let mut parts: Vec<u32> = version.split('.').map(|p| p.parse().unwrap()).collect();
+    parts[2] += 1;
+    let other = format!("{}.{}.{}", parts[0], parts[1], parts[2]);
+    runtime(
+        &runtimes,
+        "otherpy",
+        &format!("family: [python]\npython_version: {other}\nallow_host_interpreter: true\n"),
+    );
+    jrt(d)
+        .args(["install", "otherpy"])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains(format!("needs CPython {other}"))
+                .and(predicate::str::contains(format!("cpython {version}"))),
+        );
+    assert!(!d.join("root/otherpy").exists());
+    let staging: Vec<_> = d.join("root/.jrt/staging").read_dir().unwrap().collect();
+    assert!(staging.is_empty(), "staging left behind: {staging:?}");
+}
+
+/// A small JDK tree: `bin/java` prints Temurin 21's `java -version`, plus its `release`.
+fn fake_jdk() -> Vec<u8> {
+    let version = std::fs::read_to_string(common::testdata().join("java/temurin-21.txt")).unwrap();
+    let release =
+        std::fs::read_to_string(common::testdata().join("java/temurin-21.release")).unwrap();
+    let java = format!("#!/bin/sh\ncat >&2 <<'EOF'\n{version}EOF\n");
+    let mut bin = file("jdk-21.0.1+12/bin/java", java.as_bytes());
+    bin.mode = 0o755;
+    tgz(&[
+        dir("jdk-21.0.1+12/"),
+        dir("jdk-21.0.1+12/bin/"),
+        bin,
+        file("jdk-21.0.1+12/release", release.as_bytes()),
+    ])
+}
+
+#[test]
+fn a_pinned_jdk_is_fetched_verified_and_captured() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let server = server::Server::start();
+    let jdk = fake_jdk();
+    let sha = jrt::fsutil::sha256_hex(&jdk);
+    server.put("/jdk.tar.gz", jdk);
+    let url = server.url("/jdk.tar.gz");
+    let runtimes = d.join("runtimes");
+    runtime(
+        &runtimes,
+        "jdk21",
+        &format!(
+            "family: [jdk]\njava_version: 21.0.1\nallow_host_jdk: false\njdk_builds:\n  \
+             amd64: {url}#sha256={sha}\n  arm64: {url}#sha256={sha}\n"
+        ),
+    );
+    jrt(d).args(["install", "jdk21"]).assert().success();
+    let tree = d.join("root/jdk21/1.0.0");
+    let lock = std::fs::read_to_string(tree.join("versions.lock")).unwrap();
+    assert!(
+        lock.contains("java: 21.0.1")
+            && lock.contains("java-build: 21.0.1+12-LTS")
+            && lock.contains("vendor: Eclipse Adoptium"),
+        "{lock}"
+    );
+    let yml = std::fs::read_to_string(tree.join("runtime.yml")).unwrap();
+    assert!(
+        yml.contains("JAVA_HOME: /opt/jdk") && yml.contains("target: /opt/jdk"),
+        "{yml}"
+    );
+
+    let out = jrt(d)
+        .args([
+            "run",
+            "jdk21",
+            "--",
+            "sh",
+            "-c",
+            "java -version; echo $JAVA_HOME",
+        ])
+        .output()
+        .unwrap();
+    if run_or_refusal(&out).is_some() {
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.contains("Temurin-21.0.1+12"), "{stderr}");
+        assert_eq!(String::from_utf8_lossy(&out.stdout).trim(), "/opt/jdk");
+    }
+
+    // The same runtime pinned to other bytes: refused at the fetch, nothing installed.
+    runtime(
+        &runtimes,
+        "jdk21bad",
+        &format!(
+            "family: [jdk]\njava_version: 21.0.1\njdk_builds:\n  \
+             amd64: {url}#sha256={0}\n  arm64: {url}#sha256={0}\n",
+            "1".repeat(64)
+        ),
+    );
+    jrt(d)
+        .args(["install", "jdk21bad"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("checksum mismatch"));
+    assert!(!d.join("root/jdk21bad").exists());
+}
+
+#[test]
+fn run_refuses_what_is_not_installed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    std::fs::create_dir_all(d.join("runtimes")).unwrap();
+    jrt(d)
+        .args(["run", "nothing", "--", "true"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("nothing is not installed"));
+}
