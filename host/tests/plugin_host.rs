@@ -79,7 +79,7 @@ fn unsupported_platform_is_a_typed_error_naming_the_distro() {
 }
 
 #[test]
-fn unimplemented_functions_answer_unsupported_not_a_fake_plan() {
+fn plugin_errors_cross_the_component_boundary_typed_and_named() {
     let host = host(None);
     let jdk = builtin(&host, "jdk");
     let manifest = jrt::plugin::types::Manifest {
@@ -98,31 +98,92 @@ fn unimplemented_functions_answer_unsupported_not_a_fake_plan() {
         platform,
         facts,
     };
+    // No java_version: the plan is refused as invalid input, not faked.
     let err = host.plan_setup(&jdk, &request).unwrap_err();
     assert!(
         matches!(
             &err,
             PluginError::Failed {
                 function: "plan-setup",
-                failure: PluginFailure::Unsupported(_),
+                failure: PluginFailure::InvalidInput(_),
                 ..
             }
         ),
         "{err}"
     );
-    assert!(err.to_string().contains("plugin jdk: plan-setup"), "{err}");
-    // capture-versions is real: without its probes it says which one is missing.
+    assert!(
+        err.to_string().contains("plugin jdk: plan-setup")
+            && err.to_string().contains("java_version"),
+        "{err}"
+    );
+    // capture-versions without its probes says which one is missing.
     let err = host.capture_versions(&jdk, &manifest, &[]).unwrap_err();
     assert!(
         err.to_string()
             .contains("the probe 'java-version' did not run"),
         "{err}"
     );
-    // validate-manifest is real: the jdk family wants java_version.
+    // validate-manifest: the jdk family wants java_version.
     let diagnostics = host.validate_manifest(&jdk, &manifest).unwrap();
     assert!(
         diagnostics.iter().any(|d| d.field == "java_version"),
         "{diagnostics:?}"
+    );
+}
+
+#[test]
+fn the_compiled_plugins_plan_the_published_manifests() {
+    let host = host(None);
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtimes");
+    let mut facts = facts("debian-12", "x86_64");
+    // This build machine's JDKs, as the host reports them: neither is a 21.
+    for f in ["openjdk-17-debian.settings.txt", "temurin-25.settings.txt"] {
+        facts.tools.push(jrt::plugin::types::ProbeOutput {
+            name: "host-java".into(),
+            exit_code: Some(0),
+            stdout: String::new(),
+            stderr: std::fs::read_to_string(testdata().join("java").join(f)).unwrap(),
+        });
+    }
+    let plan_of = |runtime: &str, family: &str| {
+        let manifest = jrt::manifest::Manifest::read_dir(&root.join(runtime)).unwrap();
+        let plugin = builtin(&host, family);
+        let platform = host.detect_platform(&plugin, &facts).unwrap();
+        host.plan_setup(
+            &plugin,
+            &jrt::plugin::types::SetupRequest {
+                manifest: manifest.to_wit(),
+                platform,
+                facts: facts.clone(),
+            },
+        )
+    };
+    use jrt::plugin::types::SetupStep;
+    let jdk = plan_of("openjdk-21", "jdk").unwrap();
+    assert!(
+        jdk.steps.iter().any(|s| matches!(s, SetupStep::Fetch(f)
+            if f.url.contains("OpenJDK21U-jdk_x64_linux_hotspot_21.0.1_12")
+            && f.sha256 == "1a6fa8abda4c5caed915cfbeeb176e7fbd12eb6b222f26e290ee45808b529aa1")),
+        "{:?}",
+        jdk.steps
+    );
+    let graal = plan_of("graalvmjdk-21", "jdk").unwrap();
+    assert!(graal.probes.iter().any(|p| p.name == "native-image"));
+    // No NVIDIA driver here; the manifest allows a CPU-only build, so the cu118 plan stands.
+    let cuda = plan_of("python-3.11-pytorch-cuda", "cuda").unwrap();
+    assert!(
+        cuda.steps.iter().any(|s| matches!(s, SetupStep::Run(r)
+            if r.args.iter().any(|a| a == "https://download.pytorch.org/whl/cu118"))),
+        "{:?}",
+        cuda.steps
+    );
+    // With no host interpreter reported, python falls back to the pinned build.
+    let python = plan_of("python-3.11", "python").unwrap();
+    assert!(
+        python.steps.iter().any(|s| matches!(s, SetupStep::Fetch(f)
+            if f.url.contains("cpython-3.11.7+20240107-x86_64-unknown-linux-gnu-install_only"))),
+        "{:?}",
+        python.steps
     );
 }
 

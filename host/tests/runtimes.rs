@@ -318,3 +318,37 @@ fn run_refuses_what_is_not_installed() {
         .failure()
         .stderr(predicate::str::contains("nothing is not installed"));
 }
+
+#[test]
+fn the_host_finds_its_own_interpreters_and_allows_only_their_files() {
+    let version = host_python_version();
+    let found = jrt::facts::interpreters::probe();
+    let reports: Vec<serde_json::Value> = found
+        .tools
+        .iter()
+        .filter(|t| t.name == "host-python")
+        .map(|t| serde_json::from_str(&t.stdout).unwrap())
+        .collect();
+    let me = reports
+        .iter()
+        .find(|r| r["version"] == version.as_str())
+        .unwrap_or_else(|| panic!("python3 {version} not among {reports:?}"));
+    let stdlib = format!("{}/", me["stdlib"].as_str().unwrap());
+    assert!(
+        found.copy_allowed.contains(&stdlib),
+        "{:?}",
+        found.copy_allowed
+    );
+    assert!(
+        found
+            .copy_allowed
+            .contains(&me["executable"].as_str().unwrap().to_string())
+    );
+    // Nothing broad: no prefix is a bare system directory.
+    for allowed in &found.copy_allowed {
+        assert!(
+            !["/", "/usr/", "/usr/lib/", "/opt/"].contains(&allowed.as_str()),
+            "{allowed}"
+        );
+    }
+}

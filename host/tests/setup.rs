@@ -91,6 +91,7 @@ fn a_good_plan_builds_the_tree() {
     std::fs::write(&pkg_path, &pkg).unwrap();
     let url = format!("file://{}", pkg_path.display());
     let true_bin = std::fs::read("/usr/bin/true").unwrap();
+    let ls_bin = std::fs::read("/bin/ls").unwrap();
     let p = plan(vec![
         SetupStep::Mkdir("isolated/usr/bin".into()),
         write("isolated/usr/bin/hello", b"#!/bin/sh\necho \"$GREETING from $(pwd)\" > made-by-run.txt\necho out; echo err >&2\n", true),
@@ -100,7 +101,9 @@ fn a_good_plan_builds_the_tree() {
         fetch(&url, &sha(&pkg), "isolated/opt", true, 0),
         fetch(&url, &sha(&pkg), "downloads/jdk.tar.gz", false, 0),
         write("isolated/usr/bin/true", &true_bin, true),
-        SetupStep::CopyLibraries(CopyLibraries { binaries: vec!["isolated/usr/bin/true".into()], target: "isolated/lib".into() }),
+        write("isolated/usr/bin/ls", &ls_bin, true),
+        // A directory: every ELF file below it.
+        SetupStep::CopyLibraries(CopyLibraries { binaries: vec!["isolated/usr/bin".into()], target: "isolated/lib".into() }),
     ]);
     env.exec(&p, Policy::default()).unwrap();
     let t = env.tree();
@@ -121,8 +124,30 @@ fn a_good_plan_builds_the_tree() {
         .flatten()
         .map(|e| e.file_name().to_string_lossy().into_owned())
         .collect();
-    assert!(libs.iter().any(|l| l.starts_with("libc.so")), "{libs:?}");
-    assert!(libs.iter().any(|l| l.starts_with("ld-linux")), "{libs:?}");
+    // glibc stays the job root's; everything else ls needs is copied under its own name.
+    assert!(
+        !libs.iter().any(|l| l.starts_with("libc.so")
+            || l.starts_with("ld-linux")
+            || l.starts_with("libm.so")),
+        "{libs:?}"
+    );
+    let ldd = std::process::Command::new("ldd")
+        .arg("/bin/ls")
+        .output()
+        .unwrap();
+    let wanted: Vec<String> = String::from_utf8_lossy(&ldd.stdout)
+        .lines()
+        .filter_map(|l| l.split_once("=>").map(|(n, _)| n.trim().to_string()))
+        .filter(|n| {
+            !n.starts_with("libc.so")
+                && !n.starts_with("libm.so")
+                && !n.starts_with("libpthread")
+                && !n.starts_with("libdl.so")
+        })
+        .collect();
+    for lib in &wanted {
+        assert!(libs.contains(lib), "{lib} missing from {libs:?}");
+    }
 
     let probes = run_probes(
         &t,
@@ -303,4 +328,84 @@ fn failures_name_the_step_and_show_the_output() {
         "{e}"
     );
     assert!(!env.tree().join("t").exists());
+}
+
+#[test]
+fn host_copies_leave_out_what_the_plan_excludes_and_allow_exact_files() {
+    let env = Env::new();
+    let host = env.dir.path().join("hostpy");
+    std::fs::create_dir_all(host.join("lib/site-packages/hostonly")).unwrap();
+    std::fs::create_dir_all(host.join("lib/encodings")).unwrap();
+    std::fs::write(host.join("lib/os.py"), b"# os").unwrap();
+    std::fs::write(host.join("lib/encodings/utf_8.py"), b"# utf8").unwrap();
+    std::fs::write(host.join("lib/site-packages/hostonly/x.py"), b"# host").unwrap();
+    std::fs::write(host.join("python"), b"#!/bin/sh\n").unwrap();
+    std::fs::write(host.join("python-config"), b"#!/bin/sh\n").unwrap();
+    let policy = Policy {
+        copy_prefixes: vec![
+            format!("{}/lib/", host.display()),
+            // An exact file: allows that file, not its namesakes.
+            host.join("python").display().to_string(),
+        ],
+        ..Policy::default()
+    };
+    let copy = |source: std::path::PathBuf, target: &str, exclude: &[&str]| {
+        SetupStep::CopyFromHost(CopyFromHost {
+            source: source.display().to_string(),
+            target: target.into(),
+            exclude: exclude.iter().map(|e| e.to_string()).collect(),
+        })
+    };
+    let p = plan(vec![
+        copy(host.join("lib"), "rt/lib", &["site-packages"]),
+        copy(host.join("python"), "rt/python", &[]),
+    ]);
+    env.exec(&p, policy.clone()).unwrap();
+    let t = env.tree();
+    assert!(t.join("rt/lib/os.py").is_file());
+    assert!(t.join("rt/lib/encodings/utf_8.py").is_file());
+    assert!(!t.join("rt/lib/site-packages").exists());
+    assert!(t.join("rt/python").is_file());
+
+    let env = Env::new();
+    let e = env
+        .exec(
+            &plan(vec![copy(host.join("python-config"), "x", &[])]),
+            policy.clone(),
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("outside the allowed host paths"), "{e}");
+    let e = env
+        .exec(
+            &plan(vec![copy(host.join("lib"), "y", &["../etc"])]),
+            policy,
+        )
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("leaves the runtime tree"), "{e}");
+}
+
+#[test]
+fn run_steps_see_only_the_passed_through_variables() {
+    let env = Env::new();
+    // cargo sets these for the test process; one is passed through, the other is not.
+    let policy = Policy {
+        pass_env: vec!["CARGO_PKG_NAME".into()],
+        ..Policy::default()
+    };
+    let p = plan(vec![SetupStep::Run(RunProgram {
+        program: "/bin/sh".into(),
+        args: vec![
+            "-c".into(),
+            "echo \"$CARGO_PKG_NAME|$CARGO_MANIFEST_DIR|$FROM_PLAN\" > env.txt".into(),
+        ],
+        env: vec![("FROM_PLAN".into(), "plan".into())],
+        timeout_seconds: 10,
+    })]);
+    env.exec(&p, policy).unwrap();
+    assert_eq!(
+        std::fs::read_to_string(env.tree().join("env.txt")).unwrap(),
+        "jrt||plan\n"
+    );
 }
