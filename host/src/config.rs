@@ -40,6 +40,8 @@ pub struct JrtConfig {
     pub cache_dir: Option<PathBuf>,
     #[serde(default)]
     pub registries: Vec<RegistryEntry>,
+    /// The minisign public key registries must be signed with (a .pub file or its `RW…` line).
+    pub public_key: Option<String>,
 }
 
 /// The part of Joblet's `~/.rnx/config.yaml` jrt reads.
@@ -70,6 +72,8 @@ pub struct Config {
     pub cache_dir: Option<PathBuf>,
     /// Enabled registries, highest priority first.
     pub registries: Vec<RegistryEntry>,
+    /// The minisign public key registries must be signed with.
+    pub public_key: Option<String>,
     /// The files that were read.
     pub files: Vec<PathBuf>,
 }
@@ -116,6 +120,7 @@ pub fn load(explicit: Option<&Path>, rnx: Option<&Path>) -> Result<Config, Confi
     {
         config.root = jrt.root;
         config.cache_dir = jrt.cache_dir;
+        config.public_key = jrt.public_key;
         entries.extend(jrt.registries);
         config.files.push(path.clone());
     }

@@ -20,5 +20,7 @@ pub mod pack;
 pub mod paths;
 pub mod plugin;
 pub mod progress;
+pub mod publish;
 pub mod registry;
 pub mod setup;
+pub mod time;

@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Context as _, Result, bail};
 use clap::Parser;
 
-use cli::args::{Cli, Command, PluginCommand};
+use cli::args::{Cli, Command, PluginCommand, RegistryCommand};
 use cli::print;
 use jrt::facts::FactsSource;
 use jrt::install::{Installer, Layout};
@@ -67,13 +67,25 @@ fn run(cli: &Cli) -> Result<()> {
         .clone()
         .or_else(|| config.cache_dir.clone())
         .or_else(jrt::paths::default_cache);
+    let public_key = cli.public_key.clone().or_else(|| config.public_key.clone());
     let load_registries = || -> Result<Vec<jrt::registry::source::Registry>> {
         let chosen = ops::registries::chosen(&cli.registry, &config);
+        let trust = match &public_key {
+            None => None,
+            Some(key) => Some(jrt::registry::source::Trust {
+                key: jrt::registry::signature::public_key(key)?,
+                state_dir: cache
+                    .clone()
+                    .context("cannot tell where to keep registry serials: set --cache-dir")?
+                    .join("trust"),
+            }),
+        };
         Ok(ops::registries::load(
             &chosen,
             || jrt::http::Http::new(jrt::http::Policy::default()),
             cache.as_deref(),
             cli.offline,
+            trust.as_ref(),
         )?)
     };
     let log_level = match (cli.quiet, cli.verbose) {
@@ -230,6 +242,153 @@ fn run(cli: &Cli) -> Result<()> {
                 )));
             }
             Ok(())
+        }
+        Command::Build {
+            dirs,
+            platform,
+            out,
+            prebuilt,
+        } => {
+            // Nothing is built from a manifest that does not validate.
+            let ctx = plugin_ctx()?;
+            let problems = ops::validate::validate(&ctx, dirs)?;
+            if problems.iter().any(|p| p.severity == "error") {
+                print::validated(&problems, dirs.len());
+                bail!(Reported(
+                    "the manifests have errors; nothing was built".into()
+                ));
+            }
+            let built = if *prebuilt {
+                let plugins = ctx.plugins()?;
+                let detected = ops::detect::detect_with(
+                    &ctx,
+                    &plugins,
+                    &FactsSource::default(),
+                    platform.clone(),
+                )
+                .map_err(usage_if_unknown_platform)?;
+                let found = jrt::facts::interpreters::probe();
+                let mut facts = detected.facts.clone();
+                facts.tools.extend(found.tools);
+                let mut policy = jrt::setup::Policy::default();
+                policy.copy_prefixes.extend(found.copy_allowed);
+                let env = jrt::install::source::SetupEnv {
+                    host: &ctx.host,
+                    plugins: &plugins,
+                    facts: &facts,
+                    platform: &detected.platform,
+                    policy,
+                };
+                let cache =
+                    cache.context("cannot tell where to cache downloads: set --cache-dir")?;
+                let http = if cli.offline {
+                    None
+                } else {
+                    Some(jrt::http::Http::new(jrt::http::Policy::default())?)
+                };
+                dirs.iter()
+                    .map(|d| jrt::publish::build::prebuilt(d, out, &env, &cache, http.as_ref()))
+                    .collect::<Result<Vec<_>, _>>()?
+            } else {
+                if platform.is_some() {
+                    return Err(UsageError(
+                        "--platform applies to --prebuilt builds; a source package serves every platform"
+                            .into(),
+                    )
+                    .into());
+                }
+                dirs.iter()
+                    .map(|d| jrt::publish::build::source(d, out))
+                    .collect::<Result<Vec<_>, _>>()?
+            };
+            print::output(cli.json, &built, |rows| {
+                for b in rows {
+                    println!(
+                        "built {} ({} bytes, sha256:{})",
+                        b.path.display(),
+                        b.size,
+                        b.sha256
+                    );
+                    if let Some(lock) = &b.versions_lock {
+                        println!("      {}", lock.display());
+                    }
+                }
+            })
+        }
+        Command::Registry { command } => match command {
+            RegistryCommand::Add {
+                packages,
+                index,
+                base_url,
+                force,
+            } => {
+                let added = jrt::publish::index::add(index, packages, base_url, *force)?;
+                print::output(cli.json, &added, |a| {
+                    for (what, how) in &a.changes {
+                        println!("{how:9} {what}");
+                    }
+                    println!("{} at serial {}", a.index.display(), a.serial);
+                })
+            }
+            RegistryCommand::Sign { key, index } => {
+                let bytes = std::fs::read(index)
+                    .with_context(|| format!("cannot read {}", index.display()))?;
+                // Never sign what jrt itself would refuse to read.
+                jrt::registry::Index::parse(&bytes, &index.display().to_string())?;
+                let password = std::env::var("JRT_SIGNING_PASSWORD").unwrap_or_default();
+                let name = index
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .unwrap_or_default();
+                let sig = jrt::registry::signature::sign(&bytes, key, &password, &name)?;
+                let sig_path = PathBuf::from(format!("{}.minisig", index.display()));
+                jrt::fsutil::write_atomic(&sig_path, sig.as_bytes())
+                    .with_context(|| format!("cannot write {}", sig_path.display()))?;
+                print::output(cli.json, &sig_path, |p| println!("signed: {}", p.display()))
+            }
+            RegistryCommand::Verify { index } => {
+                let key = public_key.as_deref().ok_or_else(|| {
+                    UsageError(
+                        "registry verify needs --public-key (or public_key in the config)".into(),
+                    )
+                })?;
+                let key = jrt::registry::signature::public_key(key)?;
+                let bytes = std::fs::read(index)
+                    .with_context(|| format!("cannot read {}", index.display()))?;
+                let sig_path = PathBuf::from(format!("{}.minisig", index.display()));
+                let sig = std::fs::read_to_string(&sig_path)
+                    .with_context(|| format!("cannot read {}", sig_path.display()))?;
+                let shown = index.display().to_string();
+                jrt::registry::signature::verify(&shown, &bytes, &sig, &key)?;
+                let parsed = jrt::registry::Index::parse(&bytes, &shown)?;
+                jrt::registry::signature::check_expiry(&shown, &parsed, jrt::time::now())?;
+                print::output(cli.json, &shown, |s| {
+                    println!("{s}: signature ok, serial {}", parsed.serial.unwrap_or(0))
+                })
+            }
+        },
+        Command::Release { tag, runtimes } => {
+            let tag = jrt::publish::release::Tag::parse(tag)
+                .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))?;
+            let dirs: Vec<PathBuf> = jrt::registry::source::runtime_dirs(runtimes).collect();
+            // Validate first: a release of broken manifests changes nothing.
+            let problems = ops::validate::validate(&plugin_ctx()?, &dirs)?;
+            if problems.iter().any(|p| p.severity == "error") {
+                print::validated(&problems, dirs.len());
+                bail!(Reported(
+                    "the manifests have errors; nothing was changed".into()
+                ));
+            }
+            let released = jrt::publish::release::release(&dirs, &tag)?;
+            print::output(cli.json, &released, |rows| {
+                for r in rows {
+                    if r.changed {
+                        println!("{}: {} -> {}", r.name, r.from, r.to);
+                    } else {
+                        println!("{}: {} (unchanged)", r.name, r.to);
+                    }
+                }
+            })
         }
         Command::Validate { dirs } => {
             let dirs: Vec<PathBuf> = if dirs.is_empty() {

@@ -10,14 +10,32 @@ use flate2::{Compression, GzBuilder};
 
 use crate::extract::normalise_mode;
 
-/// Writes the package for the runtime directory `dir` under the top-level name `top`.
+/// Writes the source package for the runtime directory `dir` under the top-level name
+/// `top`, leaving out hidden entries (`.git`, editor files) at any depth and the top-level
+/// `versions/` directory (the published packages' versions.lock files, which the release
+/// commits back after building: the source package must not change because of them).
 pub fn pack(dir: &Path, top: &str, out: impl Write) -> io::Result<()> {
+    pack_with(dir, top, out, &|rel| {
+        rel != "versions"
+            && !rel.starts_with("versions/")
+            && !rel.split('/').any(|part| part.starts_with('.'))
+    })
+}
+
+/// Like [`pack`], keeping exactly the relative paths `keep` accepts (a directory left out
+/// leaves out everything below it).
+pub fn pack_with(
+    dir: &Path,
+    top: &str,
+    out: impl Write,
+    keep: &dyn Fn(&str) -> bool,
+) -> io::Result<()> {
     let gz = GzBuilder::new().mtime(0).write(out, Compression::new(6));
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
     tar.follow_symlinks(false);
     let mut entries = Vec::new();
-    collect(dir, "", &mut entries)?;
+    collect(dir, "", keep, &mut entries)?;
     entries.sort();
     append_dir(&mut tar, top)?;
     for rel in entries {
@@ -63,23 +81,30 @@ fn append_dir<W: Write>(tar: &mut tar::Builder<W>, name: &str) -> io::Result<()>
     tar.append_data(&mut header, format!("{name}/"), io::empty())
 }
 
-/// Every path below `dir`, relative and `/`-separated; hidden entries (`.git`) are skipped.
-fn collect(dir: &Path, prefix: &str, out: &mut Vec<String>) -> io::Result<()> {
+/// Every path below `dir` that `keep` accepts, relative and `/`-separated.
+fn collect(
+    dir: &Path,
+    prefix: &str,
+    keep: &dyn Fn(&str) -> bool,
+    out: &mut Vec<String>,
+) -> io::Result<()> {
     for entry in std::fs::read_dir(dir)? {
         let entry = entry?;
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.starts_with('.') {
-            continue;
-        }
+        let name = entry.file_name().into_string().map_err(|n| {
+            io::Error::other(format!("{} is not a UTF-8 name", dir.join(n).display()))
+        })?;
         let rel = if prefix.is_empty() {
             name
         } else {
             format!("{prefix}/{name}")
         };
+        if !keep(&rel) {
+            continue;
+        }
         let is_dir = entry.file_type()?.is_dir();
         out.push(rel.clone());
         if is_dir {
-            collect(&entry.path(), &rel, out)?;
+            collect(&entry.path(), &rel, keep, out)?;
         }
     }
     Ok(())

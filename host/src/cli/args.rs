@@ -33,6 +33,10 @@ pub struct Cli {
     /// Use only what is cached; never touch the network.
     #[arg(long, global = true)]
     pub offline: bool,
+    /// Trust registries only when signed by this minisign public key (a .pub file or its
+    /// `RW…` line); also refuses expired registries and rollbacks.
+    #[arg(long, global = true, env = "JRT_PUBLIC_KEY", value_name = "KEY")]
+    pub public_key: Option<String>,
     /// Print machine-readable JSON.
     #[arg(long, global = true)]
     pub json: bool,
@@ -113,6 +117,35 @@ pub enum Command {
         #[arg(long, value_name = "ARCH", hide = true, requires = "sysroot")]
         machine: Option<String>,
     },
+    /// Make packages from runtime directories: source packages, or with --prebuilt
+    /// per-platform packages set up on this machine, each with its versions.lock.
+    Build {
+        #[arg(required = true, value_name = "RUNTIME_DIR")]
+        dirs: Vec<PathBuf>,
+        /// Build for this platform (such as rhel-arm64) instead of the detected one.
+        #[arg(long, value_name = "P")]
+        platform: Option<String>,
+        /// Where the packages go.
+        #[arg(long, value_name = "DIR", default_value = "dist")]
+        out: PathBuf,
+        /// Run the family plugins' setup and package the result for the platform.
+        #[arg(long)]
+        prebuilt: bool,
+    },
+    /// Edit and sign registry.json files.
+    Registry {
+        #[command(subcommand)]
+        command: RegistryCommand,
+    },
+    /// Sync the manifests' versions with a release tag: vX.Y.Z sets every runtime's version,
+    /// NAME@X.Y.Z checks that runtime's.
+    Release {
+        #[arg(value_name = "TAG")]
+        tag: String,
+        /// The directory of runtime directories.
+        #[arg(long, value_name = "DIR", default_value = "runtimes")]
+        runtimes: PathBuf,
+    },
     /// Manage runtime-family plugins.
     Plugin {
         #[command(subcommand)]
@@ -128,5 +161,37 @@ pub enum PluginCommand {
     Add {
         /// The component file.
         file: String,
+    },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum RegistryCommand {
+    /// Add built packages to a registry.json (published versions never change bytes).
+    Add {
+        #[arg(required = true, value_name = "PKG")]
+        packages: Vec<PathBuf>,
+        /// The registry.json to update (created when missing).
+        #[arg(long, value_name = "FILE")]
+        index: PathBuf,
+        /// Where the packages will be downloaded from; each URL is BASE/<file name>.
+        #[arg(long, value_name = "URL")]
+        base_url: String,
+        /// Replace the bytes of an already published version.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Sign a registry.json with a minisign secret key, writing <index>.minisig.
+    Sign {
+        /// The minisign secret key file; an encrypted key's password comes from
+        /// JRT_SIGNING_PASSWORD.
+        #[arg(long, value_name = "K")]
+        key: PathBuf,
+        #[arg(long, value_name = "FILE")]
+        index: PathBuf,
+    },
+    /// Check <index>.minisig against --public-key, and the index's expiry.
+    Verify {
+        #[arg(long, value_name = "FILE")]
+        index: PathBuf,
     },
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use crate::config::Config;
 use crate::http::Http;
 use crate::registry::remote;
-use crate::registry::source::{self, Registry, Source, SourceError};
+use crate::registry::source::{self, Registry, Source, SourceError, Trust};
 
 /// The registry used when none is configured: Joblet's official one.
 pub const OFFICIAL: &str = "https://github.com/joblet/joblet-runtimes";
@@ -38,12 +38,14 @@ pub fn load(
     http: impl Fn() -> Result<Http, crate::http::HttpError>,
     cache: Option<&Path>,
     offline: bool,
+    trust: Option<&Trust>,
 ) -> Result<Vec<Registry>, SourceError> {
     let mut client: Option<Http> = None;
     chosen
         .iter()
         .map(|(name, text)| match Source::parse(text)? {
-            Source::File(path) => source::load_file(name, &path),
+            Source::File(path) => source::load_file_trusted(name, &path, trust),
+            Source::Sources(_) if trust.is_some() => Err(SourceError::Unsignable(text.clone())),
             Source::Sources(dir) => {
                 let cache = cache
                     .map(Path::to_path_buf)
@@ -55,7 +57,7 @@ pub fn load(
                     client =
                         Some(http().map_err(|e| SourceError::Read(text.clone(), e.to_string()))?);
                 }
-                remote::load(name, &url, client.as_ref(), cache, offline)
+                remote::load_trusted(name, &url, client.as_ref(), cache, offline, trust)
             }
         })
         .collect()

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 use url::Url;
 
 use super::index::Index;
-use super::source::{MAX_INDEX_BYTES, Registry, Source, SourceError};
+use super::source::{MAX_INDEX_BYTES, Registry, Source, SourceError, Trust};
 use crate::fsutil;
 use crate::http::Http;
 
@@ -33,6 +33,9 @@ fn paths(cache: &Path, url: &Url) -> (PathBuf, PathBuf) {
     )
 }
 
+/// The most a signature may weigh; a real one is a few hundred bytes.
+const MAX_SIGNATURE_BYTES: u64 = 64 << 10;
+
 /// Loads the registry at `url`, through the cache.
 pub fn load(
     name: &str,
@@ -41,8 +44,53 @@ pub fn load(
     cache: Option<&Path>,
     offline: bool,
 ) -> Result<Registry, SourceError> {
+    load_trusted(name, url, http, cache, offline, None)
+}
+
+/// Loads the registry at `url`, through the cache; with `trust`, only if `<url>.minisig`
+/// signs the exact bytes (checked before they are parsed or cached).
+pub fn load_trusted(
+    name: &str,
+    url: &Url,
+    http: Option<&Http>,
+    cache: Option<&Path>,
+    offline: bool,
+    trust: Option<&Trust>,
+) -> Result<Registry, SourceError> {
     let shown = url.to_string();
     let cached = cache.map(|c| paths(c, url));
+    let sig_cache = cached
+        .as_ref()
+        .map(|(body, _)| body.with_extension("minisig"));
+    // The signature is small and fetched on every load (an ETag-cached body can still have
+    // been re-signed); offline, the cached one is used.
+    let signature = || -> Result<String, SourceError> {
+        let missing = |reason: String| super::signature::SignatureError::Missing {
+            registry: shown.clone(),
+            at: format!("{url}.minisig"),
+            reason,
+        };
+        if offline {
+            return sig_cache
+                .as_ref()
+                .and_then(|p| std::fs::read_to_string(p).ok())
+                .ok_or_else(|| missing("not in the cache, and --offline".into()).into());
+        }
+        let http = http.ok_or_else(|| SourceError::Read(shown.clone(), "no HTTP client".into()))?;
+        let sig_url = Url::parse(&format!("{url}.minisig"))
+            .map_err(|e| SourceError::Read(shown.clone(), e.to_string()))?;
+        let resp = http
+            .get(&sig_url, None, &[])
+            .map_err(|e| missing(e.to_string()))?;
+        let mut text = String::new();
+        resp.take(MAX_SIGNATURE_BYTES)
+            .read_to_string(&mut text)
+            .map_err(|e| missing(e.to_string()))?;
+        if let Some(p) = &sig_cache {
+            let _ = fsutil::write_atomic(p, text.as_bytes());
+        }
+        Ok(text)
+    };
     let read_cached = || -> Option<(Vec<u8>, Meta)> {
         let (body, meta) = cached.as_ref()?;
         let bytes = std::fs::read(body).ok()?;
@@ -52,10 +100,14 @@ pub fn load(
         Some((bytes, meta))
     };
     let registry = |bytes: &[u8]| -> Result<Registry, SourceError> {
+        let index = match trust {
+            None => Index::parse(bytes, &shown)?,
+            Some(trust) => trust.check(url.as_str(), &shown, bytes, &signature()?)?,
+        };
         Ok(Registry {
             name: name.to_string(),
             source: Source::Url(url.clone()),
-            index: Index::parse(bytes, &shown)?,
+            index,
         })
     };
 

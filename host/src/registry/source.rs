@@ -37,6 +37,37 @@ pub enum SourceError {
     Index(#[from] IndexError),
     #[error(transparent)]
     Manifest(#[from] crate::manifest::ManifestError),
+    #[error(transparent)]
+    Signature(#[from] super::signature::SignatureError),
+    #[error(
+        "registry {0} is a directory of runtime sources, which cannot be signed, and a public          key is configured"
+    )]
+    Unsignable(String),
+}
+
+/// What a client checks a registry against before trusting it.
+#[derive(Debug, Clone)]
+pub struct Trust {
+    pub key: minisign::PublicKey,
+    /// Where the highest serial seen per registry is kept.
+    pub state_dir: PathBuf,
+}
+
+impl Trust {
+    /// Checks `sig` over the exact `bytes`, then parses them and checks expiry and serial.
+    pub fn check(
+        &self,
+        id: &str,
+        shown: &str,
+        bytes: &[u8],
+        sig: &str,
+    ) -> Result<Index, SourceError> {
+        super::signature::verify(shown, bytes, sig, &self.key)?;
+        let index = Index::parse(bytes, shown)?;
+        super::signature::check_expiry(shown, &index, crate::time::now())?;
+        super::signature::check_serial(&self.state_dir, id, shown, &index)?;
+        Ok(index)
+    }
 }
 
 impl Source {
@@ -124,6 +155,15 @@ impl Registry {
 
 /// Loads a local registry file.
 pub fn load_file(name: &str, path: &Path) -> Result<Registry, SourceError> {
+    load_file_trusted(name, path, None)
+}
+
+/// Loads a local registry file; with `trust`, only if `<file>.minisig` signs it.
+pub fn load_file_trusted(
+    name: &str,
+    path: &Path,
+    trust: Option<&Trust>,
+) -> Result<Registry, SourceError> {
     let shown = path.display().to_string();
     let meta =
         std::fs::metadata(path).map_err(|e| SourceError::Read(shown.clone(), e.to_string()))?;
@@ -131,7 +171,25 @@ pub fn load_file(name: &str, path: &Path) -> Result<Registry, SourceError> {
         return Err(SourceError::TooLarge(shown));
     }
     let bytes = std::fs::read(path).map_err(|e| SourceError::Read(shown.clone(), e.to_string()))?;
-    let index = Index::parse(&bytes, &shown)?;
+    let index = match trust {
+        None => Index::parse(&bytes, &shown)?,
+        Some(trust) => {
+            let sig_path = PathBuf::from(format!("{}.minisig", path.display()));
+            let sig = std::fs::read_to_string(&sig_path).map_err(|e| {
+                super::signature::SignatureError::Missing {
+                    registry: shown.clone(),
+                    at: sig_path.display().to_string(),
+                    reason: e.to_string(),
+                }
+            })?;
+            let id = path
+                .canonicalize()
+                .unwrap_or_else(|_| path.to_path_buf())
+                .display()
+                .to_string();
+            trust.check(&id, &shown, &bytes, &sig)?
+        }
+    };
     Ok(Registry {
         name: name.to_string(),
         source: Source::File(path.to_path_buf()),

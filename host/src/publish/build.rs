@@ -1,0 +1,194 @@
+//! `jrt build`: a runtime directory becomes `<name>-<version>.tar.gz` (the source package), or
+//! with `--prebuilt` `<name>-<version>-<platform>.tar.gz` made by running the family plugins'
+//! setup into a staging tree, with that tree's versions.lock beside it.
+//!
+//! Both are byte-reproducible: entries sorted, times, owners and modes fixed, no gzip
+//! timestamp (see [`crate::pack`]); the setup itself writes no timestamps (bytecode is
+//! hash-checked, the lock and runtime.yml carry none). Packages are written to a temporary
+//! name in the output directory and renamed into place.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::http::Http;
+use crate::install::source::{SetupEnv, set_up};
+use crate::manifest::Manifest;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BuildError {
+    #[error(transparent)]
+    Manifest(#[from] crate::manifest::ManifestError),
+    #[error("{}: the manifest names '{name}', but the directory is '{dir_name}'; they must agree", dir.display())]
+    NameMismatch {
+        dir: PathBuf,
+        name: String,
+        dir_name: String,
+    },
+    #[error("{name}@{version} does not list the platform {platform} (it lists {})", listed.join(", "))]
+    Platform {
+        name: String,
+        version: String,
+        platform: String,
+        listed: Vec<String>,
+    },
+    #[error("{name}@{version}: setup failed: {reason}")]
+    Setup {
+        name: String,
+        version: String,
+        reason: String,
+    },
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BuildError {
+    let path = path.to_path_buf();
+    move |source| BuildError::Io {
+        action,
+        path,
+        source,
+    }
+}
+
+/// One package written.
+#[derive(Debug, Clone, Serialize)]
+pub struct Built {
+    pub name: String,
+    pub version: String,
+    /// Set for prebuilt packages.
+    pub platform: Option<String>,
+    pub path: PathBuf,
+    pub sha256: String,
+    pub size: u64,
+    /// The prebuilt tree's versions.lock, copied beside the package.
+    pub versions_lock: Option<PathBuf>,
+}
+
+/// Reads the runtime directory's manifest and checks its name against the directory's.
+pub fn manifest_of(dir: &Path) -> Result<Manifest, BuildError> {
+    let manifest = Manifest::read_dir(dir)?;
+    let dir_name = dir
+        .canonicalize()
+        .ok()
+        .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
+        .unwrap_or_default();
+    if manifest.name != dir_name {
+        return Err(BuildError::NameMismatch {
+            dir: dir.to_path_buf(),
+            name: manifest.name,
+            dir_name,
+        });
+    }
+    Ok(manifest)
+}
+
+/// Packs `tree` as `<out>/<file>` through a temporary file, returning its sha256 and size.
+fn write_package(
+    out: &Path,
+    file: &str,
+    pack: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
+) -> Result<(PathBuf, String, u64), BuildError> {
+    std::fs::create_dir_all(out).map_err(io("cannot create", out))?;
+    let dest = out.join(file);
+    let mut tmp = tempfile::Builder::new()
+        .prefix(&format!(".{file}."))
+        .tempfile_in(out)
+        .map_err(io("cannot create a temporary file in", out))?;
+    pack(tmp.as_file_mut()).map_err(io("cannot write", &dest))?;
+    tmp.as_file()
+        .sync_all()
+        .map_err(io("cannot write", &dest))?;
+    tmp.persist(&dest).map_err(|e| BuildError::Io {
+        action: "cannot rename into",
+        path: dest.clone(),
+        source: e.error,
+    })?;
+    let bytes = std::fs::read(&dest).map_err(io("cannot read", &dest))?;
+    Ok((dest, crate::fsutil::sha256_hex(&bytes), bytes.len() as u64))
+}
+
+/// The source package of the runtime in `dir`.
+pub fn source(dir: &Path, out: &Path) -> Result<Built, BuildError> {
+    let manifest = manifest_of(dir)?;
+    let file = format!("{}-{}.tar.gz", manifest.name, manifest.version);
+    let (path, sha256, size) =
+        write_package(out, &file, |f| crate::pack::pack(dir, &manifest.name, f))?;
+    Ok(Built {
+        name: manifest.name,
+        version: manifest.version,
+        platform: None,
+        path,
+        sha256,
+        size,
+        versions_lock: None,
+    })
+}
+
+/// The prebuilt package of the runtime in `dir` for `env.platform`: the source package is
+/// extracted into a staging tree in `out`, set up there by the family plugins exactly as an
+/// install would, and packed without jrt's own `.jrt/` files.
+pub fn prebuilt(
+    dir: &Path,
+    out: &Path,
+    env: &SetupEnv<'_>,
+    cache: &Path,
+    http: Option<&Http>,
+) -> Result<Built, BuildError> {
+    let manifest = manifest_of(dir)?;
+    let platform = env.platform.id.clone();
+    if !manifest.platforms.contains(&platform) {
+        return Err(BuildError::Platform {
+            name: manifest.name,
+            version: manifest.version,
+            platform,
+            listed: manifest.platforms,
+        });
+    }
+    std::fs::create_dir_all(out).map_err(io("cannot create", out))?;
+    let staging = tempfile::Builder::new()
+        .prefix(".jrt-build-")
+        .tempdir_in(out)
+        .map_err(io("cannot create a staging directory in", out))?;
+    let mut source = Vec::new();
+    crate::pack::pack(dir, &manifest.name, &mut source).map_err(io("cannot pack", dir))?;
+    // The extractor strips the package's top directory: the staging directory is the tree.
+    crate::extract::extract(
+        source.as_slice(),
+        staging.path(),
+        &crate::extract::Limits::default(),
+    )
+    .map_err(|e| BuildError::Setup {
+        name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        reason: e.to_string(),
+    })?;
+    let tree = staging.path();
+    set_up(env, tree, cache, http).map_err(|reason| BuildError::Setup {
+        name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        reason,
+    })?;
+    let stem = format!("{}-{}-{platform}", manifest.name, manifest.version);
+    let (path, sha256, size) = write_package(out, &format!("{stem}.tar.gz"), |f| {
+        crate::pack::pack_with(tree, &manifest.name, f, &|rel| {
+            rel != ".jrt" && !rel.starts_with(".jrt/")
+        })
+    })?;
+    let lock = out.join(format!("{stem}.versions.lock"));
+    let lock_bytes = std::fs::read(tree.join("versions.lock")).map_err(io("cannot read", tree))?;
+    crate::fsutil::write_atomic(&lock, &lock_bytes).map_err(io("cannot write", &lock))?;
+    Ok(Built {
+        name: manifest.name,
+        version: manifest.version,
+        platform: Some(platform),
+        path,
+        sha256,
+        size,
+        versions_lock: Some(lock),
+    })
+}

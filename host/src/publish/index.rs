@@ -1,0 +1,309 @@
+//! `jrt registry add`: records built packages in a registry.json.
+//!
+//! Each package is read (its `manifest.yaml`, and for a prebuilt one its `versions.lock`
+//! platform) and hashed. A source package adds or updates `runtimes.<name>.<version>`; a
+//! prebuilt one adds `artifacts.<platform>` to that entry. Every existing version is kept.
+//! Published bytes are immutable: a version or artifact whose checksum would change is
+//! refused unless forced. When anything changes, `serial` goes up by one and `updated_at` is
+//! set. The file is written atomically, with sorted keys, and still reads in the upstream
+//! schema.
+
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::manifest::Manifest;
+use crate::registry::index::{Artifact, Checksum, Entry, Index};
+
+#[derive(Debug, thiserror::Error)]
+pub enum IndexError {
+    #[error("{}: {reason}", path.display())]
+    Package { path: PathBuf, reason: String },
+    #[error(
+        "{what} is already published with sha256:{published}, and {} has sha256:{new}; published \
+         versions are immutable (bump the version, or pass --force to replace it)",
+        path.display()
+    )]
+    Immutable {
+        what: String,
+        published: String,
+        new: String,
+        path: PathBuf,
+    },
+    #[error(
+        "{}: add the source package of {name}@{version} before (or with) its prebuilt packages",
+        path.display()
+    )]
+    NoSourceEntry {
+        path: PathBuf,
+        name: String,
+        version: String,
+    },
+    #[error(transparent)]
+    Index(#[from] crate::registry::index::IndexError),
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// What a package file holds.
+#[derive(Debug, Clone)]
+pub struct PackageInfo {
+    pub manifest: Manifest,
+    /// The platform of a prebuilt package (from its versions.lock).
+    pub platform: Option<String>,
+    pub sha256: String,
+    pub size: u64,
+    pub file_name: String,
+}
+
+/// Reads a package: one top-level directory named after the runtime, its manifest, and for a
+/// prebuilt package (a `runtime.yml` at the top) the platform its versions.lock names. The
+/// file name must be `<name>-<version>.tar.gz` or `<name>-<version>-<platform>.tar.gz`.
+pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
+    let bad = |reason: String| IndexError::Package {
+        path: path.to_path_buf(),
+        reason,
+    };
+    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    let mut manifest = None;
+    let mut lock = None;
+    let mut runtime_yml = false;
+    let mut tops = std::collections::BTreeSet::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+    for entry in archive
+        .entries()
+        .map_err(|e| bad(format!("not a .tar.gz: {e}")))?
+    {
+        let mut entry = entry.map_err(|e| bad(format!("not a .tar.gz: {e}")))?;
+        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
+        if let Some(top) = parts.first() {
+            tops.insert(top.to_string());
+        }
+        let mut text = || -> Result<Vec<u8>, IndexError> {
+            let mut b = Vec::new();
+            entry
+                .by_ref()
+                .take(1 << 20)
+                .read_to_end(&mut b)
+                .map_err(|e| bad(e.to_string()))?;
+            Ok(b)
+        };
+        match parts.as_slice() {
+            [_, "manifest.yaml"] => manifest = Some(text()?),
+            [_, "versions.lock"] => lock = Some(text()?),
+            [_, "runtime.yml"] => runtime_yml = true,
+            _ => {}
+        }
+    }
+    if tops.len() != 1 {
+        return Err(bad(format!(
+            "a package has one top-level directory; this one has {}",
+            tops.len()
+        )));
+    }
+    let manifest = manifest.ok_or_else(|| bad("has no manifest.yaml at its top".into()))?;
+    let manifest =
+        Manifest::parse(&manifest, Path::new("manifest.yaml")).map_err(|e| bad(e.to_string()))?;
+    if tops.first() != Some(&manifest.name) {
+        return Err(bad(format!(
+            "its top-level directory is '{}', but the manifest names '{}'",
+            tops.first().map(String::as_str).unwrap_or(""),
+            manifest.name
+        )));
+    }
+    let platform = if runtime_yml {
+        let lock = lock.ok_or_else(|| bad("a prebuilt package without versions.lock".into()))?;
+        let text = String::from_utf8_lossy(&lock);
+        let platform = text
+            .lines()
+            .find_map(|l| l.strip_prefix("platform:"))
+            .map(|p| p.trim().trim_matches('"').to_string())
+            .ok_or_else(|| bad("its versions.lock names no platform".into()))?;
+        Some(platform)
+    } else {
+        None
+    };
+    let file_name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let expected = match &platform {
+        Some(p) => format!("{}-{}-{p}.tar.gz", manifest.name, manifest.version),
+        None => format!("{}-{}.tar.gz", manifest.name, manifest.version),
+    };
+    if file_name != expected {
+        return Err(bad(format!(
+            "it holds {}@{}{}, so it must be named {expected}",
+            manifest.name,
+            manifest.version,
+            platform
+                .as_ref()
+                .map(|p| format!(" for {p}"))
+                .unwrap_or_default()
+        )));
+    }
+    Ok(PackageInfo {
+        manifest,
+        platform,
+        sha256: crate::fsutil::sha256_hex(&bytes),
+        size: bytes.len() as u64,
+        file_name,
+    })
+}
+
+/// What `add` did.
+#[derive(Debug, Clone, Serialize)]
+pub struct Added {
+    /// `name@version` or `name@version for platform`, and what happened to it.
+    pub changes: Vec<(String, &'static str)>,
+    pub serial: u64,
+    pub index: PathBuf,
+}
+
+/// Adds `packages` to the registry.json at `index_path` (created when missing), their
+/// download URLs being `<base_url>/<file name>`.
+pub fn add(
+    index_path: &Path,
+    packages: &[PathBuf],
+    base_url: &str,
+    force: bool,
+) -> Result<Added, IndexError> {
+    let mut index = match std::fs::read(index_path) {
+        Ok(bytes) => Index::parse(&bytes, &index_path.display().to_string())?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Index::empty(),
+        Err(source) => {
+            return Err(IndexError::Io {
+                action: "cannot read",
+                path: index_path.to_path_buf(),
+                source,
+            });
+        }
+    };
+    let mut infos = packages
+        .iter()
+        .map(|p| Ok((p.clone(), inspect(p)?)))
+        .collect::<Result<Vec<_>, IndexError>>()?;
+    // Source packages first, so a prebuilt one finds its entry.
+    infos.sort_by_key(|(_, info)| info.platform.is_some());
+    let base = base_url.trim_end_matches('/');
+    let mut changes = Vec::new();
+    for (path, info) in infos {
+        let m = &info.manifest;
+        let url = format!("{base}/{}", info.file_name);
+        let checksum = Checksum::parse(&format!("sha256:{}", info.sha256)).map_err(|reason| {
+            IndexError::Package {
+                path: path.clone(),
+                reason,
+            }
+        })?;
+        let versions = index.runtimes.entry(m.name.clone()).or_default();
+        match &info.platform {
+            None => {
+                let label = format!("{}@{}", m.name, m.version);
+                let old = versions.get(&m.version);
+                if let Some(old) = old
+                    && old.checksum.hex() != info.sha256
+                    && !force
+                {
+                    return Err(IndexError::Immutable {
+                        what: label,
+                        published: old.checksum.hex(),
+                        new: info.sha256,
+                        path,
+                    });
+                }
+                let entry = Entry {
+                    version: m.version.clone(),
+                    description: m.description.clone(),
+                    download_url: url,
+                    checksum,
+                    size: info.size,
+                    platforms: m.platforms.clone(),
+                    family: m.family.clone(),
+                    // Artifacts of the same version stay (they are checked one by one).
+                    artifacts: old.map(|o| o.artifacts.clone()).unwrap_or_default(),
+                    yanked: old.is_some_and(|o| o.yanked),
+                };
+                let what = match old {
+                    None => "added",
+                    Some(o) if same_entry(o, &entry) => "unchanged",
+                    Some(_) => "updated",
+                };
+                versions.insert(m.version.clone(), entry);
+                changes.push((label, what));
+            }
+            Some(platform) => {
+                let label = format!("{}@{} for {platform}", m.name, m.version);
+                let entry =
+                    versions
+                        .get_mut(&m.version)
+                        .ok_or_else(|| IndexError::NoSourceEntry {
+                            path: path.clone(),
+                            name: m.name.clone(),
+                            version: m.version.clone(),
+                        })?;
+                let old = entry.artifacts.get(platform);
+                if let Some(old) = old
+                    && old.checksum.hex() != info.sha256
+                    && !force
+                {
+                    return Err(IndexError::Immutable {
+                        what: label,
+                        published: old.checksum.hex(),
+                        new: info.sha256,
+                        path,
+                    });
+                }
+                let artifact = Artifact {
+                    download_url: url,
+                    checksum,
+                    size: info.size,
+                };
+                let what = match old {
+                    None => "added",
+                    Some(o)
+                        if o.download_url == artifact.download_url
+                            && o.checksum.hex() == artifact.checksum.hex() =>
+                    {
+                        "unchanged"
+                    }
+                    Some(_) => "updated",
+                };
+                entry.artifacts.insert(platform.clone(), artifact);
+                changes.push((label, what));
+            }
+        }
+    }
+    if changes.iter().any(|(_, what)| *what != "unchanged") {
+        index.serial = Some(index.serial.unwrap_or(0) + 1);
+        index.updated_at = Some(crate::time::format(crate::time::now()));
+        let bytes = index.to_json();
+        // What is written must read back, in jrt's reader and the upstream schema alike.
+        Index::parse(&bytes, &index_path.display().to_string())?;
+        crate::fsutil::write_atomic(index_path, &bytes).map_err(|source| IndexError::Io {
+            action: "cannot write",
+            path: index_path.to_path_buf(),
+            source,
+        })?;
+    }
+    Ok(Added {
+        changes,
+        serial: index.serial.unwrap_or(0),
+        index: index_path.to_path_buf(),
+    })
+}
+
+fn same_entry(a: &Entry, b: &Entry) -> bool {
+    a.download_url == b.download_url
+        && a.checksum.hex() == b.checksum.hex()
+        && a.size == b.size
+        && a.description == b.description
+        && a.platforms == b.platforms
+        && a.family == b.family
+}

@@ -1,0 +1,228 @@
+//! Signed registries: `registry.json.minisig` in minisign's format (so the minisign CLI
+//! verifies what jrt signs, and the other way round), and a client's checks before it trusts
+//! an index: the signature over the exact bytes (before they are parsed), the key, the
+//! `expires` date, and rollback protection (a `serial` lower than the highest seen for that
+//! registry is refused; the highest is kept in `<cache>/trust/serials.json`, written
+//! atomically under a lock).
+
+use std::collections::BTreeMap;
+use std::io::Cursor;
+use std::path::{Path, PathBuf};
+
+use minisign::{PublicKey, SecretKey, SecretKeyBox, SignatureBox};
+
+use super::index::Index;
+
+#[derive(Debug, thiserror::Error)]
+pub enum SignatureError {
+    #[error("{0} is not a minisign public key (a key file, or its `RW…` line): {1}")]
+    BadPublicKey(String, String),
+    #[error("{} is not a usable minisign secret key: {reason}", path.display())]
+    BadSecretKey { path: PathBuf, reason: String },
+    #[error("{registry}: no signature at {at} ({reason}), and a public key is configured for it")]
+    Missing {
+        registry: String,
+        at: String,
+        reason: String,
+    },
+    #[error("{registry}: its signature is not in minisign's format: {reason}")]
+    Malformed { registry: String, reason: String },
+    #[error(
+        "{registry}: signed by key {signed_by}, which is not the configured key {trusted}; \
+         refusing it"
+    )]
+    UnknownKey {
+        registry: String,
+        signed_by: String,
+        trusted: String,
+    },
+    #[error("{registry}: the signature does not match its bytes (tampered or truncated): {reason}")]
+    Invalid { registry: String, reason: String },
+    #[error("{registry}: expired at {expires}; a registry past its `expires` date is refused")]
+    Expired { registry: String, expires: String },
+    #[error("{registry}: `expires` '{expires}' is not an RFC 3339 date")]
+    BadExpires { registry: String, expires: String },
+    #[error(
+        "{registry}: serial {serial} is lower than {seen}, the highest seen for it; refusing a \
+         rollback to an older registry"
+    )]
+    Rollback {
+        registry: String,
+        serial: u64,
+        seen: u64,
+    },
+    #[error("{action} {}: {source}", path.display())]
+    Io {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// A minisign key id as the CLI prints it.
+fn key_id(keynum: &[u8]) -> String {
+    let mut id = [0u8; 8];
+    id.copy_from_slice(&keynum[..8.min(keynum.len())]);
+    format!("{:016X}", u64::from_le_bytes(id))
+}
+
+/// A public key from `text`: the contents of a `.pub` file, its base64 line, or a path to one.
+pub fn public_key(text: &str) -> Result<PublicKey, SignatureError> {
+    let bad = |e: String| SignatureError::BadPublicKey(text.to_string(), e);
+    let content = if Path::new(text).is_file() {
+        std::fs::read_to_string(text).map_err(|e| bad(e.to_string()))?
+    } else {
+        text.to_string()
+    };
+    let line = content
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))
+        .unwrap_or("");
+    PublicKey::from_base64(line).map_err(|e| bad(e.to_string()))
+}
+
+/// The `.minisig` text for `bytes`, signed with the secret key file `key` (`password` empty
+/// for a key made with `minisign -G -W`).
+pub fn sign(
+    bytes: &[u8],
+    key: &Path,
+    password: &str,
+    file_name: &str,
+) -> Result<String, SignatureError> {
+    let bad = |reason: String| SignatureError::BadSecretKey {
+        path: key.to_path_buf(),
+        reason,
+    };
+    let text = std::fs::read_to_string(key).map_err(|e| bad(e.to_string()))?;
+    let sk: SecretKey = match unencrypted_key_bytes(&text) {
+        Some(bytes) => SecretKey::from_bytes(&bytes).map_err(|e| bad(e.to_string()))?,
+        None => SecretKeyBox::from_string(&text)
+            .and_then(|b| b.into_secret_key(Some(password.to_string())))
+            .map_err(|e| bad(e.to_string()))?,
+    };
+    // The CLI's own trusted comment, so `minisign -V` prints the same kind of line.
+    let trusted = format!("timestamp:{}\tfile:{file_name}\thashed", crate::time::now());
+    let sig = minisign::sign(
+        None,
+        &sk,
+        Cursor::new(bytes),
+        Some(&trusted),
+        Some("signature from jrt registry sign"),
+    )
+    .map_err(|e| bad(e.to_string()))?;
+    Ok(sig.into_string())
+}
+
+/// The raw bytes of a secret key that `minisign -G -W` wrote unencrypted (KDF algorithm
+/// `\0\0`), with the checksum the CLI leaves as zeros filled in, so the minisign crate
+/// accepts it; `None` for any other key.
+fn unencrypted_key_bytes(text: &str) -> Option<Vec<u8>> {
+    use blake2::digest::{Update, VariableOutput};
+    use ct_codecs::{Base64, Decoder};
+    let line = text.lines().nth(1)?.trim();
+    let mut bytes = Base64::decode_to_vec(line, None).ok()?;
+    // sig_alg(2) kdf_alg(2) chk_alg(2) salt(32) opslimit(8) memlimit(8) keynum(8) sk(64) chk(32)
+    if bytes.len() != 158 || bytes[2..4] != [0, 0] {
+        return None;
+    }
+    let mut hasher = blake2::Blake2bVar::new(32).ok()?;
+    hasher.update(&bytes[0..2]);
+    hasher.update(&bytes[54..126]);
+    hasher.finalize_variable(&mut bytes[126..158]).ok()?;
+    Some(bytes)
+}
+
+/// Checks `sig` over the exact `bytes` with `key`.
+pub fn verify(
+    registry: &str,
+    bytes: &[u8],
+    sig: &str,
+    key: &PublicKey,
+) -> Result<(), SignatureError> {
+    let sig_box = SignatureBox::from_string(sig).map_err(|e| SignatureError::Malformed {
+        registry: registry.to_string(),
+        reason: e.to_string(),
+    })?;
+    let trusted = key_id(key.keynum());
+    let signed_by = key_id(sig_box.keynum());
+    if trusted != signed_by {
+        return Err(SignatureError::UnknownKey {
+            registry: registry.to_string(),
+            signed_by,
+            trusted,
+        });
+    }
+    minisign::verify(key, &sig_box, Cursor::new(bytes), true, false, false).map_err(|e| {
+        SignatureError::Invalid {
+            registry: registry.to_string(),
+            reason: e.to_string(),
+        }
+    })
+}
+
+/// Refuses an index past its `expires` date.
+pub fn check_expiry(registry: &str, index: &Index, now: i64) -> Result<(), SignatureError> {
+    let Some(expires) = &index.expires else {
+        return Ok(());
+    };
+    let at = crate::time::parse(expires).ok_or_else(|| SignatureError::BadExpires {
+        registry: registry.to_string(),
+        expires: expires.clone(),
+    })?;
+    if at <= now {
+        return Err(SignatureError::Expired {
+            registry: registry.to_string(),
+            expires: expires.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Refuses an index whose serial is below the highest seen for `id` (the registry's source),
+/// then records its serial when higher. The record is updated under a lock, atomically.
+pub fn check_serial(
+    state_dir: &Path,
+    id: &str,
+    registry: &str,
+    index: &Index,
+) -> Result<(), SignatureError> {
+    let io = |action, path: &Path| {
+        let path = path.to_path_buf();
+        move |source| SignatureError::Io {
+            action,
+            path,
+            source,
+        }
+    };
+    std::fs::create_dir_all(state_dir).map_err(io("cannot create", state_dir))?;
+    let lock_path = state_dir.join("serials.lock");
+    let lock = std::fs::File::create(&lock_path).map_err(io("cannot open", &lock_path))?;
+    // SAFETY: flock on a file we hold open; released when it is closed.
+    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
+        return Err(io("cannot lock", &lock_path)(
+            std::io::Error::last_os_error(),
+        ));
+    }
+    let path = state_dir.join("serials.json");
+    let mut seen: BTreeMap<String, u64> = match std::fs::read(&path) {
+        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
+        Err(_) => BTreeMap::new(),
+    };
+    let serial = index.serial.unwrap_or(0);
+    let highest = seen.get(id).copied().unwrap_or(0);
+    if serial < highest {
+        return Err(SignatureError::Rollback {
+            registry: registry.to_string(),
+            serial,
+            seen: highest,
+        });
+    }
+    if serial > highest {
+        seen.insert(id.to_string(), serial);
+        let bytes = serde_json::to_vec_pretty(&seen).unwrap_or_default();
+        crate::fsutil::write_atomic(&path, &bytes).map_err(io("cannot write", &path))?;
+    }
+    drop(lock);
+    Ok(())
+}

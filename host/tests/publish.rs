@@ -1,0 +1,494 @@
+//! Build and publish, round trip: reproducible source and prebuilt packages, `registry add`
+//! with immutable versions, `release`, minisign signatures (checked by the minisign CLI when
+//! it is installed, as `.ci/run` does), and a client installing from the signed registry
+//! served on 127.0.0.1, refusing tampering, unknown keys, expiry and rollback.
+
+mod common;
+#[path = "common/server.rs"]
+mod server;
+#[path = "common/tarball.rs"]
+mod tarball;
+
+use std::path::{Path, PathBuf};
+use std::process::Command as Std;
+
+use predicates::prelude::*;
+use tarball::{dir, file, tgz};
+
+/// A small JDK tree: `bin/java` prints Temurin 21's `java -version`, plus its `release`.
+fn fake_jdk() -> Vec<u8> {
+    let version = std::fs::read_to_string(common::testdata().join("java/temurin-21.txt")).unwrap();
+    let release =
+        std::fs::read_to_string(common::testdata().join("java/temurin-21.release")).unwrap();
+    let mut bin = file(
+        "jdk-21.0.1+12/bin/java",
+        format!("#!/bin/sh\ncat >&2 <<'EOF'\n{version}EOF\n").as_bytes(),
+    );
+    bin.mode = 0o755;
+    tgz(&[
+        dir("jdk-21.0.1+12/"),
+        dir("jdk-21.0.1+12/bin/"),
+        bin,
+        file("jdk-21.0.1+12/release", release.as_bytes()),
+    ])
+}
+
+/// `runtimes/jdkrt/manifest.yaml` fetching the fake JDK from `server`.
+fn runtime_dir(d: &Path, server: &server::Server, version: &str) -> PathBuf {
+    let jdk = fake_jdk();
+    let sha = jrt::fsutil::sha256_hex(&jdk);
+    server.put("/jdk.tar.gz", jdk);
+    let url = server.url("/jdk.tar.gz");
+    let rt = d.join("runtimes/jdkrt");
+    std::fs::create_dir_all(&rt).unwrap();
+    std::fs::write(
+        rt.join("manifest.yaml"),
+        format!(
+            "# a test runtime\nname: jdkrt\nversion: {version}\ndescription: a JDK\nfamily: [jdk]\n\
+             java_version: 21.0.1\nplatforms: [ubuntu-amd64, rhel-amd64]\njdk_builds:\n  \
+             amd64: {url}#sha256={sha}\n  arm64: {url}#sha256={sha}\n"
+        ),
+    )
+    .unwrap();
+    rt
+}
+
+fn jrt(d: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("jrt").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("JRT_SIGNING_PASSWORD", PASSWORD)
+        .current_dir(d)
+        .arg("--root")
+        .arg(d.join("root"))
+        .arg("--cache-dir")
+        .arg(common::cache_with_compiled(d));
+    cmd
+}
+
+fn build(d: &Path, rt: &Path, out: &str, prebuilt: bool) -> Vec<serde_json::Value> {
+    let mut cmd = jrt(d);
+    cmd.args(["--json", "build", "--out", out]);
+    if prebuilt {
+        cmd.args(["--prebuilt", "--platform", "ubuntu-amd64"]);
+    }
+    let out = cmd.arg(rt).assert().success().get_output().stdout.clone();
+    serde_json::from_slice(&out).unwrap()
+}
+
+/// The password of the test keys (jrt reads it from JRT_SIGNING_PASSWORD).
+const PASSWORD: &str = "correct horse";
+
+/// A password-protected minisign key pair in the CLI's file format:
+/// `(secret key file, public key file)`.
+fn keypair(d: &Path, name: &str) -> (PathBuf, PathBuf) {
+    let kp = minisign::KeyPair::generate_encrypted_keypair(Some(PASSWORD.into())).unwrap();
+    let sk = d.join(format!("{name}.key"));
+    let pk = d.join(format!("{name}.pub"));
+    std::fs::write(&sk, kp.sk.to_box(None).unwrap().into_string()).unwrap();
+    std::fs::write(&pk, kp.pk.to_box().unwrap().into_string()).unwrap();
+    (sk, pk)
+}
+
+fn minisign_cli() -> bool {
+    Std::new("minisign").arg("-v").output().is_ok()
+}
+
+#[test]
+fn builds_are_byte_reproducible() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let server = server::Server::start();
+    let rt = runtime_dir(d, &server, "1.0.0");
+    let a = build(d, &rt, "a", false);
+    let b = build(d, &rt, "b", false);
+    assert_eq!(a[0]["sha256"], b[0]["sha256"]);
+    assert!(d.join("a/jdkrt-1.0.0.tar.gz").is_file());
+    let a = build(d, &rt, "a", true);
+    let b = build(d, &rt, "b", true);
+    assert_eq!(a[0]["sha256"], b[0]["sha256"], "prebuilt packages differ");
+    let lock = std::fs::read_to_string(d.join("a/jdkrt-1.0.0-ubuntu-amd64.versions.lock")).unwrap();
+    assert!(
+        lock.contains("java: 21.0.1") && lock.contains("platform: ubuntu-amd64"),
+        "{lock}"
+    );
+    // The prebuilt package holds the runtime, not jrt's own setup files.
+    let bytes = std::fs::read(d.join("a/jdkrt-1.0.0-ubuntu-amd64.tar.gz")).unwrap();
+    let mut names = Vec::new();
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+    for e in archive.entries().unwrap() {
+        names.push(e.unwrap().path().unwrap().display().to_string());
+    }
+    for want in [
+        "jdkrt/manifest.yaml",
+        "jdkrt/runtime.yml",
+        "jdkrt/versions.lock",
+        "jdkrt/isolated/opt/jdk/bin/java",
+    ] {
+        assert!(names.iter().any(|n| n == want), "{want} missing: {names:?}");
+    }
+    assert!(!names.iter().any(|n| n.contains("/.jrt")), "{names:?}");
+
+    // A platform the manifest does not list is refused before anything runs.
+    jrt(d)
+        .args([
+            "build",
+            "--prebuilt",
+            "--platform",
+            "amzn-arm64",
+            "--out",
+            "c",
+        ])
+        .arg(&rt)
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "does not list the platform amzn-arm64",
+        ));
+    assert!(!d.join("c/jdkrt-1.0.0-amzn-arm64.tar.gz").exists());
+}
+
+#[test]
+fn registry_add_keeps_published_bytes_immutable() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let server = server::Server::start();
+    let rt = runtime_dir(d, &server, "1.0.0");
+    build(d, &rt, "dist", false);
+    build(d, &rt, "dist", true);
+    let index = d.join("registry.json");
+    // Start from the upstream registry: every existing version must survive.
+    std::fs::copy(common::testdata().join("upstream/registry.json"), &index).unwrap();
+    let before = jrt::registry::Index::parse(&std::fs::read(&index).unwrap(), "before").unwrap();
+    let add = |extra: &[&str]| {
+        let mut cmd = jrt(d);
+        cmd.args([
+            "registry",
+            "add",
+            "--index",
+            "registry.json",
+            "--base-url",
+            "https://example.org/rel/",
+        ])
+        .args([
+            "dist/jdkrt-1.0.0-ubuntu-amd64.tar.gz",
+            "dist/jdkrt-1.0.0.tar.gz",
+        ])
+        .args(extra);
+        cmd
+    };
+    add(&[])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("added     jdkrt@1.0.0"));
+    let after = jrt::registry::Index::parse(&std::fs::read(&index).unwrap(), "after").unwrap();
+    for (name, versions) in &before.runtimes {
+        for v in versions.keys() {
+            assert!(
+                after.runtimes[name].contains_key(v),
+                "{name}@{v} was dropped"
+            );
+        }
+    }
+    let entry = &after.runtimes["jdkrt"]["1.0.0"];
+    assert_eq!(
+        entry.download_url,
+        "https://example.org/rel/jdkrt-1.0.0.tar.gz"
+    );
+    assert_eq!(entry.family, ["jdk"]);
+    assert_eq!(
+        entry.artifacts["ubuntu-amd64"].download_url,
+        "https://example.org/rel/jdkrt-1.0.0-ubuntu-amd64.tar.gz"
+    );
+    let serial = after.serial.unwrap();
+    // The same again changes nothing, not even the serial.
+    add(&[])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("unchanged"));
+    let again = jrt::registry::Index::parse(&std::fs::read(&index).unwrap(), "again").unwrap();
+    assert_eq!(again.serial, Some(serial));
+
+    // Other bytes under a published version: refused, and the file is untouched.
+    std::fs::write(rt.join("NOTES"), "changed").unwrap();
+    build(d, &rt, "dist", false);
+    let bytes = std::fs::read(&index).unwrap();
+    add(&[])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("immutable").and(predicate::str::contains("jdkrt@1.0.0")));
+    assert_eq!(std::fs::read(&index).unwrap(), bytes);
+    add(&["--force"]).assert().success();
+
+    // A misnamed package is refused by name.
+    std::fs::copy(
+        d.join("dist/jdkrt-1.0.0.tar.gz"),
+        d.join("dist/other-1.0.0.tar.gz"),
+    )
+    .unwrap();
+    jrt(d)
+        .args([
+            "registry",
+            "add",
+            "--index",
+            "registry.json",
+            "--base-url",
+            "https://x/",
+        ])
+        .arg("dist/other-1.0.0.tar.gz")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("must be named jdkrt-1.0.0.tar.gz"));
+}
+
+#[test]
+fn release_sets_or_checks_versions_and_changes_nothing_on_failure() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let server = server::Server::start();
+    let rt = runtime_dir(d, &server, "1.0.0");
+    jrt(d).args(["release", "v1.2.0"]).assert().success();
+    let text = std::fs::read_to_string(rt.join("manifest.yaml")).unwrap();
+    assert!(
+        text.starts_with("# a test runtime\n") && text.contains("\nversion: 1.2.0\n"),
+        "{text}"
+    );
+    jrt(d).args(["release", "jdkrt@1.2.0"]).assert().success();
+    jrt(d)
+        .args(["release", "jdkrt@1.3.0"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains(
+            "says version 1.2.0, but the tag jdkrt@1.3.0 says 1.3.0",
+        ));
+    jrt(d).args(["release", "v1.x"]).assert().code(2);
+    // An invalid manifest anywhere: nothing changes.
+    let bad = d.join("runtimes/broken");
+    std::fs::create_dir_all(&bad).unwrap();
+    std::fs::write(bad.join("manifest.yaml"), "name: broken\nversion: 1.0.0\n").unwrap();
+    jrt(d).args(["release", "v2.0.0"]).assert().failure();
+    assert_eq!(
+        std::fs::read_to_string(rt.join("manifest.yaml")).unwrap(),
+        text
+    );
+}
+
+#[test]
+fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let server = server::Server::start();
+    let rt = runtime_dir(d, &server, "1.0.0");
+    build(d, &rt, "dist", false);
+    build(d, &rt, "dist", true);
+    let base = server.url("/rel");
+    jrt(d)
+        .args([
+            "registry",
+            "add",
+            "--index",
+            "registry.json",
+            "--base-url",
+            &base,
+        ])
+        .args([
+            "dist/jdkrt-1.0.0.tar.gz",
+            "dist/jdkrt-1.0.0-ubuntu-amd64.tar.gz",
+        ])
+        .assert()
+        .success();
+    let (sk, pk) = keypair(d, "release");
+    jrt(d)
+        .args(["registry", "sign", "--index", "registry.json", "--key"])
+        .arg(&sk)
+        .assert()
+        .success();
+    jrt(d)
+        .args([
+            "registry",
+            "verify",
+            "--index",
+            "registry.json",
+            "--public-key",
+        ])
+        .arg(&pk)
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("signature ok, serial 1"));
+    if minisign_cli() {
+        let out = Std::new("minisign")
+            .args(["-V", "-m"])
+            .arg(d.join("registry.json"))
+            .arg("-p")
+            .arg(&pk)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "minisign -V: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // And a key the CLI made signs through jrt.
+        let (cli_sk, cli_pk) = (d.join("cli.key"), d.join("cli.pub"));
+        let made = Std::new("minisign")
+            .args(["-G", "-W", "-p"])
+            .arg(&cli_pk)
+            .arg("-s")
+            .arg(&cli_sk)
+            .output()
+            .unwrap();
+        assert!(
+            made.status.success(),
+            "{}",
+            String::from_utf8_lossy(&made.stderr)
+        );
+        std::fs::copy(d.join("registry.json"), d.join("copy.json")).unwrap();
+        jrt(d)
+            .env_remove("JRT_SIGNING_PASSWORD")
+            .args(["registry", "sign", "--index", "copy.json", "--key"])
+            .arg(&cli_sk)
+            .assert()
+            .success();
+        let out = Std::new("minisign")
+            .args(["-V", "-m"])
+            .arg(d.join("copy.json"))
+            .arg("-p")
+            .arg(&cli_pk)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    } else {
+        // .ci/run installs it: in CI its absence is a failure, not a skipped check.
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "the minisign CLI is missing in CI"
+        );
+        eprintln!("the minisign CLI is not installed; checked with the minisign crate only");
+    }
+
+    let publish = |index: &Path| {
+        server.put("/rel/registry.json", std::fs::read(index).unwrap());
+        server.put(
+            "/rel/registry.json.minisig",
+            std::fs::read(format!("{}.minisig", index.display())).unwrap(),
+        );
+    };
+    for f in ["jdkrt-1.0.0.tar.gz", "jdkrt-1.0.0-ubuntu-amd64.tar.gz"] {
+        server.put(
+            &format!("/rel/{f}"),
+            std::fs::read(d.join("dist").join(f)).unwrap(),
+        );
+    }
+    publish(&d.join("registry.json"));
+    let registry = server.url("/rel/registry.json");
+    let client = |pk: &Path| {
+        let mut cmd = jrt(d);
+        cmd.args(["--registry", &registry, "--public-key"]).arg(pk);
+        cmd
+    };
+    client(&pk)
+        .args(["install", "--platform", "ubuntu-amd64", "jdkrt"])
+        .assert()
+        .success()
+        .stdout(
+            predicate::str::contains("installed jdkrt@1.0.0")
+                .and(predicate::str::contains("prebuilt")),
+        );
+    client(&pk).args(["verify", "jdkrt"]).assert().success();
+
+    // Tampered bytes: refused before they are parsed.
+    let good = std::fs::read(d.join("registry.json")).unwrap();
+    let mut bad = good.clone();
+    let at = bad.iter().position(|&b| b == b'1').unwrap();
+    bad[at] = b'2';
+    server.put("/rel/registry.json", bad);
+    client(&pk)
+        .args(["list", "--available"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("does not match its bytes"));
+    // Another key.
+    publish(&d.join("registry.json"));
+    let (_, other_pk) = keypair(d, "other");
+    client(&other_pk)
+        .args(["list", "--available"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("not the configured key"));
+
+    // A newer registry (serial 2) is seen; then the old one (serial 1) is a rollback.
+    std::fs::copy(d.join("registry.json"), d.join("old.json")).unwrap();
+    std::fs::copy(d.join("registry.json.minisig"), d.join("old.json.minisig")).unwrap();
+    let rt2 = runtime_dir(d, &server, "1.1.0");
+    build(d, &rt2, "dist", false);
+    jrt(d)
+        .args([
+            "registry",
+            "add",
+            "--index",
+            "registry.json",
+            "--base-url",
+            &base,
+            "dist/jdkrt-1.1.0.tar.gz",
+        ])
+        .assert()
+        .success();
+    jrt(d)
+        .args(["registry", "sign", "--index", "registry.json", "--key"])
+        .arg(&sk)
+        .assert()
+        .success();
+    publish(&d.join("registry.json"));
+    client(&pk)
+        .args(["list", "--available"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("1.1.0"));
+    publish(&d.join("old.json"));
+    client(&pk)
+        .args(["list", "--available"])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("serial 1 is lower than 2")
+                .and(predicate::str::contains("rollback")),
+        );
+
+    // Expired, though correctly signed.
+    let mut index: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("registry.json")).unwrap()).unwrap();
+    index["expires"] = "2020-01-01T00:00:00Z".into();
+    index["serial"] = 3.into();
+    std::fs::write(
+        d.join("expired.json"),
+        serde_json::to_vec_pretty(&index).unwrap(),
+    )
+    .unwrap();
+    jrt(d)
+        .args(["registry", "sign", "--index", "expired.json", "--key"])
+        .arg(&sk)
+        .assert()
+        .success();
+    publish(&d.join("expired.json"));
+    client(&pk)
+        .args(["list", "--available"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("expired at 2020-01-01T00:00:00Z"));
+
+    // No signature at all, with a key configured.
+    server.put("/rel/registry.json", good);
+    server.faults(
+        "/rel/registry.json.minisig",
+        vec![server::Fault::Status(404)],
+    );
+    client(&pk)
+        .args(["list", "--available"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("no signature at"));
+}
