@@ -286,8 +286,23 @@ fn run(cli: &Cli) -> Result<()> {
                 } else {
                     Some(jrt::http::Http::new(jrt::http::Policy::default())?)
                 };
+                let progress: Box<dyn jrt::progress::Progress> =
+                    if !cli.json && !cli.quiet && std::io::stderr().is_terminal() {
+                        Box::new(cli::progress::Bars::new())
+                    } else {
+                        Box::new(jrt::progress::Silent)
+                    };
                 dirs.iter()
-                    .map(|d| jrt::publish::build::prebuilt(d, out, &env, &cache, http.as_ref()))
+                    .map(|d| {
+                        jrt::publish::build::prebuilt(
+                            d,
+                            out,
+                            &env,
+                            &cache,
+                            http.as_ref(),
+                            progress.as_ref(),
+                        )
+                    })
                     .collect::<Result<Vec<_>, _>>()?
             } else {
                 if platform.is_some() {

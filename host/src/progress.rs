@@ -7,11 +7,17 @@ use std::io::{self, Read};
 pub trait Progress: Send + Sync {
     /// A new task of `total` units (bytes), labelled `label`.
     fn task(&self, label: &str, total: u64) -> Box<dyn Task>;
+    /// A new task of `total` steps (a setup plan), whose message names the current step.
+    fn steps(&self, label: &str, total: u64) -> Box<dyn Task> {
+        self.task(label, total)
+    }
 }
 
 /// One task's progress.
 pub trait Task: Send {
     fn advance(&self, n: u64);
+    /// What the task is doing now.
+    fn message(&self, _message: &str) {}
     /// The task ended (successfully or not); `message` says how.
     fn finish(&self, message: &str);
 }

@@ -146,6 +146,41 @@ fn a_host_cpython_becomes_a_runtime_with_only_its_own_packages() {
     // Scripts name the job's interpreter, not the staging tree.
     let pip = std::fs::read_to_string(tree.join("isolated/usr/local/bin/pip3")).unwrap();
     assert!(pip.starts_with("#!/usr/local/bin/python"), "{pip}");
+    // ...and pip's RECORD names the rewritten bytes (no trace of the staging path).
+    let site = tree.join(format!(
+        "isolated/usr/local/lib/python{}/site-packages",
+        version.rsplit_once('.').unwrap().0
+    ));
+    let record = std::fs::read_dir(&site)
+        .unwrap()
+        .flatten()
+        .find(|e| {
+            let n = e.file_name().to_string_lossy().into_owned();
+            n.starts_with("pip-") && n.ends_with(".dist-info")
+        })
+        .map(|e| std::fs::read_to_string(e.path().join("RECORD")).unwrap())
+        .unwrap();
+    let line = record
+        .lines()
+        .find(|l| l.starts_with("../../../bin/pip3,"))
+        .unwrap();
+    let digest = {
+        use sha2::Digest;
+        let d = sha2::Sha256::digest(pip.as_bytes());
+        let out = Std::new("python3")
+            .args([
+                "-c",
+                "import base64,sys; print(base64.urlsafe_b64encode(bytes.fromhex(sys.argv[1])).rstrip(b'=').decode())",
+            ])
+            .arg(hex::encode(d))
+            .output()
+            .unwrap();
+        String::from_utf8(out.stdout).unwrap().trim().to_string()
+    };
+    assert_eq!(
+        line,
+        format!("../../../bin/pip3,sha256={digest},{}", pip.len())
+    );
     jrt(d).args(["verify", "py"]).assert().success();
 
     let out = jrt(d)

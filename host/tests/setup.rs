@@ -71,6 +71,7 @@ impl Env {
                 http: None,
                 policy,
                 default_timeout: Duration::from_secs(30),
+                task: None,
             },
         )
     }

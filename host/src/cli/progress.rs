@@ -7,6 +7,7 @@ use jrt::progress::{Progress, Task};
 pub struct Bars {
     multi: MultiProgress,
     style: ProgressStyle,
+    steps: ProgressStyle,
 }
 
 impl Bars {
@@ -16,9 +17,15 @@ impl Bars {
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
+        let steps = ProgressStyle::with_template(
+            "{prefix:>28} [{bar:30}] {pos:>4}/{len:<4} step  {elapsed:>4} {wide_msg}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
         Bars {
             multi: MultiProgress::with_draw_target(ProgressDrawTarget::stderr()),
             style,
+            steps,
         }
     }
 }
@@ -28,6 +35,10 @@ struct Bar(ProgressBar);
 impl Task for Bar {
     fn advance(&self, n: u64) {
         self.0.inc(n);
+    }
+
+    fn message(&self, message: &str) {
+        self.0.set_message(message.to_string());
     }
 
     fn finish(&self, message: &str) {
@@ -40,6 +51,15 @@ impl Progress for Bars {
         let bar = self.multi.add(ProgressBar::new(total));
         bar.set_style(self.style.clone());
         bar.set_prefix(label.to_string());
+        Box::new(Bar(bar))
+    }
+
+    fn steps(&self, label: &str, total: u64) -> Box<dyn Task> {
+        let bar = self.multi.add(ProgressBar::new(total));
+        bar.set_style(self.steps.clone());
+        bar.set_prefix(label.to_string());
+        // Long steps (pip) show their elapsed time ticking.
+        bar.enable_steady_tick(std::time::Duration::from_millis(500));
         Box::new(Bar(bar))
     }
 }

@@ -304,8 +304,14 @@ impl Installer {
                         .map_err(|e| setup_err(format!("cannot start the HTTP client: {e}")))?,
                 )
             };
-            let used =
-                source::set_up(env, &tree, &self.cache_root, setup_http).map_err(setup_err)?;
+            let used = source::set_up(
+                env,
+                &tree,
+                &self.cache_root,
+                setup_http,
+                self.progress.as_ref(),
+            )
+            .map_err(setup_err)?;
             let files = receipt::scan(&tree).map_err(|e| setup_err(e.to_string()))?;
             ("source", used, files)
         };

@@ -63,6 +63,7 @@ pub fn set_up(
     tree: &Path,
     cache: &Path,
     http: Option<&Http>,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<Vec<PluginUse>, String> {
     // Named as the package names it, not by its staging path.
     let bytes = std::fs::read(tree.join("manifest.yaml"))
@@ -107,7 +108,11 @@ pub fn set_up(
             .host
             .plan_setup(plugin, &request)
             .map_err(|e| e.to_string())?;
-        setup::execute(
+        let task = progress.steps(
+            &format!("{} ({})", manifest.name, plugin.meta.name),
+            plan.steps.len() as u64,
+        );
+        let done = setup::execute(
             &plan,
             &Executor {
                 tree,
@@ -115,9 +120,11 @@ pub fn set_up(
                 http,
                 policy: env.policy.clone(),
                 default_timeout: Duration::from_secs(1800),
+                task: Some(task.as_ref()),
             },
-        )
-        .map_err(|e| format!("{} (plan of plugin {})", e, plugin.meta.name))?;
+        );
+        task.finish(if done.is_ok() { "set up" } else { "failed" });
+        done.map_err(|e| format!("{} (plan of plugin {})", e, plugin.meta.name))?;
         mounts.extend(plan.mounts.into_iter().map(|m| MountYml {
             source: m.source,
             target: m.target,

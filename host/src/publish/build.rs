@@ -138,6 +138,7 @@ pub fn prebuilt(
     env: &SetupEnv<'_>,
     cache: &Path,
     http: Option<&Http>,
+    progress: &dyn crate::progress::Progress,
 ) -> Result<Built, BuildError> {
     let manifest = manifest_of(dir)?;
     let platform = env.platform.id.clone();
@@ -168,7 +169,7 @@ pub fn prebuilt(
         reason: e.to_string(),
     })?;
     let tree = staging.path();
-    set_up(env, tree, cache, http).map_err(|reason| BuildError::Setup {
+    set_up(env, tree, cache, http, progress).map_err(|reason| BuildError::Setup {
         name: manifest.name.clone(),
         version: manifest.version.clone(),
         reason,

@@ -27,6 +27,8 @@ pub struct Executor<'a> {
     pub policy: Policy,
     /// The timeout for `run` steps that ask for none.
     pub default_timeout: Duration,
+    /// Advanced by one per step, its message naming the step.
+    pub task: Option<&'a dyn crate::progress::Task>,
 }
 
 /// What one program printed.
@@ -44,6 +46,9 @@ pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<(), SetupError> {
     let tree = ex.tree.canonicalize().map_err(io("cannot open", ex.tree))?;
     for (i, step) in plan.steps.iter().enumerate() {
         let n = i + 1;
+        if let Some(task) = ex.task {
+            task.message(&super::step_label(step));
+        }
         let failed = |kind: &'static str| {
             move |reason: String| SetupError::Failed {
                 step: n,
@@ -140,6 +145,9 @@ pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<(), SetupError> {
                     .map_err(|e| e.to_string())
                     .map_err(failed("symlink"))?;
             }
+        }
+        if let Some(task) = ex.task {
+            task.advance(1);
         }
     }
     Ok(())

@@ -16,6 +16,21 @@ pub use exec::{Executor, RunOutput, execute, run_probes};
 
 use std::path::PathBuf;
 
+use crate::plugin::types::SetupStep;
+
+/// A short description of a step, for progress displays.
+pub fn step_label(step: &SetupStep) -> String {
+    match step {
+        SetupStep::Mkdir(p) => format!("mkdir {p}"),
+        SetupStep::CopyFromHost(c) => format!("copy {}", c.source),
+        SetupStep::CopyLibraries(c) => format!("libraries of {}", c.binaries.join(", ")),
+        SetupStep::Fetch(f) => format!("fetch {}", f.url),
+        SetupStep::Run(r) => format!("run {} {}", r.program, r.args.join(" ")),
+        SetupStep::WriteFile(w) => format!("write {}", w.target),
+        SetupStep::Symlink(s) => format!("symlink {}", s.link),
+    }
+}
+
 /// Why a plan was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
