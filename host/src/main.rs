@@ -128,19 +128,16 @@ fn run(cli: &Cli) -> Result<()> {
             let resolved = ops::install::resolve_all(&registries, &specs, &platform)?;
             let cache = cache.context("cannot tell where to cache downloads: set --cache-dir")?;
             let mut installer = Installer::new(&root, &cache, cli.offline);
-            // Source packages may reuse a host interpreter: the host finds them, the plugins
-            // decide, and only the found interpreters' own files become copyable.
-            let found = jrt::facts::interpreters::probe();
-            let mut facts = detected.facts.clone();
-            facts.tools.extend(found.tools);
-            let mut policy = jrt::setup::Policy::default();
-            policy.copy_prefixes.extend(found.copy_allowed);
+            // Source packages may reuse a host interpreter: the host finds them (when a
+            // source package is set up), the plugins decide, and only the found
+            // interpreters' own files become copyable.
             let env = jrt::install::source::SetupEnv {
                 host: &ctx.host,
                 plugins: &plugins,
-                facts: &facts,
+                facts: &detected.facts,
                 platform: &detected.platform,
-                policy,
+                policy: jrt::setup::Policy::default(),
+                interpreters: Default::default(),
             };
             if *dry_run {
                 let mut plan = ops::install::plan(&registries, &resolved, &platform);
@@ -267,17 +264,13 @@ fn run(cli: &Cli) -> Result<()> {
                     platform.clone(),
                 )
                 .map_err(usage_if_unknown_platform)?;
-                let found = jrt::facts::interpreters::probe();
-                let mut facts = detected.facts.clone();
-                facts.tools.extend(found.tools);
-                let mut policy = jrt::setup::Policy::default();
-                policy.copy_prefixes.extend(found.copy_allowed);
                 let env = jrt::install::source::SetupEnv {
                     host: &ctx.host,
                     plugins: &plugins,
-                    facts: &facts,
+                    facts: &detected.facts,
                     platform: &detected.platform,
-                    policy,
+                    policy: jrt::setup::Policy::default(),
+                    interpreters: Default::default(),
                 };
                 let cache =
                     cache.context("cannot tell where to cache downloads: set --cache-dir")?;

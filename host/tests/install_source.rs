@@ -50,6 +50,8 @@ fn install(
         facts: &facts,
         platform: &platform,
         policy: Default::default(),
+        // The misbehave family reuses no interpreter: skip probing the host's.
+        interpreters: std::sync::OnceLock::from(Default::default()),
     };
     let resolved = resolve(&name.parse().unwrap(), &[&registry.index], "ubuntu-amd64").unwrap();
     let r = installer.install(&registry, &resolved, "ubuntu-amd64", false, Some(&env));

@@ -21,6 +21,25 @@ pub struct SetupEnv<'a> {
     pub facts: &'a HostFacts,
     pub platform: &'a Platform,
     pub policy: setup::Policy,
+    /// The host's interpreters and JDKs ([`crate::facts::interpreters`]), probed on first
+    /// need: running every `python3.N` and `java` costs about a second, which installs of
+    /// prebuilt packages never pay. Set it up front to skip probing (tests).
+    pub interpreters: std::sync::OnceLock<crate::facts::interpreters::Found>,
+}
+
+impl SetupEnv<'_> {
+    /// The facts with the host's interpreters in `tools`, and the policy allowing copies of
+    /// exactly their files.
+    fn with_interpreters(&self) -> (HostFacts, setup::Policy) {
+        let found = self
+            .interpreters
+            .get_or_init(crate::facts::interpreters::probe);
+        let mut facts = self.facts.clone();
+        facts.tools.extend(found.tools.iter().cloned());
+        let mut policy = self.policy.clone();
+        policy.copy_prefixes.extend(found.copy_allowed.iter().cloned());
+        (facts, policy)
+    }
 }
 
 #[derive(Serialize)]
@@ -78,10 +97,11 @@ pub fn set_up(
         );
     }
     let wit = manifest.to_wit();
+    let (facts, policy) = env.with_interpreters();
     let request = SetupRequest {
         manifest: wit.clone(),
         platform: env.platform.clone(),
-        facts: env.facts.clone(),
+        facts,
     };
     let mut used = Vec::new();
     let mut mounts = Vec::new();
@@ -118,7 +138,7 @@ pub fn set_up(
                 tree,
                 cache,
                 http,
-                policy: env.policy.clone(),
+                policy: policy.clone(),
                 default_timeout: Duration::from_secs(1800),
                 task: Some(task.as_ref()),
             },
@@ -193,10 +213,11 @@ pub fn plans(
     if manifest.family.is_empty() {
         return Err("its manifest.yaml names no family, so no plugin can set it up".into());
     }
+    let (facts, policy) = env.with_interpreters();
     let request = SetupRequest {
         manifest: manifest.to_wit(),
         platform: env.platform.clone(),
-        facts: env.facts.clone(),
+        facts,
     };
     manifest
         .family
@@ -211,7 +232,7 @@ pub fn plans(
                 .host
                 .plan_setup(plugin, &request)
                 .map_err(|e| e.to_string())?;
-            setup::check(&plan, &env.policy).map_err(|e| e.to_string())?;
+            setup::check(&plan, &policy).map_err(|e| e.to_string())?;
             Ok((plugin.meta.name.clone(), plan))
         })
         .collect()
