@@ -8,6 +8,8 @@
 //!   - `uv python install` of it, with `UV_PYTHON_DOWNLOADS_JSON_URL` pointing at a local
 //!     JSON that lists it (skipped when `uv` is not on the PATH).
 //!
+//! Each measurement writes to a fresh ext4 on a loop device when run as root (see `fresh`).
+//!
 //! Run: `cargo bench -p jrt --bench install` (rounds: `JRT_BENCH_ROUNDS`, default 5).
 
 #[path = "../tests/common/server.rs"]
@@ -100,6 +102,57 @@ fn run(cmd: &mut Command) {
     );
 }
 
+/// Whether fresh loop-mounted filesystems can be made here: root, mkfs.ext4, mount.
+fn fresh_filesystems(w: &Path) -> bool {
+    if std::env::var("JRT_BENCH_FRESH_FS").is_ok_and(|v| v == "0")
+        || unsafe { libc::geteuid() } != 0
+    {
+        return false;
+    }
+    let probe = w.join("probe-fs");
+    std::fs::create_dir_all(&probe).unwrap();
+    let ok = std::panic::catch_unwind(|| drop(Mounted::new(w, &probe))).is_ok();
+    let _ = std::fs::remove_dir(&probe);
+    ok
+}
+
+/// An ext4 made in a sparse image file and mounted on a directory; unmounted and deleted
+/// when dropped.
+struct Mounted {
+    dir: PathBuf,
+    image: PathBuf,
+}
+
+impl Mounted {
+    fn new(w: &Path, dir: &Path) -> Mounted {
+        let image = w.join(format!(
+            "{}.img",
+            dir.file_name().unwrap().to_string_lossy()
+        ));
+        // Room for the unpacked tree (~320 MB), a cached package and a margin.
+        std::fs::File::create(&image)
+            .unwrap()
+            .set_len(2 << 30)
+            .unwrap();
+        run(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image));
+        run(Command::new("mount")
+            .args(["-o", "loop"])
+            .arg(&image)
+            .arg(dir));
+        Mounted {
+            dir: dir.to_path_buf(),
+            image,
+        }
+    }
+}
+
+impl Drop for Mounted {
+    fn drop(&mut self) {
+        let _ = Command::new("umount").arg(&self.dir).status();
+        let _ = std::fs::remove_file(&self.image);
+    }
+}
+
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
     v[v.len() / 2]
@@ -149,16 +202,25 @@ fn main() {
 
     let jrt = env!("CARGO_BIN_EXE_jrt");
     let compiled = w.join("compiled");
-    // Every round writes into new directories and nothing is deleted until the end: ext4
+    // Every measurement writes into a fresh place and nothing is deleted until the end: ext4
     // makes creating inodes right after deleting thousands of them very slow (its allocator
-    // skips recently deleted inodes), which would swamp what is being measured.
+    // skips recently deleted inodes), which would swamp what is being measured. As root with
+    // mkfs.ext4 at hand (JRT_BENCH_FRESH_FS=0 turns it off), each measurement gets a freshly
+    // made ext4 of its own on a loop device, so the host filesystem's history cannot favour
+    // one tool over another.
+    let fresh_fs = fresh_filesystems(w);
+    let mounts = std::cell::RefCell::new(Vec::<Mounted>::new());
     let fresh = |name: &str| {
         let d = w.join(name);
         std::fs::create_dir_all(&d).unwrap();
+        if fresh_fs {
+            mounts.borrow_mut().push(Mounted::new(w, &d));
+        }
         d
     };
     // Warm the plugin cache once; plugin compilation is not what this measures.
-    let warm_cache = fresh("warm");
+    let warm_cache = w.join("warm");
+    std::fs::create_dir_all(&warm_cache).unwrap();
     run(Command::new(jrt)
         .arg("--cache-dir")
         .arg(&warm_cache)
@@ -169,8 +231,9 @@ fn main() {
 
     let (mut t_jrt, mut t_tar, mut t_uv) = (Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
-        let root = fresh(&format!("jrt-root-{round}"));
-        let cache = fresh(&format!("jrt-cache-{round}"));
+        let jrt_dir = fresh(&format!("jrt-{round}"));
+        let (root, cache) = (jrt_dir.join("root"), jrt_dir.join("cache"));
+        std::fs::create_dir_all(&cache).unwrap();
         std::os::unix::fs::symlink(&compiled, cache.join("compiled")).unwrap();
         t_jrt.push(time(|| {
             run(Command::new(jrt)
@@ -197,8 +260,8 @@ fn main() {
         }));
 
         if have_uv {
-            let install = fresh(&format!("uv-install-{round}"));
-            let uv_cache = fresh(&format!("uv-cache-{round}"));
+            let uv_dir = fresh(&format!("uv-{round}"));
+            let (install, uv_cache) = (uv_dir.join("install"), uv_dir.join("cache"));
             t_uv.push(time(|| {
                 run(Command::new("uv")
                     .args(["python", "install", "3.11.7", "--no-bin", "--quiet"])
@@ -212,7 +275,16 @@ fn main() {
         eprintln!("round {}/{rounds} done", round + 1);
     }
 
+    mounts.borrow_mut().clear();
     let (j, t) = (median(t_jrt), median(t_tar));
+    println!(
+        "filesystem: {}",
+        if fresh_fs {
+            "a fresh ext4 (loop device) per measurement"
+        } else {
+            "the work directory's own"
+        }
+    );
     println!(
         "package: {:.1} MB compressed, {files} files (this machine's CPython tree)",
         size as f64 / 1e6

@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::fsutil;
 use crate::http::{Body, Http, HttpError};
 use crate::registry::Checksum;
 
@@ -84,7 +83,9 @@ impl PackageCache {
 pub struct Verifier<R> {
     inner: R,
     url: String,
-    hasher: Sha256,
+    /// Hashing runs on a thread of its own, fed copies of the bytes: the reader's thread is
+    /// the one inflating the package, and an install is only as fast as that thread.
+    hashing: Option<Hashing>,
     count: u64,
     declared: u64,
     expected: Checksum,
@@ -98,7 +99,7 @@ impl<R: Read> Verifier<R> {
         Verifier {
             inner,
             url: url.to_string(),
-            hasher: Sha256::new(),
+            hashing: Some(Hashing::start()),
             count: 0,
             declared,
             expected: expected.clone(),
@@ -116,14 +117,15 @@ impl<R: Read> Verifier<R> {
                 Err(e) => break Err(e),
             }
         };
+        let digest = self.hashing.take().map(Hashing::finish);
         if self.overflowed {
-            return self.check();
+            return self.check(digest);
         }
         drained.map_err(|e| self.error_from_io(e))?;
-        self.check()
+        self.check(digest)
     }
 
-    fn check(&self) -> Result<(), FetchError> {
+    fn check(&self, digest: Option<[u8; 32]>) -> Result<(), FetchError> {
         if self.overflowed {
             return Err(FetchError::TooLarge {
                 url: self.url.clone(),
@@ -137,7 +139,7 @@ impl<R: Read> Verifier<R> {
                 declared: self.declared,
             });
         }
-        let actual = Checksum::from_digest(self.hasher.clone().finalize().into());
+        let actual = Checksum::from_digest(digest.unwrap_or_default());
         if actual != self.expected {
             return Err(FetchError::Checksum {
                 url: self.url.clone(),
@@ -189,8 +191,73 @@ impl<R: Read> Read for Verifier<R> {
             return Err(io::Error::other(Overflow));
         }
         self.count += n as u64;
-        self.hasher.update(&buf[..n]);
+        if n > 0
+            && let Some(h) = self.hashing.as_mut()
+        {
+            h.update(&buf[..n]);
+        }
         Ok(n)
+    }
+}
+
+/// A sha256 computed on its own thread from copies of the bytes, batched into 1 MiB blocks so
+/// small reads cost one channel message per MiB.
+struct Hashing {
+    pending: Vec<u8>,
+    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    thread: Option<std::thread::JoinHandle<[u8; 32]>>,
+    /// Used instead when the thread could not be started.
+    inline: Sha256,
+}
+
+impl Hashing {
+    const BLOCK: usize = 1 << 20;
+
+    fn start() -> Hashing {
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let thread = std::thread::Builder::new()
+            .name("jrt-sha256".into())
+            .spawn(move || {
+                let mut hasher = Sha256::new();
+                for block in rx {
+                    hasher.update(&block);
+                }
+                hasher.finalize().into()
+            })
+            .ok();
+        Hashing {
+            pending: Vec::with_capacity(Self::BLOCK),
+            tx: thread.as_ref().map(|_| tx),
+            thread,
+            inline: Sha256::new(),
+        }
+    }
+
+    fn update(&mut self, bytes: &[u8]) {
+        let Some(tx) = &self.tx else {
+            self.inline.update(bytes);
+            return;
+        };
+        self.pending.extend_from_slice(bytes);
+        if self.pending.len() >= Self::BLOCK {
+            let block = std::mem::replace(&mut self.pending, Vec::with_capacity(Self::BLOCK));
+            // The thread only stops when the channel closes, so a send cannot fail; if it
+            // did, the digest would be wrong and the download refused, never accepted.
+            let _ = tx.send(block);
+        }
+    }
+
+    fn finish(mut self) -> [u8; 32] {
+        let Some(tx) = self.tx.take() else {
+            return self.inline.finalize().into();
+        };
+        let _ = tx.send(std::mem::take(&mut self.pending));
+        drop(tx);
+        match self.thread.take().map(|t| t.join()) {
+            Some(Ok(digest)) => digest,
+            // A hashing thread that panicked: no digest to trust, so none that matches.
+            _ => [0u8; 32],
+        }
     }
 }
 
@@ -209,6 +276,8 @@ pub struct Opened {
     pub reader: Box<dyn Read + Send>,
     /// Whether the bytes come from the cache.
     pub cached: bool,
+    /// The cache entry being read, removed if its bytes turn out wrong.
+    entry: Option<PathBuf>,
     part: Option<Part>,
     /// Whether a later run can resume from the `.part` file (downloads, not local copies).
     resumable: bool,
@@ -222,26 +291,28 @@ struct Part {
 
 impl Opened {
     /// The download verified: its `.part` file becomes the cache entry.
+    ///
+    /// Not fsynced (on a slow disk that cost a third of an install): every read of a cache
+    /// entry is verified again, and an entry a crash left torn is removed when that check
+    /// fails ([`Opened::discard`]), so the next attempt downloads it afresh.
     pub fn commit(self) -> Result<(), FetchError> {
         let Some(part) = self.part else {
             return Ok(());
         };
-        drop(self.reader); // closes our handle on the part file
-        File::open(&part.path)
-            .and_then(|f| f.sync_all())
-            .map_err(io("cannot write", &part.path))?;
+        drop(self.reader); // flushes and closes our handle on the part file
         std::fs::rename(&part.path, &part.dest).map_err(io("cannot store", &part.dest))?;
-        if let Some(dir) = part.dest.parent() {
-            let _ = fsutil::sync_dir(dir);
-        }
         Ok(())
     }
 
-    /// The bytes are wrong (checksum or size): never resume from them.
+    /// The bytes are wrong (checksum or size): never resume from them, and drop a cache
+    /// entry that held them.
     pub fn discard(self) {
+        drop(self.reader);
         if let Some(part) = self.part {
-            drop(self.reader);
             let _ = std::fs::remove_file(part.path);
+        }
+        if let Some(entry) = self.entry {
+            let _ = std::fs::remove_file(entry);
         }
     }
 
@@ -289,16 +360,29 @@ impl Opened {
     }
 }
 
-/// Copies what passes through into a file.
+/// Copies what passes through into a file, in large writes (the reads are often small).
 struct Tee<R> {
     inner: R,
-    file: File,
+    file: io::BufWriter<File>,
+}
+
+impl<R> Tee<R> {
+    fn new(inner: R, file: File) -> Self {
+        Tee {
+            inner,
+            file: io::BufWriter::with_capacity(1 << 20, file),
+        }
+    }
 }
 
 impl<R: Read> Read for Tee<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.file.write_all(&buf[..n])?;
+        if n == 0 {
+            // The end: what is buffered must be in the file before it is renamed.
+            self.file.flush()?;
+        }
         Ok(n)
     }
 }
@@ -318,6 +402,7 @@ pub fn open(
         return Ok(Opened {
             reader: Box::new(file),
             cached: true,
+            entry: Some(cached),
             part: None,
             resumable: false,
         });
@@ -337,11 +422,9 @@ pub fn open(
             let source = File::open(&path).map_err(io("cannot read", &path))?;
             let file = File::create(&part_path).map_err(io("cannot create", &part_path))?;
             Ok(Opened {
-                reader: Box::new(Tee {
-                    inner: source,
-                    file,
-                }),
+                reader: Box::new(Tee::new(source, file)),
                 cached: false,
+                entry: None,
                 part,
                 resumable: false,
             })
@@ -367,10 +450,11 @@ pub fn open(
             }
             let body = Body::open(http, url, have, size).map_err(FetchError::Http)?;
             let earlier = File::open(&part_path).map_err(io("cannot read", &part_path))?;
-            let reader = earlier.take(have).chain(Tee { inner: body, file });
+            let reader = earlier.take(have).chain(Tee::new(body, file));
             Ok(Opened {
                 reader: Box::new(reader),
                 cached: false,
+                entry: None,
                 part,
                 resumable: true,
             })

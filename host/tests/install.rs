@@ -128,6 +128,26 @@ fn happy_path_installs_verifies_and_is_idempotent() {
 }
 
 #[test]
+fn a_damaged_cache_entry_is_refused_removed_and_fetched_afresh() {
+    // Cache entries are not fsynced; a crash can leave one torn. It must never install.
+    let pkg = prebuilt("rt", "1.0.0", 5);
+    let f = fixture(&[Published::honest("rt", "1.0.0", pkg.clone())]);
+    f.install("rt", false).unwrap();
+    let entry = f.cache.join(format!("packages/{}.tar.gz", sha256(&pkg)));
+    assert!(entry.is_file());
+    std::fs::write(&entry, &pkg[..pkg.len() / 2]).unwrap();
+    let layout = jrt::install::Layout::new(&f.root);
+    installed::remove(&layout, &"rt".parse().unwrap()).unwrap();
+    let e = f.install("rt", false).unwrap_err().to_string();
+    assert!(e.contains("bytes") || e.contains("checksum"), "{e}");
+    assert!(!entry.exists(), "the damaged entry was kept");
+    f.assert_nothing_left("rt", "1.0.0");
+    let o = f.install("rt", false).unwrap();
+    assert_eq!((o.action, o.cached), ("installed", false));
+    assert!(installed::verify(&layout, &[]).unwrap()[0].ok());
+}
+
+#[test]
 fn a_flipped_byte_is_a_checksum_error_and_nothing_is_installed() {
     let good = prebuilt("rt", "1.0.0", 5);
     let mut bad = good.clone();

@@ -51,7 +51,7 @@ fn install(
         platform: &platform,
         policy: Default::default(),
         // The misbehave family reuses no interpreter: skip probing the host's.
-        interpreters: std::sync::OnceLock::from(Default::default()),
+        interpreters: std::sync::OnceLock::from(jrt::facts::interpreters::Found::default()),
     };
     let resolved = resolve(&name.parse().unwrap(), &[&registry.index], "ubuntu-amd64").unwrap();
     let r = installer.install(&registry, &resolved, "ubuntu-amd64", false, Some(&env));

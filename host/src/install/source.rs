@@ -37,7 +37,9 @@ impl SetupEnv<'_> {
         let mut facts = self.facts.clone();
         facts.tools.extend(found.tools.iter().cloned());
         let mut policy = self.policy.clone();
-        policy.copy_prefixes.extend(found.copy_allowed.iter().cloned());
+        policy
+            .copy_prefixes
+            .extend(found.copy_allowed.iter().cloned());
         (facts, policy)
     }
 }
