@@ -261,6 +261,7 @@ fn extract_with(
     if out.top.is_empty() {
         return Err(ExtractError::Format("the archive is empty".into()));
     }
+    check_links_resolve(dest, symlinks.iter().map(String::as_str))?;
 
     // Read the gzip stream to its end so its CRC and length trailer are checked; refuse a
     // long tail of data after the archive (a cheap way to hide a decompression bomb).
@@ -327,7 +328,87 @@ fn relative_path(name: &str, top: &mut String) -> Result<Option<String>, Extract
     if rest.is_empty() {
         return Ok(None);
     }
+    if rest[0] == ".jrt" {
+        return Err(unsafe_entry(
+            name,
+            "'.jrt' inside a runtime is jrt's own (the install receipt)",
+        ));
+    }
     Ok(Some(rest.join("/")))
+}
+
+/// Checks that every symlink in `tree` (relative paths in `links`) resolves inside the tree
+/// when followed for real, through the other symlinks: a link that is harmless on its own
+/// (`y -> ../..`) can make another one escape (`x -> y/../../etc`), which a lexical check of
+/// each target alone cannot see. Dangling links are fine as long as the part that exists
+/// stays inside.
+pub fn check_links_resolve<'a>(
+    tree: &Path,
+    links: impl IntoIterator<Item = &'a str>,
+) -> Result<(), ExtractError> {
+    for link in links {
+        resolve_inside(tree, link).map_err(|reason| unsafe_entry(link, reason))?;
+    }
+    Ok(())
+}
+
+/// Follows `rel` inside `tree` component by component, as the kernel would.
+fn resolve_inside(tree: &Path, rel: &str) -> Result<(), String> {
+    let mut at: Vec<String> = Vec::new();
+    let mut todo: std::collections::VecDeque<String> = rel
+        .split('/')
+        .filter(|p| !p.is_empty() && *p != ".")
+        .map(String::from)
+        .collect();
+    let mut hops = 0;
+    while let Some(part) = todo.pop_front() {
+        if part == ".." {
+            if at.pop().is_none() {
+                return Err(format!(
+                    "its symlink resolves outside the runtime (via '{rel}')"
+                ));
+            }
+            continue;
+        }
+        at.push(part);
+        let here = tree.join(at.join("/"));
+        let Ok(meta) = fs::symlink_metadata(&here) else {
+            // Dangling from here on; nothing more exists to follow.
+            for rest in todo.drain(..) {
+                if rest == ".." && at.pop().is_none() {
+                    return Err(format!(
+                        "its symlink resolves outside the runtime (via '{rel}')"
+                    ));
+                }
+                if rest != ".." {
+                    at.push(rest);
+                }
+            }
+            break;
+        };
+        if meta.file_type().is_symlink() {
+            hops += 1;
+            if hops > 40 {
+                return Err("its symlinks loop".into());
+            }
+            let target = fs::read_link(&here).map_err(|e| e.to_string())?;
+            let target = target.to_string_lossy().into_owned();
+            if target.starts_with('/') {
+                return Err(format!(
+                    "it resolves through the absolute symlink '{target}'"
+                ));
+            }
+            at.pop();
+            for (i, p) in target
+                .split('/')
+                .filter(|p| !p.is_empty() && *p != ".")
+                .enumerate()
+            {
+                todo.insert(i, p.to_string());
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The first symlink among `rel`'s parents, if any.

@@ -440,6 +440,18 @@ pub fn open(
             // Resume what an earlier run collected, unless it cannot be a prefix.
             let have = std::fs::metadata(&part_path).map(|m| m.len()).unwrap_or(0);
             let have = if have > size { 0 } else { have };
+            if have == size && size > 0 {
+                // An earlier run got every byte but stopped before settling them: check them
+                // as they are (a range starting at the end would only earn a 416).
+                let file = File::open(&part_path).map_err(io("cannot read", &part_path))?;
+                return Ok(Opened {
+                    reader: Box::new(file),
+                    cached: false,
+                    entry: None,
+                    part,
+                    resumable: true,
+                });
+            }
             let file = File::options()
                 .create(true)
                 .append(true)

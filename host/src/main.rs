@@ -338,11 +338,24 @@ fn run(cli: &Cli) -> Result<()> {
                     println!("{} at serial {}", a.index.display(), a.serial);
                 })
             }
-            RegistryCommand::Sign { key, index } => {
-                let bytes = std::fs::read(index)
+            RegistryCommand::Sign {
+                key,
+                index,
+                expires_in_days,
+            } => {
+                let mut bytes = std::fs::read(index)
                     .with_context(|| format!("cannot read {}", index.display()))?;
                 // Never sign what jrt itself would refuse to read.
-                jrt::registry::Index::parse(&bytes, &index.display().to_string())?;
+                let mut parsed = jrt::registry::Index::parse(&bytes, &index.display().to_string())?;
+                if let Some(days) = expires_in_days {
+                    parsed.expires = Some(jrt::time::format(
+                        jrt::time::now() + i64::from(*days) * 86400,
+                    ));
+                    parsed.serial = Some(parsed.serial.unwrap_or(0) + 1);
+                    bytes = parsed.to_json();
+                    jrt::fsutil::write_atomic(index, &bytes)
+                        .with_context(|| format!("cannot write {}", index.display()))?;
+                }
                 let password = std::env::var("JRT_SIGNING_PASSWORD").unwrap_or_default();
                 let name = index
                     .file_name()

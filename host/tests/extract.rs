@@ -151,6 +151,28 @@ fn symlink_attacks_are_refused() {
     // A symlink then a file at the same path.
     let e = refused(&[dir("pkg/"), symlink("pkg/a", "b"), file("pkg/a", b"x")]);
     assert!(e.contains("appears twice"), "{e}");
+    // Each target stays inside when read alone, but followed through the other link the
+    // second one reaches /etc/passwd (in either order of the two entries).
+    let up = || symlink("pkg/a/b/c/d/e/f/g/y", "../../../../../../..");
+    let out = || {
+        symlink(
+            "pkg/x",
+            "a/b/c/d/e/f/g/y/../../../../../../../../etc/passwd",
+        )
+    };
+    for entries in [
+        vec![dir("pkg/"), up(), out()],
+        vec![dir("pkg/"), out(), up()],
+    ] {
+        let e = refused(&entries);
+        assert!(e.contains("resolves outside the runtime"), "{e}");
+    }
+    // A loop is refused, not followed forever.
+    let e = refused(&[dir("pkg/"), symlink("pkg/p", "q"), symlink("pkg/q", "p/x")]);
+    assert!(e.contains("loop"), "{e}");
+    // jrt's own directory cannot come from a package.
+    let e = refused(&[dir("pkg/"), symlink("pkg/.jrt", "isolated")]);
+    assert!(e.contains("'.jrt'"), "{e}");
 }
 
 #[test]

@@ -216,6 +216,38 @@ fn a_stall_times_out_and_resumes() {
 }
 
 #[test]
+fn a_complete_part_file_is_checked_without_a_request() {
+    // A run stopped after the last byte but before settling it: asking for a range from the
+    // end would earn a 416 forever.
+    let f = fixture();
+    let part = f
+        .dir
+        .path()
+        .join("cache/packages")
+        .join(format!("{}.tar.gz.part", sha256(&f.bytes)));
+    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
+    std::fs::write(&part, &f.bytes).unwrap();
+    f.install().unwrap();
+    assert!(f.installed());
+    assert!(f.ranges().is_empty(), "{:?}", f.ranges());
+    assert_eq!(f.part_len(), None);
+
+    // The same with wrong bytes: refused, dropped, and the next run downloads afresh.
+    let f = fixture();
+    let part = f
+        .dir
+        .path()
+        .join("cache/packages")
+        .join(format!("{}.tar.gz.part", sha256(&f.bytes)));
+    std::fs::create_dir_all(part.parent().unwrap()).unwrap();
+    std::fs::write(&part, vec![0u8; f.bytes.len()]).unwrap();
+    assert!(f.install().is_err());
+    assert_eq!(f.part_len(), None);
+    f.install().unwrap();
+    assert_eq!(f.ranges(), [None]);
+}
+
+#[test]
 fn a_later_run_resumes_the_part_file() {
     let f = fixture();
     f.server.faults(PKG, vec![Fault::CutAfter(7000)]);

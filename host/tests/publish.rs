@@ -315,6 +315,38 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
         .assert()
         .success()
         .stdout(predicate::str::contains("signature ok, serial 1"));
+    // Signing with an expiry sets `expires` ahead and bumps the serial.
+    std::fs::copy(d.join("registry.json"), d.join("dated.json")).unwrap();
+    jrt(d)
+        .args([
+            "registry",
+            "sign",
+            "--index",
+            "dated.json",
+            "--expires-in-days",
+            "30",
+            "--key",
+        ])
+        .arg(&sk)
+        .assert()
+        .success();
+    let dated: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("dated.json")).unwrap()).unwrap();
+    let expires = jrt::time::parse(dated["expires"].as_str().unwrap()).unwrap();
+    let days = (expires - jrt::time::now()) / 86400;
+    assert!((29..=30).contains(&days), "{dated}");
+    assert_eq!(dated["serial"], 2);
+    jrt(d)
+        .args([
+            "registry",
+            "verify",
+            "--index",
+            "dated.json",
+            "--public-key",
+        ])
+        .arg(&pk)
+        .assert()
+        .success();
     if minisign_cli() {
         let out = Std::new("minisign")
             .args(["-V", "-m"])

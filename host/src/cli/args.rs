@@ -188,6 +188,10 @@ pub enum RegistryCommand {
         key: PathBuf,
         #[arg(long, value_name = "FILE")]
         index: PathBuf,
+        /// Set `expires` this many days ahead (and bump `serial`) before signing, so a
+        /// client refuses this registry once it is stale.
+        #[arg(long, value_name = "DAYS")]
+        expires_in_days: Option<u32>,
     },
     /// Check <index>.minisig against --public-key, and the index's expiry.
     Verify {

@@ -265,18 +265,34 @@ impl Installer {
         } else {
             None
         };
-        let opened = fetch::open(&self.cache, http, &url, checksum, size, self.offline)
-            .map_err(fetch_err)?;
-        let to_cache = !opened.cached;
-        let task = self.progress.task(&format!("{name}@{version}"), size);
-        let extracted = opened.verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
-            extract::extract(reader, &tree, &self.limits)
-        });
-        task.finish(if matches!(extracted, Ok(Ok(_))) {
-            "unpacked"
-        } else {
-            "failed"
-        });
+        let mut to_cache;
+        let mut attempt = 0;
+        let extracted = loop {
+            attempt += 1;
+            let opened = fetch::open(&self.cache, http, &url, checksum, size, self.offline)
+                .map_err(fetch_err)?;
+            let from_cache = opened.cached;
+            to_cache = !from_cache;
+            let task = self.progress.task(&format!("{name}@{version}"), size);
+            let extracted =
+                opened.verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
+                    extract::extract(reader, &tree, &self.limits)
+                });
+            task.finish(if matches!(extracted, Ok(Ok(_))) {
+                "unpacked"
+            } else {
+                "failed"
+            });
+            match extracted {
+                // A cache entry that no longer verifies (a crash can tear one) was removed by
+                // the check; fetch the package again, once, into a clean tree.
+                Err(_) if from_cache && attempt == 1 => {
+                    std::fs::remove_dir_all(&tree).map_err(io_err("cannot clean", &tree))?;
+                    std::fs::create_dir(&tree).map_err(io_err("cannot create", &tree))?;
+                }
+                other => break other,
+            }
+        };
         let extracted = extracted.map_err(fetch_err)?;
         let extracted = extracted.map_err(|source| InstallError::Extract {
             name: name.clone(),
@@ -313,6 +329,16 @@ impl Installer {
             )
             .map_err(setup_err)?;
             let files = receipt::scan(&tree).map_err(|e| setup_err(e.to_string()))?;
+            // What setup made must not reach outside the tree either, through any chain of
+            // symlinks.
+            crate::extract::check_links_resolve(
+                &tree,
+                files.iter().filter_map(|r| match r.kind {
+                    crate::extract::Kind::Symlink { .. } => Some(r.path.as_str()),
+                    _ => None,
+                }),
+            )
+            .map_err(|e| setup_err(e.to_string()))?;
             ("source", used, files)
         };
 

@@ -304,10 +304,36 @@ pub fn exec(
     // Parents before children, so a mount inside another one lands on top of it.
     let mut mounts = yml.mounts.clone();
     mounts.sort_by_key(|m| Path::new(&m.target).components().count());
+    let real_root = new_root.canonicalize().map_err(|source| RunError::Mount {
+        action: "cannot resolve",
+        path: new_root.clone(),
+        source,
+    })?;
     for m in &mounts {
         let target = new_root.join(m.target.trim_start_matches('/'));
+        // A runtime mounted earlier may hold symlinks along this target's path; it must
+        // still land inside the job root, before anything is created there.
+        let mut existing = target.as_path();
+        while !existing.exists() {
+            existing = existing.parent().unwrap_or(&new_root);
+        }
+        let escapes = |p: &Path| !p.canonicalize().is_ok_and(|r| r.starts_with(&real_root));
+        if escapes(existing) {
+            return Err(RunError::Mount {
+                action: "refusing a mount target that resolves outside the job root:",
+                path: PathBuf::from(&m.target),
+                source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+            });
+        }
         if !target.exists() {
             mkdirs(&target)?;
+        }
+        if escapes(&target) {
+            return Err(RunError::Mount {
+                action: "refusing a mount target that resolves outside the job root:",
+                path: PathBuf::from(&m.target),
+                source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+            });
         }
         bind(&dir.join(&m.source), &target, m.readonly)?;
     }

@@ -100,6 +100,13 @@ fn write_package(
         .tempfile_in(out)
         .map_err(io("cannot create a temporary file in", out))?;
     pack(tmp.as_file_mut()).map_err(io("cannot write", &dest))?;
+    // Packages are published: readable by the web server, not just by whoever built them.
+    {
+        use std::os::unix::fs::PermissionsExt;
+        tmp.as_file()
+            .set_permissions(std::fs::Permissions::from_mode(0o644))
+            .map_err(io("cannot write", &dest))?;
+    }
     tmp.as_file()
         .sync_all()
         .map_err(io("cannot write", &dest))?;

@@ -86,9 +86,6 @@ pub fn load_trusted(
         resp.take(MAX_SIGNATURE_BYTES)
             .read_to_string(&mut text)
             .map_err(|e| missing(e.to_string()))?;
-        if let Some(p) = &sig_cache {
-            let _ = fsutil::write_atomic(p, text.as_bytes());
-        }
         Ok(text)
     };
     let read_cached = || -> Option<(Vec<u8>, Meta)> {
@@ -102,7 +99,16 @@ pub fn load_trusted(
     let registry = |bytes: &[u8]| -> Result<Registry, SourceError> {
         let index = match trust {
             None => Index::parse(bytes, &shown)?,
-            Some(trust) => trust.check(url.as_str(), &shown, bytes, &signature()?)?,
+            Some(trust) => {
+                let sig = signature()?;
+                let index = trust.check(url.as_str(), &shown, bytes, &sig)?;
+                // Cached only once it verifies, beside the body it signs (which is cached
+                // below, also only when valid), so --offline never pairs mismatched copies.
+                if !offline && let Some(p) = &sig_cache {
+                    let _ = fsutil::write_atomic(p, sig.as_bytes());
+                }
+                index
+            }
         };
         Ok(Registry {
             name: name.to_string(),

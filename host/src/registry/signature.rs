@@ -205,9 +205,15 @@ pub fn check_serial(
         ));
     }
     let path = state_dir.join("serials.json");
+    // A record that cannot be read must not quietly turn rollback protection off.
     let mut seen: BTreeMap<String, u64> = match std::fs::read(&path) {
-        Ok(bytes) => serde_json::from_slice(&bytes).unwrap_or_default(),
-        Err(_) => BTreeMap::new(),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SignatureError::Io {
+            action: "cannot read the registry serials in",
+            path: path.clone(),
+            source: std::io::Error::other(format!("{e}; remove it to trust registries afresh")),
+        })?,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) => return Err(io("cannot read", &path)(e)),
     };
     let serial = index.serial.unwrap_or(0);
     let highest = seen.get(id).copied().unwrap_or(0);

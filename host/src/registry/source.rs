@@ -40,7 +40,8 @@ pub enum SourceError {
     #[error(transparent)]
     Signature(#[from] super::signature::SignatureError),
     #[error(
-        "registry {0} is a directory of runtime sources, which cannot be signed, and a public          key is configured"
+        "registry {0} is a directory of runtime sources, which cannot be signed, and a public \
+         key is configured"
     )]
     Unsignable(String),
 }

@@ -127,6 +127,44 @@ fn allowed_host(path: &str, prefixes: &[String], what: &str) -> Result<(), Strin
     Ok(())
 }
 
+/// Like the check of `allowed_host`, on the path as the kernel resolves it: its parent
+/// directory canonicalized (the entry itself may be a symlink, which is copied as one), and
+/// the prefixes canonicalized too (`/lib` is `/usr/lib` on merged-/usr systems).
+pub fn allowed_real(path: &str, prefixes: &[String]) -> Result<(), String> {
+    let p = Path::new(path);
+    let real = match (p.parent(), p.file_name()) {
+        (Some(parent), Some(name)) => parent
+            .canonicalize()
+            .map_err(|e| format!("cannot read '{path}': {e}"))?
+            .join(name),
+        _ => return Err(format!("'{path}' names no file")),
+    };
+    let real_prefixes: Vec<String> = prefixes
+        .iter()
+        .map(|prefix| {
+            let dir = prefix.ends_with('/');
+            let trimmed = Path::new(prefix.trim_end_matches('/'));
+            let resolved = if dir {
+                trimmed.canonicalize().ok()
+            } else {
+                trimmed
+                    .parent()
+                    .and_then(|d| d.canonicalize().ok())
+                    .zip(trimmed.file_name())
+                    .map(|(d, n)| d.join(n))
+            };
+            let shown = resolved.map_or_else(|| prefix.clone(), |r| r.display().to_string());
+            if dir && !shown.ends_with('/') {
+                format!("{shown}/")
+            } else {
+                shown
+            }
+        })
+        .collect();
+    allowed_host(&real.display().to_string(), &real_prefixes, "the source")
+        .map_err(|e| format!("{e} (as '{path}' resolves)"))
+}
+
 /// Whether `target`, as a symlink at `link`, stays inside the tree.
 fn link_inside(link: &str, target: &str) -> Result<(), String> {
     if target.starts_with('/') {

@@ -61,6 +61,10 @@ pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<(), SetupError> {
                 safe_dir(&tree, Path::new(p)).map_err(failed("mkdir"))?;
             }
             SetupStep::CopyFromHost(c) => {
+                // The check was on the path as written; a symlink among its parents (Debian's
+                // /usr/lib/ssl/private -> /etc/ssl/private) must not reach further.
+                super::check::allowed_real(&c.source, &ex.policy.copy_prefixes)
+                    .map_err(failed("copy-from-host"))?;
                 let dest = safe_new(&tree, &c.target).map_err(failed("copy-from-host"))?;
                 let source = Path::new(&c.source);
                 let exclude: Vec<PathBuf> = c.exclude.iter().map(|e| source.join(e)).collect();
@@ -382,11 +386,9 @@ fn copy_closure(tree: &Path, binary: &Path, dir: &Path) -> Result<(), String> {
             Some((name, rest)) => {
                 let rest = rest.trim();
                 if rest.starts_with("not found") {
-                    return Err(format!(
-                        "{} needs {}, which this host does not have",
-                        binary.display(),
-                        name.trim()
-                    ));
+                    // Optional parts of a runtime (a JDK's AWT wants X11) may need what a
+                    // server lacks; the runtime's probes catch what really matters.
+                    continue;
                 }
                 (
                     name.trim().to_string(),
@@ -564,7 +566,13 @@ fn run(
     let started = Instant::now();
     let (status, timed_out) = loop {
         match child.try_wait() {
-            Ok(Some(status)) => break (Some(status), false),
+            Ok(Some(status)) => {
+                // Anything it left running in its group would hold the output pipes open
+                // (and outlive the install): stop it.
+                // SAFETY: signalling the process group we created; ESRCH when it is empty.
+                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+                break (Some(status), false);
+            }
             Ok(None) if started.elapsed() < timeout => {
                 std::thread::sleep(Duration::from_millis(10))
             }
