@@ -115,8 +115,11 @@ fn write_package(
         path: dest.clone(),
         source: e.error,
     })?;
-    let bytes = std::fs::read(&dest).map_err(io("cannot read", &dest))?;
-    Ok((dest, crate::fsutil::sha256_hex(&bytes), bytes.len() as u64))
+    // Hashed streaming: prebuilt packages can be gigabytes.
+    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
+    let mut file = std::fs::File::open(&dest).map_err(io("cannot read", &dest))?;
+    let size = std::io::copy(&mut file, &mut hasher).map_err(io("cannot read", &dest))?;
+    Ok((dest, hex::encode(sha2::Digest::finalize(hasher)), size))
 }
 
 /// The source package of the runtime in `dir`.

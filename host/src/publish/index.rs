@@ -9,6 +9,8 @@
 //! schema.
 
 use std::io::Read;
+
+use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -69,12 +71,19 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
         path: path.to_path_buf(),
         reason,
     };
-    let bytes = std::fs::read(path).map_err(|e| bad(e.to_string()))?;
+    // Streamed: a prebuilt CUDA runtime is gigabytes. The hash covers every byte read,
+    // including whatever follows the archive.
+    let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+    let mut hashed = Hashed {
+        inner: std::io::BufReader::with_capacity(1 << 20, file),
+        hasher: sha2::Sha256::new(),
+        size: 0,
+    };
     let mut manifest = None;
     let mut lock = None;
     let mut runtime_yml = false;
     let mut tops = std::collections::BTreeSet::new();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&mut hashed));
     for entry in archive
         .entries()
         .map_err(|e| bad(format!("not a .tar.gz: {e}")))?
@@ -101,6 +110,10 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
             _ => {}
         }
     }
+    drop(archive);
+    std::io::copy(&mut hashed, &mut std::io::sink()).map_err(|e| bad(e.to_string()))?;
+    let sha256 = hex::encode(hashed.hasher.finalize());
+    let size = hashed.size;
     if tops.len() != 1 {
         return Err(bad(format!(
             "a package has one top-level directory; this one has {}",
@@ -151,10 +164,27 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
     Ok(PackageInfo {
         manifest,
         platform,
-        sha256: crate::fsutil::sha256_hex(&bytes),
-        size: bytes.len() as u64,
+        sha256,
+        size,
         file_name,
     })
+}
+
+/// Hashes and counts what is read through it.
+struct Hashed<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+    size: u64,
+}
+
+impl<R: Read> Read for Hashed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.size += n as u64;
+        Ok(n)
+    }
 }
 
 /// What `add` did.

@@ -77,8 +77,9 @@ pub fn load_trusted(
                 .ok_or_else(|| missing("not in the cache, and --offline".into()).into());
         }
         let http = http.ok_or_else(|| SourceError::Read(shown.clone(), "no HTTP client".into()))?;
-        let sig_url = Url::parse(&format!("{url}.minisig"))
-            .map_err(|e| SourceError::Read(shown.clone(), e.to_string()))?;
+        // Beside the index: its path plus `.minisig`, any query kept.
+        let mut sig_url = url.clone();
+        sig_url.set_path(&format!("{}.minisig", url.path()));
         let resp = http
             .get(&sig_url, None, &[])
             .map_err(|e| missing(e.to_string()))?;
