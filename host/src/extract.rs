@@ -556,10 +556,23 @@ type Written = Vec<(usize, String)>;
 /// two threads never create entries in the same directory at once (on ext4 that contends
 /// on the directory's lock and costs more than it gains).
 struct Writers {
-    txs: Vec<std::sync::mpsc::SyncSender<Job>>,
+    txs: Vec<std::sync::mpsc::SyncSender<Vec<Job>>>,
+    /// Small files waiting to go to each writer together: one message (and one wake-up)
+    /// per batch instead of per file.
+    batches: std::cell::RefCell<Vec<Batch>>,
     threads: Vec<std::thread::JoinHandle<Written>>,
     error: std::sync::Arc<std::sync::Mutex<Option<ExtractError>>>,
 }
+
+#[derive(Default)]
+struct Batch {
+    jobs: Vec<Job>,
+    bytes: usize,
+}
+
+/// A batch goes to its writer once it holds this many files or bytes.
+const BATCH_FILES: usize = 32;
+const BATCH_BYTES: usize = 256 << 10;
 
 impl Writers {
     fn start() -> Writers {
@@ -574,7 +587,7 @@ impl Writers {
         let mut threads = Vec::with_capacity(n);
         for _ in 0..n {
             // Bounded, so a fast inflater cannot queue more than a few MiB ahead of the disk.
-            let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(16);
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Job>>(16);
             let error = error.clone();
             txs.push(tx);
             threads.push(std::thread::spawn(move || {
@@ -585,7 +598,7 @@ impl Writers {
                         slot.get_or_insert(e);
                     }
                 };
-                for job in rx {
+                for job in rx.into_iter().flatten() {
                     match job {
                         Job::Whole {
                             index,
@@ -634,6 +647,7 @@ impl Writers {
             }));
         }
         Writers {
+            batches: std::cell::RefCell::new((0..txs.len()).map(|_| Batch::default()).collect()),
             txs,
             threads,
             error,
@@ -649,23 +663,51 @@ impl Writers {
     }
 
     /// The writer for files in `path`'s directory.
-    fn shard(&self, path: &Path) -> Result<&std::sync::mpsc::SyncSender<Job>, ExtractError> {
+    fn shard(&self, path: &Path) -> usize {
         use std::hash::{BuildHasher, BuildHasherDefault, DefaultHasher};
         let dir = path.parent().unwrap_or(Path::new(""));
-        let shard = BuildHasherDefault::<DefaultHasher>::default().hash_one(dir) as usize
-            % self.txs.len().max(1);
+        BuildHasherDefault::<DefaultHasher>::default().hash_one(dir) as usize
+            % self.txs.len().max(1)
+    }
+
+    fn tx(&self, shard: usize) -> Result<&std::sync::mpsc::SyncSender<Vec<Job>>, ExtractError> {
         self.txs
             .get(shard)
             .ok_or_else(|| ExtractError::Format("the writer threads stopped".into()))
     }
 
-    fn send(&self, job: Job) -> Result<(), ExtractError> {
-        let Job::Whole { path, .. } = &job else {
-            return Err(ExtractError::Format("a stream job sent whole".into()));
+    /// Sends what is batched for `shard`.
+    fn flush(&self, shard: usize) -> Result<(), ExtractError> {
+        let jobs = match self.batches.borrow_mut().get_mut(shard) {
+            Some(batch) if !batch.jobs.is_empty() => {
+                batch.bytes = 0;
+                std::mem::take(&mut batch.jobs)
+            }
+            _ => return Ok(()),
         };
-        self.shard(path)?
-            .send(job)
+        self.tx(shard)?
+            .send(jobs)
             .map_err(|_| ExtractError::Format("the writer threads stopped".into()))
+    }
+
+    fn send(&self, job: Job) -> Result<(), ExtractError> {
+        let (shard, size) = match &job {
+            Job::Whole { path, data, .. } => (self.shard(path), data.len()),
+            _ => return Err(ExtractError::Format("a stream job sent whole".into())),
+        };
+        let full = {
+            let mut batches = self.batches.borrow_mut();
+            let batch = batches
+                .get_mut(shard)
+                .ok_or_else(|| ExtractError::Format("the writer threads stopped".into()))?;
+            batch.jobs.push(job);
+            batch.bytes += size;
+            batch.jobs.len() >= BATCH_FILES || batch.bytes >= BATCH_BYTES
+        };
+        if full {
+            self.flush(shard)?;
+        }
+        Ok(())
     }
 
     /// Streams a large entry of `size` bytes to one writer, in order; fails if the entry
@@ -680,8 +722,11 @@ impl Writers {
         name: &str,
     ) -> Result<(), ExtractError> {
         let stopped = |_| ExtractError::Format("the writer threads stopped".into());
-        let tx = self.shard(&path)?;
-        tx.send(Job::Open { index, path, mode }).map_err(stopped)?;
+        let shard = self.shard(&path);
+        self.flush(shard)?;
+        let tx = self.tx(shard)?;
+        tx.send(vec![Job::Open { index, path, mode }])
+            .map_err(stopped)?;
         let mut read = 0u64;
         while read < size {
             let mut chunk = Vec::with_capacity(CHUNK.min(size - read) as usize);
@@ -693,9 +738,9 @@ impl Writers {
                 break;
             }
             read += n as u64;
-            tx.send(Job::Chunk(chunk)).map_err(stopped)?;
+            tx.send(vec![Job::Chunk(chunk)]).map_err(stopped)?;
         }
-        tx.send(Job::Close).map_err(stopped)?;
+        tx.send(vec![Job::Close]).map_err(stopped)?;
         if read != size {
             return Err(ExtractError::Format(format!(
                 "the entry '{name}' ends after {read} of its {size} bytes"
@@ -706,6 +751,13 @@ impl Writers {
 
     /// Waits for every writer; returns the sha256 of each file they wrote.
     fn finish(mut self) -> Result<Written, ExtractError> {
+        // What is still batched is written too, unless the writers already stopped.
+        let mut flushed = Ok(());
+        for shard in 0..self.txs.len() {
+            if flushed.is_ok() {
+                flushed = self.flush(shard);
+            }
+        }
         self.txs.clear();
         let mut all = Vec::new();
         for t in self.threads.drain(..) {
@@ -715,6 +767,7 @@ impl Writers {
             }
         }
         self.check()?;
+        flushed?;
         Ok(all)
     }
 }
