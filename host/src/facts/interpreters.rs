@@ -6,7 +6,6 @@
 //! only host paths outside the system library directories that a plan may copy from.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::plugin::types::ProbeOutput;
@@ -47,14 +46,12 @@ pub struct Found {
 /// JDKs under `/usr/lib/jvm`. Programs that fail or print nonsense are left out.
 pub fn probe() -> Found {
     let mut found = Found::default();
-    let path = std::env::var_os("PATH").unwrap_or_default();
-    let dirs: Vec<PathBuf> = std::env::split_paths(&path).collect();
 
     let mut names = vec!["python3".to_string()];
     names.extend((6..=15).map(|minor| format!("python3.{minor}")));
     let mut seen = Vec::new();
     for name in names {
-        let Some(program) = which(&dirs, &name) else {
+        let Some(program) = super::find_in_path(&name) else {
             continue;
         };
         let Some(out) = run(&program, &["-I", "-S", "-c", PYTHON_REPORT]) else {
@@ -84,7 +81,7 @@ pub fn probe() -> Found {
     if let Some(home) = std::env::var_os("JAVA_HOME") {
         javas.push(Path::new(&home).join("bin/java"));
     }
-    javas.extend(which(&dirs, "java"));
+    javas.extend(super::find_in_path("java"));
     if let Ok(entries) = std::fs::read_dir("/usr/lib/jvm") {
         let mut more: Vec<PathBuf> = entries
             .flatten()
@@ -129,42 +126,13 @@ pub fn probe() -> Found {
     found
 }
 
-fn which(dirs: &[PathBuf], name: &str) -> Option<PathBuf> {
-    use std::os::unix::fs::PermissionsExt;
-    dirs.iter().map(|d| d.join(name)).find(|p| {
-        std::fs::metadata(p).is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
-    })
-}
-
-/// Runs `program args` with a timeout; `None` when it cannot start or does not exit 0.
+/// Runs `program args`; `None` when it cannot start, times out or does not exit 0.
 fn run(program: &Path, args: &[&str]) -> Option<ProbeOutput> {
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    let started = std::time::Instant::now();
-    loop {
-        match child.try_wait() {
-            Ok(Some(_)) => break,
-            Ok(None) if started.elapsed() < TIMEOUT => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                return None;
-            }
-        }
-    }
-    let out = child.wait_with_output().ok()?;
-    if !out.status.success() {
-        return None;
-    }
+    let ran = super::run_timed(program, args, TIMEOUT)?;
     Some(ProbeOutput {
         name: program.display().to_string(),
-        exit_code: out.status.code(),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        exit_code: ran.code,
+        stdout: ran.stdout,
+        stderr: ran.stderr,
     })
 }

@@ -148,36 +148,62 @@ fn nvidia(root: &Path, live: bool) -> Option<NvidiaFacts> {
     })
 }
 
-fn find_in_path(program: &str) -> Option<PathBuf> {
+/// The executable `program` on `PATH`, as a shell would find it.
+pub(crate) fn find_in_path(program: &str) -> Option<PathBuf> {
+    use std::os::unix::fs::PermissionsExt;
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
         .map(|dir| dir.join(program))
-        .find(|candidate| candidate.is_file())
+        .find(|candidate| {
+            std::fs::metadata(candidate)
+                .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+        })
 }
 
-/// Runs a program with a timeout; its stdout when it exits 0.
-fn run_capped(program: &Path, args: &[&str]) -> Option<String> {
+/// What a program run by [`run_timed`] printed; only returned when it exited 0.
+pub(crate) struct Ran {
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs a program with a timeout, reading both pipes as it runs (each capped), so a chatty
+/// program cannot block on a full pipe. `None` when it cannot start, is killed, or fails.
+pub(crate) fn run_timed(program: &Path, args: &[&str], timeout: Duration) -> Option<Ran> {
     use std::io::Read;
     let mut child = Command::new(program)
         .args(args)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
-        .stderr(Stdio::null())
+        .stderr(Stdio::piped())
         .spawn()
         .ok()?;
-    let mut stdout = child.stdout.take()?;
-    let reader = std::thread::spawn(move || {
-        let mut out = Vec::new();
-        let _ = (&mut stdout).take(MAX_REPORT).read_to_end(&mut out);
-        out
-    });
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut out = Vec::new();
+            if let Some(pipe) = pipe {
+                let _ = pipe.take(MAX_REPORT).read_to_end(&mut out);
+            }
+            String::from_utf8_lossy(&out).into_owned()
+        })
+    };
+    let stdout = drain(
+        child
+            .stdout
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
+    let stderr = drain(
+        child
+            .stderr
+            .take()
+            .map(|p| Box::new(p) as Box<dyn Read + Send>),
+    );
     let started = Instant::now();
     let status = loop {
         match child.try_wait() {
             Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() < NVIDIA_SMI_TIMEOUT => {
-                std::thread::sleep(Duration::from_millis(5))
-            }
+            Ok(None) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(5)),
             _ => {
                 let _ = child.kill();
                 let _ = child.wait();
@@ -185,8 +211,16 @@ fn run_capped(program: &Path, args: &[&str]) -> Option<String> {
             }
         }
     };
-    let out = reader.join().ok()?;
-    status
-        .filter(|s| s.success())
-        .map(|_| String::from_utf8_lossy(&out).into_owned())
+    let (stdout, stderr) = (stdout.join().ok()?, stderr.join().ok()?);
+    let status = status.filter(|s| s.success())?;
+    Some(Ran {
+        code: status.code(),
+        stdout,
+        stderr,
+    })
+}
+
+/// `program`'s stdout, run with the `nvidia-smi` timeout.
+fn run_capped(program: &Path, args: &[&str]) -> Option<String> {
+    run_timed(program, args, NVIDIA_SMI_TIMEOUT).map(|r| r.stdout)
 }
