@@ -11,12 +11,11 @@
 //! must match the kernel module of the machine the job runs on, which Joblet provides.
 
 use jrt_plugin_kit::layout::{
-    PYTHON, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, pip_install_args, probe, run,
+    PYTHON, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, allowed, pip_install_args, probe, run,
 };
 use jrt_plugin_kit::log;
-use jrt_plugin_kit::manifest::field;
 use jrt_plugin_kit::probes::{field_list, field_text};
-use jrt_plugin_kit::types::{FieldValue, Plan, PluginError, SetupRequest, SetupStep, WriteFile};
+use jrt_plugin_kit::types::{Plan, PluginError, SetupRequest, SetupStep, WriteFile};
 
 use crate::capture::PROBE_TORCH;
 use crate::nvidia;
@@ -61,10 +60,7 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
         .accelerator
         .clone()
         .or_else(|| request.facts.nvidia.as_ref().and_then(nvidia::accelerator));
-    let cpu_only_allowed = matches!(
-        field(manifest, "allow_cpu_only"),
-        Some(FieldValue::Boolean(true))
-    );
+    let cpu_only_allowed = allowed(manifest, "allow_cpu_only");
     match &accelerator {
         Some(acc) => {
             if let Some(problem) = driver_problem(cuda, &acc.driver_version) {

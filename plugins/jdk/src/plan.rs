@@ -6,14 +6,12 @@
 //! never a 21. The runtime is the JDK home (`isolated/opt/jdk`, mounted at `/opt/jdk`) with
 //! the shared-library closure of its ELF files.
 
-use jrt_plugin_kit::layout::{JDK_HOME, JDK_HOME_IN_JOB, pinned_url, probe};
+use jrt_plugin_kit::layout::{JDK_HOME, JDK_HOME_IN_JOB, allowed, pinned_build, probe};
 use jrt_plugin_kit::log;
-use jrt_plugin_kit::manifest::field;
 use jrt_plugin_kit::platform::arch_name;
 use jrt_plugin_kit::probes::field_text;
 use jrt_plugin_kit::types::{
-    CopyFromHost, CopyLibraries, Fetch, FieldValue, Manifest, Mount, Plan, PluginError,
-    SetupRequest, SetupStep,
+    CopyFromHost, CopyLibraries, Fetch, Manifest, Mount, Plan, PluginError, SetupRequest, SetupStep,
 };
 
 use crate::capture::{PROBE_NATIVE_IMAGE, PROBE_RELEASE, PROBE_VERSION, major};
@@ -62,20 +60,6 @@ fn is_graalvm(manifest: &Manifest) -> bool {
     field_text(manifest, "graalvm_version").is_some()
 }
 
-fn pinned_build(manifest: &Manifest, arch: &str) -> Result<Option<(String, String)>, PluginError> {
-    let Some(FieldValue::TextMap(builds)) = field(manifest, "jdk_builds") else {
-        return Ok(None);
-    };
-    builds
-        .iter()
-        .find(|(a, _)| a == arch)
-        .map(|(_, pinned)| {
-            pinned_url(pinned)
-                .map_err(|e| PluginError::InvalidInput(format!("jdk_builds.{arch}: {e}")))
-        })
-        .transpose()
-}
-
 /// The plan for `request`.
 pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
     let manifest = &request.manifest;
@@ -90,10 +74,7 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
 
     let mut why_not_host = String::new();
     let mut chosen_host = None;
-    if matches!(
-        field(manifest, "allow_host_jdk"),
-        Some(FieldValue::Boolean(true))
-    ) {
+    if allowed(manifest, "allow_host_jdk") {
         let hosts = host_jdks(request);
         chosen_host = hosts
             .iter()
@@ -124,7 +105,7 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
             exclude: vec![],
         }));
     } else {
-        let Some((url, sha256)) = pinned_build(manifest, arch)? else {
+        let Some((url, sha256)) = pinned_build(manifest, "jdk_builds", arch)? else {
             return Err(PluginError::Unsatisfiable(format!(
                 "{} needs {}{want_major} ({want}), but {} and jdk_builds has no pinned build for \
                  {arch}",

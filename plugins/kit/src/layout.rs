@@ -1,10 +1,12 @@
 //! Where runtimes keep things, shared by the families that compose (cuda runs after python
-//! and uses the python runtime's interpreter), and the plan-building helpers they share.
+//! and uses the python runtime's interpreter), and the plan-building helpers they share
+//! (pinned builds per architecture, the host-reuse flags, pip's install options).
 //!
 //! A runtime tree holds `isolated/`, the files its Joblet mounts point into; a python runtime
 //! is a prefix mounted at `/usr/local`, a JDK one mounted at `/opt/jdk`.
 
-use crate::types::{Probe, RunProgram, SetupStep};
+use crate::manifest::{error, field};
+use crate::types::{Diagnostic, FieldValue, Manifest, PluginError, Probe, RunProgram, SetupStep};
 
 /// The python runtime's prefix in the tree, and where jobs see it.
 pub const PYTHON_PREFIX: &str = "isolated/usr/local";
@@ -76,6 +78,64 @@ pub fn pinned_url(text: &str) -> Result<(String, String), String> {
         return Err(format!("'{url}' is not an http(s) or file URL"));
     }
     Ok((url.trim().to_string(), sha))
+}
+
+/// Whether the manifest sets the flag `key` (such as `allow_host_jdk`) to true.
+pub fn allowed(manifest: &Manifest, key: &str) -> bool {
+    matches!(field(manifest, key), Some(FieldValue::Boolean(true)))
+}
+
+/// The pinned build for `arch` from a `{amd64: URL#sha256=HEX, arm64: ...}` field `key`
+/// (`python_builds`, `jdk_builds`): `(url, sha256)`, none when the field or the arch is absent.
+pub fn pinned_build(
+    manifest: &Manifest,
+    key: &str,
+    arch: &str,
+) -> Result<Option<(String, String)>, PluginError> {
+    let Some(FieldValue::TextMap(builds)) = field(manifest, key) else {
+        return Ok(None);
+    };
+    builds
+        .iter()
+        .find(|(a, _)| a == arch)
+        .map(|(_, pinned)| {
+            pinned_url(pinned).map_err(|e| PluginError::InvalidInput(format!("{key}.{arch}: {e}")))
+        })
+        .transpose()
+}
+
+/// The checks of a family's "where it comes from" fields: the flag `allow_key` is a boolean,
+/// and `builds_key` maps known architectures to pinned URLs.
+pub fn source_diagnostics(
+    manifest: &Manifest,
+    allow_key: &str,
+    builds_key: &str,
+) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    if let Some(value) = field(manifest, allow_key)
+        && !matches!(value, FieldValue::Boolean(_))
+    {
+        out.push(error(allow_key, "must be true or false".into()));
+    }
+    match field(manifest, builds_key) {
+        None => {}
+        Some(FieldValue::TextMap(builds)) => {
+            for (arch, pinned) in builds {
+                let at = format!("{builds_key}.{arch}");
+                if arch != "amd64" && arch != "arm64" {
+                    out.push(error(&at, "is not an architecture (amd64 or arm64)".into()));
+                }
+                if let Err(e) = pinned_url(pinned) {
+                    out.push(error(&at, e));
+                }
+            }
+        }
+        Some(_) => out.push(error(
+            builds_key,
+            "must map architectures (amd64, arm64) to URL#sha256=<hex>".into(),
+        )),
+    }
+    out
 }
 
 #[cfg(test)]

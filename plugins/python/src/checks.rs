@@ -3,10 +3,10 @@
 //! pip's `--hash=sha256:` options; CUDA builds of packages come with the cuda family; the
 //! pinned interpreter builds are `URL#sha256=<hex>` per architecture.
 
-use jrt_plugin_kit::layout::pinned_url;
-use jrt_plugin_kit::manifest::{error, field};
+use jrt_plugin_kit::layout::source_diagnostics;
+use jrt_plugin_kit::manifest::error;
 use jrt_plugin_kit::probes::{field_list, field_text};
-use jrt_plugin_kit::types::{Diagnostic, FieldValue, Manifest};
+use jrt_plugin_kit::types::{Diagnostic, Manifest};
 
 use crate::plan::is_cuda_build;
 
@@ -64,33 +64,10 @@ pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
             ));
         }
     }
-    if let Some(value) = field(manifest, "allow_host_interpreter")
-        && !matches!(value, FieldValue::Boolean(_))
-    {
-        out.push(error(
-            "allow_host_interpreter",
-            "must be true or false".into(),
-        ));
-    }
-    match field(manifest, "python_builds") {
-        None => {}
-        Some(FieldValue::TextMap(builds)) => {
-            for (arch, pinned) in builds {
-                if arch != "amd64" && arch != "arm64" {
-                    out.push(error(
-                        &format!("python_builds.{arch}"),
-                        "is not an architecture (amd64 or arm64)".into(),
-                    ));
-                }
-                if let Err(e) = pinned_url(pinned) {
-                    out.push(error(&format!("python_builds.{arch}"), e));
-                }
-            }
-        }
-        Some(_) => out.push(error(
-            "python_builds",
-            "must map architectures (amd64, arm64) to URL#sha256=<hex>".into(),
-        )),
-    }
+    out.extend(source_diagnostics(
+        manifest,
+        "allow_host_interpreter",
+        "python_builds",
+    ));
     out
 }

@@ -9,15 +9,15 @@
 //! runtime's own interpreter into its own site-packages.
 
 use jrt_plugin_kit::layout::{
-    PYTHON_PREFIX, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, pinned_url, pip_install_args, probe, run,
+    PYTHON_PREFIX, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, allowed, pinned_build, pip_install_args,
+    probe, run,
 };
 use jrt_plugin_kit::log;
-use jrt_plugin_kit::manifest::field;
 use jrt_plugin_kit::platform::arch_name;
 use jrt_plugin_kit::probes::{field_list, field_text};
 use jrt_plugin_kit::types::{
-    CopyFromHost, CopyLibraries, Fetch, FieldValue, MakeSymlink, Manifest, Mount, Plan,
-    PluginError, SetupRequest, SetupStep, WriteFile,
+    CopyFromHost, CopyLibraries, Fetch, MakeSymlink, Mount, Plan, PluginError, SetupRequest,
+    SetupStep, WriteFile,
 };
 
 use crate::capture::{PROBE_PACKAGES, PROBE_VERSION};
@@ -58,25 +58,6 @@ pub fn is_cuda_build(pin: &str) -> bool {
     })
 }
 
-fn allowed(manifest: &Manifest, key: &str) -> bool {
-    matches!(field(manifest, key), Some(FieldValue::Boolean(true)))
-}
-
-/// The manifest's pinned build for `arch`, from `python_builds: {amd64: URL#sha256=HEX}`.
-fn pinned_build(manifest: &Manifest, arch: &str) -> Result<Option<(String, String)>, PluginError> {
-    let Some(FieldValue::TextMap(builds)) = field(manifest, "python_builds") else {
-        return Ok(None);
-    };
-    builds
-        .iter()
-        .find(|(a, _)| a == arch)
-        .map(|(_, pinned)| {
-            pinned_url(pinned)
-                .map_err(|e| PluginError::InvalidInput(format!("python_builds.{arch}: {e}")))
-        })
-        .transpose()
-}
-
 /// Where the interpreter comes from.
 enum Source {
     Host(HostPython),
@@ -108,7 +89,7 @@ fn choose(request: &SetupRequest, want: &str) -> Result<Source, PluginError> {
             )
         };
     }
-    match pinned_build(manifest, arch)? {
+    match pinned_build(manifest, "python_builds", arch)? {
         Some((url, sha256)) => {
             if !why_not_host.is_empty() {
                 log::warn(&format!(
