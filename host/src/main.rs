@@ -47,6 +47,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// Progress bars only for a person at a terminal: not with --json or -q, not when piped.
+fn shows_bars(cli: &Cli) -> bool {
+    !cli.json && !cli.quiet && std::io::stderr().is_terminal() && std::io::stdout().is_terminal()
+}
+
 fn parse_spec(text: &str) -> Result<Spec> {
     text.parse::<Spec>()
         .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))
@@ -131,14 +136,12 @@ fn run(cli: &Cli) -> Result<()> {
             // Source packages may reuse a host interpreter: the host finds them (when a
             // source package is set up), the plugins decide, and only the found
             // interpreters' own files become copyable.
-            let env = jrt::install::source::SetupEnv {
-                host: &ctx.host,
-                plugins: &plugins,
-                facts: &detected.facts,
-                platform: &detected.platform,
-                policy: jrt::setup::Policy::default(),
-                interpreters: Default::default(),
-            };
+            let env = jrt::install::source::SetupEnv::new(
+                &ctx.host,
+                &plugins,
+                &detected.facts,
+                &detected.platform,
+            );
             if *dry_run {
                 let mut plan = ops::install::plan(&registries, &resolved, &platform);
                 let http = if cli.offline {
@@ -156,11 +159,7 @@ fn run(cli: &Cli) -> Result<()> {
                 );
                 return print::output(cli.json, &plan, print::plan);
             }
-            if !cli.json
-                && !cli.quiet
-                && std::io::stderr().is_terminal()
-                && std::io::stdout().is_terminal()
-            {
+            if shows_bars(cli) {
                 installer.progress = std::sync::Arc::new(cli::progress::Bars::new());
             }
             let results = ops::install::install_all(
@@ -264,14 +263,12 @@ fn run(cli: &Cli) -> Result<()> {
                     platform.clone(),
                 )
                 .map_err(usage_if_unknown_platform)?;
-                let env = jrt::install::source::SetupEnv {
-                    host: &ctx.host,
-                    plugins: &plugins,
-                    facts: &detected.facts,
-                    platform: &detected.platform,
-                    policy: jrt::setup::Policy::default(),
-                    interpreters: Default::default(),
-                };
+                let env = jrt::install::source::SetupEnv::new(
+                    &ctx.host,
+                    &plugins,
+                    &detected.facts,
+                    &detected.platform,
+                );
                 let cache =
                     cache.context("cannot tell where to cache downloads: set --cache-dir")?;
                 let http = if cli.offline {
@@ -279,12 +276,11 @@ fn run(cli: &Cli) -> Result<()> {
                 } else {
                     Some(jrt::http::Http::new(jrt::http::Policy::default())?)
                 };
-                let progress: Box<dyn jrt::progress::Progress> =
-                    if !cli.json && !cli.quiet && std::io::stderr().is_terminal() {
-                        Box::new(cli::progress::Bars::new())
-                    } else {
-                        Box::new(jrt::progress::Silent)
-                    };
+                let progress: Box<dyn jrt::progress::Progress> = if shows_bars(cli) {
+                    Box::new(cli::progress::Bars::new())
+                } else {
+                    Box::new(jrt::progress::Silent)
+                };
                 dirs.iter()
                     .map(|d| {
                         jrt::publish::build::prebuilt(

@@ -27,7 +27,24 @@ pub struct SetupEnv<'a> {
     pub interpreters: std::sync::OnceLock<crate::facts::interpreters::Found>,
 }
 
-impl SetupEnv<'_> {
+impl<'a> SetupEnv<'a> {
+    /// The default policy; the host's interpreters are probed on first need.
+    pub fn new(
+        host: &'a PluginHost,
+        plugins: &'a [Plugin],
+        facts: &'a HostFacts,
+        platform: &'a Platform,
+    ) -> Self {
+        SetupEnv {
+            host,
+            plugins,
+            facts,
+            platform,
+            policy: setup::Policy::default(),
+            interpreters: Default::default(),
+        }
+    }
+
     /// The facts with the host's interpreters in `tools`, and the policy allowing copies of
     /// exactly their files.
     fn with_interpreters(&self) -> (HostFacts, setup::Policy) {
