@@ -237,17 +237,7 @@ pub fn add(
             None => {
                 let label = format!("{}@{}", m.name, m.version);
                 let old = versions.get(&m.version);
-                if let Some(old) = old
-                    && old.checksum.hex() != info.sha256
-                    && !force
-                {
-                    return Err(IndexError::Immutable {
-                        what: label,
-                        published: old.checksum.hex(),
-                        new: info.sha256,
-                        path,
-                    });
-                }
+                immutable(old.map(|o| &o.checksum), &info.sha256, force, &label, &path)?;
                 let entry = Entry {
                     version: m.version.clone(),
                     description: m.description.clone(),
@@ -279,17 +269,7 @@ pub fn add(
                             version: m.version.clone(),
                         })?;
                 let old = entry.artifacts.get(platform);
-                if let Some(old) = old
-                    && old.checksum.hex() != info.sha256
-                    && !force
-                {
-                    return Err(IndexError::Immutable {
-                        what: label,
-                        published: old.checksum.hex(),
-                        new: info.sha256,
-                        path,
-                    });
-                }
+                immutable(old.map(|o| &o.checksum), &info.sha256, force, &label, &path)?;
                 let artifact = Artifact {
                     download_url: url,
                     checksum,
@@ -327,6 +307,25 @@ pub fn add(
         serial: index.serial.unwrap_or(0),
         index: index_path.to_path_buf(),
     })
+}
+
+/// Published bytes never change: refuses `new` where `published` differs, unless forced.
+fn immutable(
+    published: Option<&Checksum>,
+    new: &str,
+    force: bool,
+    what: &str,
+    path: &Path,
+) -> Result<(), IndexError> {
+    match published {
+        Some(old) if old.hex() != new && !force => Err(IndexError::Immutable {
+            what: what.to_string(),
+            published: old.hex(),
+            new: new.to_string(),
+            path: path.to_path_buf(),
+        }),
+        _ => Ok(()),
+    }
 }
 
 fn same_entry(a: &Entry, b: &Entry) -> bool {
