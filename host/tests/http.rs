@@ -88,13 +88,15 @@ impl Fixture {
         self.dir.path().join("root/rt/1.0.0/runtime.yml").exists()
     }
 
-    fn part_len(&self) -> Option<u64> {
-        let p = self
-            .dir
+    fn part_path(&self) -> std::path::PathBuf {
+        self.dir
             .path()
             .join("cache/packages")
-            .join(format!("{}.tar.gz.part", sha256(&self.bytes)));
-        std::fs::metadata(p).ok().map(|m| m.len())
+            .join(format!("{}.tar.gz.part", sha256(&self.bytes)))
+    }
+
+    fn part_len(&self) -> Option<u64> {
+        std::fs::metadata(self.part_path()).ok().map(|m| m.len())
     }
 
     fn ranges(&self) -> Vec<Option<String>> {
@@ -220,11 +222,7 @@ fn a_complete_part_file_is_checked_without_a_request() {
     // A run stopped after the last byte but before settling it: asking for a range from the
     // end would earn a 416 forever.
     let f = fixture();
-    let part = f
-        .dir
-        .path()
-        .join("cache/packages")
-        .join(format!("{}.tar.gz.part", sha256(&f.bytes)));
+    let part = f.part_path();
     std::fs::create_dir_all(part.parent().unwrap()).unwrap();
     std::fs::write(&part, &f.bytes).unwrap();
     f.install().unwrap();
@@ -234,11 +232,7 @@ fn a_complete_part_file_is_checked_without_a_request() {
 
     // The same with wrong bytes: refused, dropped, and the next run downloads afresh.
     let f = fixture();
-    let part = f
-        .dir
-        .path()
-        .join("cache/packages")
-        .join(format!("{}.tar.gz.part", sha256(&f.bytes)));
+    let part = f.part_path();
     std::fs::create_dir_all(part.parent().unwrap()).unwrap();
     std::fs::write(&part, vec![0u8; f.bytes.len()]).unwrap();
     assert!(f.install().is_err());

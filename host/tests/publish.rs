@@ -4,6 +4,8 @@
 //! served on 127.0.0.1, refusing tampering, unknown keys, expiry and rollback.
 
 mod common;
+#[path = "common/packages.rs"]
+mod packages;
 #[path = "common/server.rs"]
 mod server;
 #[path = "common/tarball.rs"]
@@ -13,29 +15,10 @@ use std::path::{Path, PathBuf};
 use std::process::Command as Std;
 
 use predicates::prelude::*;
-use tarball::{dir, file, tgz};
-
-/// A small JDK tree: `bin/java` prints Temurin 21's `java -version`, plus its `release`.
-fn fake_jdk() -> Vec<u8> {
-    let version = std::fs::read_to_string(common::testdata().join("java/temurin-21.txt")).unwrap();
-    let release =
-        std::fs::read_to_string(common::testdata().join("java/temurin-21.release")).unwrap();
-    let mut bin = file(
-        "jdk-21.0.1+12/bin/java",
-        format!("#!/bin/sh\ncat >&2 <<'EOF'\n{version}EOF\n").as_bytes(),
-    );
-    bin.mode = 0o755;
-    tgz(&[
-        dir("jdk-21.0.1+12/"),
-        dir("jdk-21.0.1+12/bin/"),
-        bin,
-        file("jdk-21.0.1+12/release", release.as_bytes()),
-    ])
-}
 
 /// `runtimes/jdkrt/manifest.yaml` fetching the fake JDK from `server`.
 fn runtime_dir(d: &Path, server: &server::Server, version: &str) -> PathBuf {
-    let jdk = fake_jdk();
+    let jdk = packages::fake_jdk();
     let sha = jrt::fsutil::sha256_hex(&jdk);
     server.put("/jdk.tar.gz", jdk);
     let url = server.url("/jdk.tar.gz");
@@ -88,6 +71,32 @@ fn keypair(d: &Path, name: &str) -> (PathBuf, PathBuf) {
     std::fs::write(&sk, kp.sk.to_box(None).unwrap().into_string()).unwrap();
     std::fs::write(&pk, kp.pk.to_box().unwrap().into_string()).unwrap();
     (sk, pk)
+}
+
+/// `jrt registry sign --index INDEX --key KEY` in `d`, which must succeed.
+fn sign(d: &Path, index: &str, key: &Path) {
+    jrt(d)
+        .args(["registry", "sign", "--index", index, "--key"])
+        .arg(key)
+        .assert()
+        .success();
+}
+
+/// The minisign CLI checks `file` against its `.minisig` with the public key `pk`.
+fn minisign_verifies(file: &Path, pk: &Path) {
+    let out = Std::new("minisign")
+        .args(["-V", "-m"])
+        .arg(file)
+        .arg("-p")
+        .arg(pk)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "minisign -V {}: {}",
+        file.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
 }
 
 fn minisign_cli() -> bool {
@@ -298,11 +307,7 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
         .assert()
         .success();
     let (sk, pk) = keypair(d, "release");
-    jrt(d)
-        .args(["registry", "sign", "--index", "registry.json", "--key"])
-        .arg(&sk)
-        .assert()
-        .success();
+    sign(d, "registry.json", &sk);
     jrt(d)
         .args([
             "registry",
@@ -348,18 +353,7 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
         .assert()
         .success();
     if minisign_cli() {
-        let out = Std::new("minisign")
-            .args(["-V", "-m"])
-            .arg(d.join("registry.json"))
-            .arg("-p")
-            .arg(&pk)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "minisign -V: {}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        minisign_verifies(&d.join("registry.json"), &pk);
         // And a key the CLI made signs through jrt.
         let (cli_sk, cli_pk) = (d.join("cli.key"), d.join("cli.pub"));
         let made = Std::new("minisign")
@@ -381,18 +375,7 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
             .arg(&cli_sk)
             .assert()
             .success();
-        let out = Std::new("minisign")
-            .args(["-V", "-m"])
-            .arg(d.join("copy.json"))
-            .arg("-p")
-            .arg(&cli_pk)
-            .output()
-            .unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        minisign_verifies(&d.join("copy.json"), &cli_pk);
     } else {
         // .ci/run installs it: in CI its absence is a failure, not a skipped check.
         assert!(
@@ -469,11 +452,7 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
         ])
         .assert()
         .success();
-    jrt(d)
-        .args(["registry", "sign", "--index", "registry.json", "--key"])
-        .arg(&sk)
-        .assert()
-        .success();
+    sign(d, "registry.json", &sk);
     publish(&d.join("registry.json"));
     client(&pk)
         .args(["list", "--available"])
@@ -500,11 +479,7 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
         serde_json::to_vec_pretty(&index).unwrap(),
     )
     .unwrap();
-    jrt(d)
-        .args(["registry", "sign", "--index", "expired.json", "--key"])
-        .arg(&sk)
-        .assert()
-        .success();
+    sign(d, "expired.json", &sk);
     publish(&d.join("expired.json"));
     client(&pk)
         .args(["list", "--available"])

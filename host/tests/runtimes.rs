@@ -4,6 +4,8 @@
 //! inside the results the way Joblet mounts them.
 
 mod common;
+#[path = "common/packages.rs"]
+mod packages;
 #[path = "common/server.rs"]
 mod server;
 #[path = "common/tarball.rs"]
@@ -13,7 +15,6 @@ use std::path::Path;
 use std::process::Command as Std;
 
 use predicates::prelude::*;
-use tarball::{dir, file, tgz};
 
 /// The version of the host's `python3`, the interpreter the python family may reuse.
 fn host_python_version() -> String {
@@ -258,28 +259,12 @@ fn a_wrong_hash_or_a_wrong_interpreter_version_installs_nothing() {
     assert!(staging.is_empty(), "staging left behind: {staging:?}");
 }
 
-/// A small JDK tree: `bin/java` prints Temurin 21's `java -version`, plus its `release`.
-fn fake_jdk() -> Vec<u8> {
-    let version = std::fs::read_to_string(common::testdata().join("java/temurin-21.txt")).unwrap();
-    let release =
-        std::fs::read_to_string(common::testdata().join("java/temurin-21.release")).unwrap();
-    let java = format!("#!/bin/sh\ncat >&2 <<'EOF'\n{version}EOF\n");
-    let mut bin = file("jdk-21.0.1+12/bin/java", java.as_bytes());
-    bin.mode = 0o755;
-    tgz(&[
-        dir("jdk-21.0.1+12/"),
-        dir("jdk-21.0.1+12/bin/"),
-        bin,
-        file("jdk-21.0.1+12/release", release.as_bytes()),
-    ])
-}
-
 #[test]
 fn a_pinned_jdk_is_fetched_verified_and_captured() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let server = server::Server::start();
-    let jdk = fake_jdk();
+    let jdk = packages::fake_jdk();
     let sha = jrt::fsutil::sha256_hex(&jdk);
     server.put("/jdk.tar.gz", jdk);
     let url = server.url("/jdk.tar.gz");

@@ -103,3 +103,22 @@ pub fn write_registry(dir: &Path, published: &[Published]) -> PathBuf {
     std::fs::write(&path, serde_json::to_vec_pretty(&index).unwrap()).unwrap();
     path
 }
+
+/// A small JDK tree as its vendor ships it (`jdk-21.0.1+12/`): `bin/java` prints Temurin
+/// 21's `java -version` (testdata/java), beside the JDK's `release` file.
+pub fn fake_jdk() -> Vec<u8> {
+    let testdata = Path::new(env!("CARGO_MANIFEST_DIR")).join("../testdata/java");
+    let version = std::fs::read_to_string(testdata.join("temurin-21.txt")).unwrap();
+    let release = std::fs::read_to_string(testdata.join("temurin-21.release")).unwrap();
+    let mut bin = file(
+        "jdk-21.0.1+12/bin/java",
+        format!("#!/bin/sh\ncat >&2 <<'EOF'\n{version}EOF\n").as_bytes(),
+    );
+    bin.mode = 0o755;
+    tarball::tgz(&[
+        dir("jdk-21.0.1+12/"),
+        dir("jdk-21.0.1+12/bin/"),
+        bin,
+        file("jdk-21.0.1+12/release", release.as_bytes()),
+    ])
+}
