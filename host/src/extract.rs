@@ -8,9 +8,10 @@
 //! path length are capped, and the gzip stream is read to its end so a bad trailer or CRC is
 //! caught. The caller extracts into a fresh staging directory and discards it on error.
 //!
-//! Inflating is one stream, so it stays on the calling thread; creating, writing and hashing
-//! the files (where the time goes: system calls) is spread over a few writer threads. Small
-//! files travel to them whole; large ones in 1 MiB chunks, in order, to one writer.
+//! Inflating is [`crate::gzip::Decoder`]'s: indexed members on several threads, any other
+//! gzip stream on the calling thread. The calling thread parses the tar stream; creating,
+//! writing and hashing the files (system calls, mostly) is spread over a few writer threads.
+//! Small files travel to them whole; large ones in 1 MiB chunks, in order, to one writer.
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
@@ -18,7 +19,6 @@ use std::io::{self, Read, Write};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Component, Path, PathBuf};
 
-use flate2::read::GzDecoder;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -123,7 +123,7 @@ fn extract_with(
     limits: &Limits,
     writers: &Writers,
 ) -> Result<Extracted, ExtractError> {
-    let mut archive = tar::Archive::new(GzDecoder::new(reader));
+    let mut archive = tar::Archive::new(crate::gzip::Decoder::new(reader));
     let mut out = Extracted::default();
     let mut seen: HashSet<String> = HashSet::new();
     let mut dirs: HashSet<PathBuf> = HashSet::new();

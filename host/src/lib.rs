@@ -6,12 +6,14 @@
 //! - [`ops`]: one module per command (`detect`, `plugin list/add`).
 //! - [`paths`]: where jrt keeps things by default.
 //! - [`fsutil`]: atomic file writes.
+//! - [`gzip`]: the packages' gzip layer, indexed members inflated on every core.
 
 pub mod config;
 pub mod extract;
 pub mod facts;
 pub mod fetch;
 pub mod fsutil;
+pub mod gzip;
 pub mod http;
 pub mod install;
 pub mod manifest;

@@ -1,12 +1,14 @@
 //! Packing a runtime directory into a source package (SPEC §5): `<name>-<version>.tar.gz`
 //! with one top-level directory `<name>/`, byte-reproducible: entries sorted by path, mtime 0,
 //! uid/gid 0 with no owner names, modes normalised, and no timestamp or file name in the gzip
-//! header. The same inputs give the same sha256.
+//! header. The same inputs give the same sha256. The gzip layer is [`crate::gzip::Writer`]'s
+//! indexed members, so installs inflate the package on every core; it is still an ordinary
+//! `.tar.gz` to every other reader.
 
 use std::io::{self, Write};
 use std::path::Path;
 
-use flate2::{Compression, GzBuilder};
+use flate2::Compression;
 
 use crate::extract::normalise_mode;
 
@@ -30,7 +32,7 @@ pub fn pack_with(
     out: impl Write,
     keep: &dyn Fn(&str) -> bool,
 ) -> io::Result<()> {
-    let gz = GzBuilder::new().mtime(0).write(out, Compression::new(6));
+    let gz = crate::gzip::Writer::new(out, Compression::new(6));
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
     tar.follow_symlinks(false);

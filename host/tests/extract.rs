@@ -255,3 +255,80 @@ fn broken_gzip_is_caught() {
     let (_d, r) = run(&gzip(&[]), &Limits::default());
     assert!(r.is_err());
 }
+
+/// Packs `tar` the way `jrt build` does: indexed gzip members, inflated in parallel.
+fn indexed_tgz(tar: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut w = jrt::gzip::Writer::new(Vec::new(), flate2::Compression::fast());
+    w.write_all(tar).unwrap();
+    w.finish().unwrap()
+}
+
+#[test]
+fn indexed_packages_extract_like_plain_ones_and_their_damage_is_caught() {
+    // Several members' worth: incompressible large files (they cross member boundaries
+    // mid-file) and many small ones.
+    let mut seed = 0x9e3779b97f4a7c15u64;
+    let mut noise = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect()
+    };
+    let mut entries = vec![dir("pkg/"), dir("pkg/lib/")];
+    for i in 0..3 {
+        entries.push(file(&format!("pkg/lib/big{i}"), &noise(3 << 20)));
+    }
+    for i in 0..400 {
+        entries.push(file(&format!("pkg/lib/small{i}.py"), &noise(i * 37)));
+    }
+    let tar = tar_bytes(&entries);
+    let indexed = indexed_tgz(&tar);
+    assert!(indexed.len() > 8 << 20, "several members");
+
+    let (plain_dest, plain) = run(&gzip(&tar), &Limits::default());
+    let (dest, parallel) = run(&indexed, &Limits::default());
+    let (plain, parallel) = (plain.unwrap(), parallel.unwrap());
+    assert_eq!(plain.records, parallel.records);
+    assert_eq!(
+        std::fs::read(dest.path().join("lib/big1")).unwrap(),
+        std::fs::read(plain_dest.path().join("lib/big1")).unwrap()
+    );
+
+    // Cut inside a member, at a member boundary (the tar end is missing), and one byte short.
+    let first = u64::from_le_bytes(indexed[16..24].try_into().unwrap()) as usize;
+    for cut in [first / 2, first, first + 1000, indexed.len() - 1] {
+        let (_d, r) = run(&indexed[..cut], &Limits::default());
+        assert!(
+            matches!(r, Err(ExtractError::Format(_))),
+            "cut at {cut}: {r:?}"
+        );
+    }
+    // A flipped byte in the second member, and an index that lies about a length.
+    let mut flipped = indexed.clone();
+    flipped[first + 4096] ^= 0x20;
+    let (_d, r) = run(&flipped, &Limits::default());
+    assert!(matches!(r, Err(ExtractError::Format(_))), "{r:?}");
+    let mut lying = indexed.clone();
+    lying[16..24].copy_from_slice(&(first as u64 - 3).to_le_bytes());
+    let (_d, r) = run(&lying, &Limits::default());
+    assert!(matches!(r, Err(ExtractError::Format(_))), "{r:?}");
+
+    // The bomb again, indexed: the unpacked-size cap still holds.
+    let bomb = indexed_tgz(&tar_bytes(&[
+        dir("pkg/"),
+        file("pkg/zeros", &vec![0u8; 64 << 20]),
+    ]));
+    let (_d, r) = run(
+        &bomb,
+        &Limits {
+            max_total_bytes: 16 << 20,
+            ..Limits::default()
+        },
+    );
+    assert!(matches!(r, Err(ExtractError::Limit(_))), "{r:?}");
+}

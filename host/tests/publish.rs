@@ -124,7 +124,7 @@ fn builds_are_byte_reproducible() {
     // The prebuilt package holds the runtime, not jrt's own setup files.
     let bytes = std::fs::read(d.join("a/jdkrt-1.0.0-ubuntu-amd64.tar.gz")).unwrap();
     let mut names = Vec::new();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(bytes.as_slice()));
+    let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(bytes.as_slice()));
     for e in archive.entries().unwrap() {
         names.push(e.unwrap().path().unwrap().display().to_string());
     }

@@ -330,7 +330,7 @@ pub fn manifest_of_package(
     let found = opened
         .verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
             let mut found = None;
-            let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(reader));
+            let mut archive = tar::Archive::new(crate::gzip::Decoder::new(reader));
             let entries = archive
                 .entries()
                 .map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;

@@ -83,7 +83,7 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
     let mut lock = None;
     let mut runtime_yml = false;
     let mut tops = std::collections::BTreeSet::new();
-    let mut archive = tar::Archive::new(flate2::read::GzDecoder::new(&mut hashed));
+    let mut archive = tar::Archive::new(crate::gzip::Decoder::new(&mut hashed));
     for entry in archive
         .entries()
         .map_err(|e| bad(format!("not a .tar.gz: {e}")))?

@@ -1,0 +1,586 @@
+//! The gzip layer of packages: an indexed multi-member format that inflates on every core.
+//!
+//! A gzip file may hold several members one after the other; every gzip reader (`gzip -d`,
+//! `tar -z`, Python's `tarfile`, Go) reads them as one stream. [`Writer`] cuts the stream into
+//! members of [`MEMBER_INPUT`] uncompressed bytes, each compressed on its own, and puts each
+//! member's length in its header (an `FEXTRA` subfield `JR`, as BGZF does with `BC`). The
+//! reader can then hand whole members to several threads without inflating anything first:
+//! inflating is the one step of an install that a single stream keeps on one core.
+//!
+//! [`Decoder`] reads any gzip file: indexed members in parallel, any other member (upstream
+//! packages, `tar czf` output) streaming on the calling thread. Every member's CRC and length
+//! are checked. Bytes after the last member that are not gzip are left unread, as gzip does
+//! with trailing garbage; the package checksum covers them anyway.
+
+use std::collections::BTreeMap;
+use std::io::{self, BufRead, Read, Write};
+use std::sync::mpsc;
+
+use flate2::Compression;
+
+/// Uncompressed bytes per member that [`Writer`] writes. Large enough that the dictionary
+/// reset costs well under 1% of the compression ratio, small enough that two threads share
+/// even a small package.
+pub const MEMBER_INPUT: usize = 4 << 20;
+
+/// The longest indexed member, compressed, a reader accepts; and the most one may inflate to.
+/// Our writer stays far below both; more means a damaged or hostile package, and bounds what
+/// the members in flight can hold in memory.
+const MAX_MEMBER: u64 = 16 << 20;
+const MAX_MEMBER_OUTPUT: usize = 16 << 20;
+
+/// The fixed header [`Writer`] writes: magic, deflate, `FEXTRA` only, mtime 0, no extra
+/// flags, OS Unix; `XLEN` 12; subfield `JR` of 8 bytes holding the member's total length
+/// (header, deflate data and trailer) as a little-endian u64.
+const HEADER_LEN: usize = 24;
+const HEADER_PREFIX: [u8; 16] = [0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 3, 12, 0, b'J', b'R', 8, 0];
+
+fn invalid(message: impl Into<String>) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message.into())
+}
+
+/// The member length an indexed header declares; `None` for any other gzip header.
+fn indexed_len(head: &[u8]) -> Option<u64> {
+    if head.len() < HEADER_LEN || head[..16] != HEADER_PREFIX {
+        return None;
+    }
+    let mut len = [0u8; 8];
+    len.copy_from_slice(&head[16..HEADER_LEN]);
+    Some(u64::from_le_bytes(len))
+}
+
+/// Writes an indexed multi-member gzip stream. Deterministic: the same input bytes give
+/// the same output, whatever the write sizes were. Call [`Writer::finish`] at the end.
+pub struct Writer<W: Write> {
+    out: W,
+    level: Compression,
+    pending: Vec<u8>,
+    /// Whether any member was written; an empty input still gets one (empty) member.
+    wrote: bool,
+}
+
+impl<W: Write> Writer<W> {
+    pub fn new(out: W, level: Compression) -> Self {
+        Writer {
+            out,
+            level,
+            pending: Vec::with_capacity(MEMBER_INPUT),
+            wrote: false,
+        }
+    }
+
+    fn write_member(&mut self) -> io::Result<()> {
+        let mut deflate = flate2::write::DeflateEncoder::new(
+            Vec::with_capacity(self.pending.len() / 2 + 64),
+            self.level,
+        );
+        deflate.write_all(&self.pending)?;
+        let body = deflate.finish()?;
+        let mut crc = flate2::Crc::new();
+        crc.update(&self.pending);
+        let total = (HEADER_LEN + body.len() + 8) as u64;
+        self.out.write_all(&HEADER_PREFIX)?;
+        self.out.write_all(&total.to_le_bytes())?;
+        self.out.write_all(&body)?;
+        self.out.write_all(&crc.sum().to_le_bytes())?;
+        // ISIZE is the length modulo 2^32 (RFC 1952); members are far smaller anyway.
+        self.out
+            .write_all(&(self.pending.len() as u32).to_le_bytes())?;
+        self.pending.clear();
+        self.wrote = true;
+        Ok(())
+    }
+
+    /// Writes the last member and returns the inner writer, flushed.
+    pub fn finish(mut self) -> io::Result<W> {
+        if !self.pending.is_empty() || !self.wrote {
+            self.write_member()?;
+        }
+        self.out.flush()?;
+        Ok(self.out)
+    }
+}
+
+impl<W: Write> Write for Writer<W> {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let n = buf.len().min(MEMBER_INPUT - self.pending.len());
+        self.pending.extend_from_slice(&buf[..n]);
+        if self.pending.len() == MEMBER_INPUT {
+            self.write_member()?;
+        }
+        Ok(n)
+    }
+
+    /// Members are only cut at fixed sizes (so output is reproducible); flushing passes on
+    /// what whole members were written.
+    fn flush(&mut self) -> io::Result<()> {
+        self.out.flush()
+    }
+}
+
+/// Buffered input that can look ahead a whole header without consuming it.
+struct Input<R> {
+    inner: R,
+    buf: Vec<u8>,
+    start: usize,
+    end: usize,
+}
+
+impl<R: Read> Input<R> {
+    fn new(inner: R) -> Self {
+        Input {
+            inner,
+            buf: vec![0; 256 << 10],
+            start: 0,
+            end: 0,
+        }
+    }
+
+    /// Up to `n` buffered bytes, fewer only at the end of the input.
+    fn peek(&mut self, n: usize) -> io::Result<&[u8]> {
+        if self.end - self.start < n {
+            self.buf.copy_within(self.start..self.end, 0);
+            self.end -= self.start;
+            self.start = 0;
+            while self.end < n {
+                let got = self.inner.read(&mut self.buf[self.end..])?;
+                if got == 0 {
+                    break;
+                }
+                self.end += got;
+            }
+        }
+        Ok(&self.buf[self.start..self.end.min(self.start + n)])
+    }
+
+    /// The next `n` bytes, or fewer at the end of the input.
+    fn take(&mut self, n: usize) -> io::Result<Vec<u8>> {
+        let mut out = Vec::with_capacity(n);
+        let buffered = (self.end - self.start).min(n);
+        out.extend_from_slice(&self.buf[self.start..self.start + buffered]);
+        self.start += buffered;
+        (&mut self.inner)
+            .take((n - buffered) as u64)
+            .read_to_end(&mut out)?;
+        Ok(out)
+    }
+}
+
+impl<R: Read> Read for Input<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let available = self.fill_buf()?;
+            let n = available.len().min(out.len());
+            out[..n].copy_from_slice(&available[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: Read> BufRead for Input<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.start == self.end {
+            self.start = 0;
+            self.end = self.inner.read(&mut self.buf)?;
+        }
+        Ok(&self.buf[self.start..self.end])
+    }
+
+    fn consume(&mut self, n: usize) {
+        self.start = (self.start + n).min(self.end);
+    }
+}
+
+/// Inflates one indexed member, checking its CRC, its length and that it ends exactly where
+/// its index said.
+fn inflate_member(member: &[u8]) -> io::Result<Vec<u8>> {
+    let hint = member
+        .len()
+        .checked_sub(4)
+        .and_then(|at| member.get(at..))
+        .and_then(|isize| isize.try_into().ok())
+        .map(u32::from_le_bytes)
+        .unwrap_or(0) as usize;
+    let mut out = Vec::with_capacity(hint.min(MAX_MEMBER_OUTPUT));
+    let mut decoder = flate2::bufread::GzDecoder::new(member);
+    (&mut decoder)
+        .take(MAX_MEMBER_OUTPUT as u64 + 1)
+        .read_to_end(&mut out)?;
+    if out.len() > MAX_MEMBER_OUTPUT {
+        return Err(invalid(format!(
+            "a gzip member inflates to more than {} MiB",
+            MAX_MEMBER_OUTPUT >> 20
+        )));
+    }
+    if !decoder.into_inner().is_empty() {
+        return Err(invalid(
+            "a gzip member ends before the length its header gives",
+        ));
+    }
+    Ok(out)
+}
+
+/// Threads inflating indexed members; results come back tagged with their sequence number.
+struct Pool {
+    jobs: Option<mpsc::Sender<(u64, Vec<u8>)>>,
+    results: mpsc::Receiver<(u64, io::Result<Vec<u8>>)>,
+    threads: Vec<std::thread::JoinHandle<()>>,
+}
+
+impl Pool {
+    fn start(n: usize) -> io::Result<Pool> {
+        let (jobs, queue) = mpsc::channel::<(u64, Vec<u8>)>();
+        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        let (done, results) = mpsc::channel();
+        let mut threads = Vec::with_capacity(n);
+        for _ in 0..n {
+            let queue = queue.clone();
+            let done = done.clone();
+            threads.push(
+                std::thread::Builder::new()
+                    .name("jrt-inflate".into())
+                    .spawn(move || {
+                        loop {
+                            let job = match queue.lock() {
+                                Ok(q) => q.recv(),
+                                Err(_) => return,
+                            };
+                            let Ok((seq, member)) = job else { return };
+                            if done.send((seq, inflate_member(&member))).is_err() {
+                                return;
+                            }
+                        }
+                    })?,
+            );
+        }
+        Ok(Pool {
+            jobs: Some(jobs),
+            results,
+            threads,
+        })
+    }
+}
+
+impl Drop for Pool {
+    fn drop(&mut self) {
+        self.jobs = None; // the workers stop once the queue is empty
+        for t in self.threads.drain(..) {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Where the reader is in the stream of members.
+enum Source<R> {
+    /// Between members.
+    Members(Input<R>),
+    /// Inside a member without an index, inflating it here.
+    Plain(Box<flate2::bufread::GzDecoder<Input<R>>>),
+    /// Only while switching between the two.
+    Switching,
+}
+
+/// What comes after the members dispatched so far.
+#[derive(PartialEq)]
+enum Next {
+    Members,
+    Plain,
+    End,
+}
+
+/// Reads a gzip file as one decompressed stream (see the module comment).
+pub struct Decoder<R: Read> {
+    source: Source<R>,
+    next: Next,
+    pool: Option<Pool>,
+    workers: usize,
+    sent: u64,
+    received: u64,
+    early: BTreeMap<u64, io::Result<Vec<u8>>>,
+    out: Vec<u8>,
+    pos: usize,
+    members: u64,
+}
+
+impl<R: Read> Decoder<R> {
+    pub fn new(inner: R) -> Self {
+        let workers = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
+            .clamp(1, 8);
+        Decoder {
+            source: Source::Members(Input::new(inner)),
+            next: Next::Members,
+            pool: None,
+            workers,
+            sent: 0,
+            received: 0,
+            early: BTreeMap::new(),
+            out: Vec::new(),
+            pos: 0,
+            members: 0,
+        }
+    }
+
+    /// Sends indexed members to the pool until enough are in flight, or until the next
+    /// member has no index or the input ends.
+    fn dispatch(&mut self) -> io::Result<()> {
+        let Source::Members(input) = &mut self.source else {
+            return Ok(());
+        };
+        // Two per worker keeps them busy while the caller consumes one.
+        while self.next == Next::Members && self.sent - self.received < 2 * self.workers as u64 {
+            let head = input.peek(HEADER_LEN)?;
+            if head.is_empty() || (self.members > 0 && !head.starts_with(&[0x1f, 0x8b])) {
+                if self.members == 0 {
+                    return Err(invalid("the package is empty"));
+                }
+                self.next = Next::End;
+                break;
+            }
+            let Some(len) = indexed_len(head) else {
+                self.next = Next::Plain;
+                break;
+            };
+            if !(HEADER_LEN as u64 + 9..=MAX_MEMBER).contains(&len) {
+                return Err(invalid(format!(
+                    "gzip member {} declares an impossible length of {len} bytes",
+                    self.members + 1
+                )));
+            }
+            let member = input.take(len as usize)?;
+            if (member.len() as u64) < len {
+                return Err(invalid(format!(
+                    "the package ends inside gzip member {}",
+                    self.members + 1
+                )));
+            }
+            if self.pool.is_none() {
+                self.pool = Some(Pool::start(self.workers)?);
+            }
+            let sent = self
+                .pool
+                .as_ref()
+                .and_then(|p| p.jobs.as_ref())
+                .is_some_and(|jobs| jobs.send((self.sent, member)).is_ok());
+            if !sent {
+                return Err(io::Error::other("the inflating threads stopped"));
+            }
+            self.sent += 1;
+            self.members += 1;
+        }
+        Ok(())
+    }
+
+    /// The next member's output, in order.
+    fn receive(&mut self) -> io::Result<Vec<u8>> {
+        let want = self.received;
+        let result = loop {
+            if let Some(r) = self.early.remove(&want) {
+                break r;
+            }
+            let Some(pool) = &self.pool else {
+                return Err(io::Error::other("no inflating threads"));
+            };
+            match pool.results.recv() {
+                Ok((seq, r)) if seq == want => break r,
+                Ok((seq, r)) => {
+                    self.early.insert(seq, r);
+                }
+                Err(_) => return Err(io::Error::other("the inflating threads stopped")),
+            }
+        };
+        self.received += 1;
+        result
+    }
+}
+
+impl<R: Read> Read for Decoder<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if self.pos < self.out.len() {
+                let n = buf.len().min(self.out.len() - self.pos);
+                buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            if let Source::Plain(decoder) = &mut self.source {
+                let n = decoder.read(buf)?;
+                if n > 0 || buf.is_empty() {
+                    return Ok(n);
+                }
+                // That member ended: back to reading member headers.
+                let Source::Plain(decoder) = std::mem::replace(&mut self.source, Source::Switching)
+                else {
+                    unreachable!("matched above")
+                };
+                self.source = Source::Members(decoder.into_inner());
+                self.next = Next::Members;
+                continue;
+            }
+            self.dispatch()?;
+            if self.received < self.sent {
+                self.out = self.receive()?;
+                self.pos = 0;
+                continue;
+            }
+            match self.next {
+                Next::Plain => {
+                    let Source::Members(input) =
+                        std::mem::replace(&mut self.source, Source::Switching)
+                    else {
+                        return Err(io::Error::other("gzip reader in a bad state"));
+                    };
+                    self.source = Source::Plain(Box::new(flate2::bufread::GzDecoder::new(input)));
+                    self.members += 1;
+                }
+                Next::End => return Ok(0),
+                Next::Members => {}
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn indexed(data: &[u8]) -> Vec<u8> {
+        let mut w = Writer::new(Vec::new(), Compression::new(6));
+        // Odd write sizes must not change the output.
+        for chunk in data.chunks(7777) {
+            w.write_all(chunk).unwrap();
+        }
+        w.finish().unwrap()
+    }
+
+    fn plain(data: &[u8]) -> Vec<u8> {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), Compression::fast());
+        e.write_all(data).unwrap();
+        e.finish().unwrap()
+    }
+
+    fn decode(gz: &[u8]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        Decoder::new(gz).read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn sample(len: usize) -> Vec<u8> {
+        // Compressible but not trivial.
+        (0..len)
+            .map(|i| ((i * 7919) % 251) as u8 ^ (i / 4099) as u8)
+            .collect()
+    }
+
+    #[test]
+    fn indexed_round_trip_over_many_members_reads_everywhere() {
+        let data = sample(3 * MEMBER_INPUT + 12345);
+        let gz = indexed(&data);
+        assert_eq!(decode(&gz).unwrap(), data);
+        // Any gzip reader sees one stream.
+        let mut out = Vec::new();
+        flate2::read::MultiGzDecoder::new(gz.as_slice())
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+        // Deterministic whatever the write sizes.
+        let mut w = Writer::new(Vec::new(), Compression::new(6));
+        w.write_all(&data).unwrap();
+        assert_eq!(w.finish().unwrap(), gz);
+        // Four members, each indexed.
+        let mut at = 0;
+        let mut members = 0;
+        while at < gz.len() {
+            at += indexed_len(&gz[at..]).unwrap() as usize;
+            members += 1;
+        }
+        assert_eq!((at, members), (gz.len(), 4));
+    }
+
+    #[test]
+    fn empty_input_is_one_valid_member() {
+        let gz = indexed(b"");
+        assert_eq!(decode(&gz).unwrap(), b"");
+        assert!(decode(b"").unwrap_err().to_string().contains("empty"));
+    }
+
+    #[test]
+    fn plain_and_mixed_streams_decode() {
+        let data = sample(100_000);
+        assert_eq!(decode(&plain(&data)).unwrap(), data);
+        let mut mixed = indexed(&data);
+        mixed.extend(plain(b"middle"));
+        mixed.extend(indexed(b"end"));
+        let mut want = data.clone();
+        want.extend(b"middle");
+        want.extend(b"end");
+        assert_eq!(decode(&mixed).unwrap(), want);
+        // Trailing bytes that are not gzip are left alone, as gzip does.
+        let mut trailing = plain(&data);
+        trailing.extend([0u8; 100]);
+        assert_eq!(decode(&trailing).unwrap(), data);
+    }
+
+    #[test]
+    fn damage_is_refused() {
+        let data = sample(2 * MEMBER_INPUT);
+        let gz = indexed(&data);
+        let first = indexed_len(&gz).unwrap() as usize;
+
+        // A flipped byte inside the deflate data of the second member.
+        let mut flipped = gz.clone();
+        flipped[first + 5000] ^= 0x55;
+        assert!(decode(&flipped).is_err());
+
+        // A wrong CRC.
+        let mut crc = gz.clone();
+        crc[first - 6] ^= 1;
+        let e = decode(&crc).unwrap_err().to_string();
+        assert!(e.contains("checksum") || e.contains("corrupt"), "{e}");
+
+        // An index that says the member is longer or shorter than it is.
+        for delta in [1i64, -1] {
+            let mut lying = gz.clone();
+            let len = (first as i64 + delta) as u64;
+            lying[16..24].copy_from_slice(&len.to_le_bytes());
+            assert!(decode(&lying).is_err(), "delta {delta}");
+        }
+
+        // An impossible length.
+        let mut huge = gz.clone();
+        huge[16..24].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        assert!(
+            decode(&huge)
+                .unwrap_err()
+                .to_string()
+                .contains("impossible length")
+        );
+
+        // Truncated anywhere but between members (a whole member is a valid gzip file; the
+        // tar layer notices the missing end of the archive).
+        for cut in [10, HEADER_LEN + 3, first - 1, first + 100, gz.len() - 1] {
+            assert!(decode(&gz[..cut]).is_err(), "cut at {cut}");
+        }
+    }
+
+    #[test]
+    fn a_member_that_inflates_too_far_is_refused() {
+        // A valid indexed member around 20 MiB of zeros: a bomb by this format's rules.
+        let zeros = vec![0u8; 20 << 20];
+        let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), Compression::best());
+        deflate.write_all(&zeros).unwrap();
+        let body = deflate.finish().unwrap();
+        let mut crc = flate2::Crc::new();
+        crc.update(&zeros);
+        let mut gz = HEADER_PREFIX.to_vec();
+        gz.extend(((HEADER_LEN + body.len() + 8) as u64).to_le_bytes());
+        gz.extend(&body);
+        gz.extend(crc.sum().to_le_bytes());
+        gz.extend((zeros.len() as u32).to_le_bytes());
+        let e = decode(&gz).unwrap_err().to_string();
+        assert!(e.contains("more than 16 MiB"), "{e}");
+    }
+}
