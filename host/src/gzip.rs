@@ -153,16 +153,21 @@ impl<R: Read> Input<R> {
         Ok(&self.buf[self.start..self.end.min(self.start + n)])
     }
 
-    /// The next `n` bytes, or fewer at the end of the input.
-    fn take(&mut self, n: usize) -> io::Result<Vec<u8>> {
-        let mut out = Vec::with_capacity(n);
-        let buffered = (self.end - self.start).min(n);
-        out.extend_from_slice(&self.buf[self.start..self.start + buffered]);
+    /// Fills `out` from the input; returns how much it could (less only at the end).
+    fn read_into(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        let buffered = (self.end - self.start).min(out.len());
+        out[..buffered].copy_from_slice(&self.buf[self.start..self.start + buffered]);
         self.start += buffered;
-        (&mut self.inner)
-            .take((n - buffered) as u64)
-            .read_to_end(&mut out)?;
-        Ok(out)
+        let mut filled = buffered;
+        while filled < out.len() {
+            match self.inner.read(&mut out[filled..]) {
+                Ok(0) => break,
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(filled)
     }
 }
 
@@ -193,51 +198,151 @@ impl<R: Read> BufRead for Input<R> {
     }
 }
 
-/// Inflates one indexed member, checking its CRC, its length and that it ends exactly where
-/// its index said.
-fn inflate_member(member: &[u8]) -> io::Result<Vec<u8>> {
-    let hint = member
+/// libdeflate's whole-buffer inflater. An indexed member's compressed and uncompressed sizes
+/// are known before it is inflated, which is what libdeflate needs, and it inflates them in
+/// about half the time of a streaming inflater (the benchmark tree's 77 members: 0.30 s
+/// against 0.56 s for zlib-rs on this machine).
+struct Inflater(std::ptr::NonNull<libdeflate_sys::libdeflate_decompressor>);
+
+// SAFETY: a decompressor is heap state with no thread affinity; `&mut self` keeps its use to
+// one thread at a time.
+unsafe impl Send for Inflater {}
+
+impl Inflater {
+    fn new() -> io::Result<Inflater> {
+        // SAFETY: allocation only; null (out of memory) is handled.
+        let raw = unsafe { libdeflate_sys::libdeflate_alloc_decompressor() };
+        std::ptr::NonNull::new(raw)
+            .map(Inflater)
+            .ok_or_else(|| io::Error::other("cannot allocate an inflater"))
+    }
+
+    /// Inflates the whole gzip member `member` into `out`, which must be as long as the
+    /// member's trailer says it inflates to. libdeflate checks the header, the CRC and that
+    /// length; this also checks that the member ends exactly where its index said.
+    fn member(&mut self, member: &[u8], out: &mut [u8]) -> io::Result<()> {
+        let (mut used_in, mut used_out) = (0usize, 0usize);
+        // SAFETY: both buffers are valid for the lengths passed, and the decompressor is ours.
+        let result = unsafe {
+            libdeflate_sys::libdeflate_gzip_decompress_ex(
+                self.0.as_ptr(),
+                member.as_ptr().cast(),
+                member.len(),
+                out.as_mut_ptr().cast(),
+                out.len(),
+                &mut used_in,
+                &mut used_out,
+            )
+        };
+        match result {
+            libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS
+                if used_in == member.len() && used_out == out.len() =>
+            {
+                Ok(())
+            }
+            libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS if used_in != member.len() => Err(
+                invalid("a gzip member ends before the length its header gives"),
+            ),
+            libdeflate_sys::libdeflate_result_LIBDEFLATE_SUCCESS
+            | libdeflate_sys::libdeflate_result_LIBDEFLATE_INSUFFICIENT_SPACE => Err(invalid(
+                "a gzip member does not inflate to the length its trailer gives",
+            )),
+            _ => Err(invalid(
+                "a gzip member is damaged (its deflate data, CRC or length is wrong)",
+            )),
+        }
+    }
+}
+
+impl Drop for Inflater {
+    fn drop(&mut self) {
+        // SAFETY: allocated by libdeflate_alloc_decompressor, freed once.
+        unsafe { libdeflate_sys::libdeflate_free_decompressor(self.0.as_ptr()) }
+    }
+}
+
+/// Buffers handed back for reuse. Fresh multi-MiB allocations are mapped afresh by the
+/// allocator, and every page of them then faults and is zeroed: measurable across a few
+/// hundred MB. A buffer's length is how much of it is initialised, so reuse never zeroes it.
+#[derive(Default)]
+struct Recycler(std::sync::Mutex<Vec<Vec<u8>>>);
+
+impl Recycler {
+    /// A buffer at least `len` long.
+    fn get(&self, len: usize) -> Vec<u8> {
+        let mut buf = self
+            .0
+            .lock()
+            .ok()
+            .and_then(|mut v| v.pop())
+            .unwrap_or_default();
+        if buf.len() < len {
+            buf.resize(len, 0);
+        }
+        buf
+    }
+
+    fn put(&self, buf: Vec<u8>) {
+        if let Ok(mut v) = self.0.lock()
+            && v.len() < 32
+        {
+            v.push(buf);
+        }
+    }
+}
+
+/// Inflates one indexed member into a buffer from `recycler`; returns it and the length used.
+fn inflate_member(
+    inflater: &mut Inflater,
+    recycler: &Recycler,
+    member: &[u8],
+) -> Inflated {
+    let size = member
         .len()
         .checked_sub(4)
         .and_then(|at| member.get(at..))
         .and_then(|isize| isize.try_into().ok())
         .map(u32::from_le_bytes)
-        .unwrap_or(0) as usize;
-    let mut out = Vec::with_capacity(hint.min(MAX_MEMBER_OUTPUT));
-    let mut decoder = flate2::bufread::GzDecoder::new(member);
-    (&mut decoder)
-        .take(MAX_MEMBER_OUTPUT as u64 + 1)
-        .read_to_end(&mut out)?;
-    if out.len() > MAX_MEMBER_OUTPUT {
+        .ok_or_else(|| invalid("a gzip member is too short"))? as usize;
+    if size > MAX_MEMBER_OUTPUT {
         return Err(invalid(format!(
             "a gzip member inflates to more than {} MiB",
             MAX_MEMBER_OUTPUT >> 20
         )));
     }
-    if !decoder.into_inner().is_empty() {
-        return Err(invalid(
-            "a gzip member ends before the length its header gives",
-        ));
+    let mut out = recycler.get(size);
+    match inflater.member(member, &mut out[..size]) {
+        Ok(()) => Ok((out, size)),
+        Err(e) => {
+            recycler.put(out);
+            Err(e)
+        }
     }
-    Ok(out)
 }
+
+/// A member's output buffer and how much of it is the member's.
+type Inflated = io::Result<(Vec<u8>, usize)>;
 
 /// Threads inflating indexed members; results come back tagged with their sequence number.
 struct Pool {
-    jobs: Option<mpsc::Sender<(u64, Vec<u8>)>>,
-    results: mpsc::Receiver<(u64, io::Result<Vec<u8>>)>,
+    jobs: Option<mpsc::Sender<(u64, Vec<u8>, usize)>>,
+    results: mpsc::Receiver<(u64, Inflated)>,
     threads: Vec<std::thread::JoinHandle<()>>,
+    recycler: std::sync::Arc<Recycler>,
 }
 
 impl Pool {
     fn start(n: usize) -> io::Result<Pool> {
-        let (jobs, queue) = mpsc::channel::<(u64, Vec<u8>)>();
+        let (jobs, queue) = mpsc::channel::<(u64, Vec<u8>, usize)>();
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
+        let recycler = std::sync::Arc::new(Recycler::default());
         let (done, results) = mpsc::channel();
         let mut threads = Vec::with_capacity(n);
         for _ in 0..n {
             let queue = queue.clone();
             let done = done.clone();
+            let recycler = recycler.clone();
+            let mut inflater = Inflater::new()?;
             threads.push(
                 std::thread::Builder::new()
                     .name("jrt-inflate".into())
@@ -247,8 +352,10 @@ impl Pool {
                                 Ok(q) => q.recv(),
                                 Err(_) => return,
                             };
-                            let Ok((seq, member)) = job else { return };
-                            if done.send((seq, inflate_member(&member))).is_err() {
+                            let Ok((seq, member, len)) = job else { return };
+                            let result = inflate_member(&mut inflater, &recycler, &member[..len]);
+                            recycler.put(member);
+                            if done.send((seq, result)).is_err() {
                                 return;
                             }
                         }
@@ -259,6 +366,7 @@ impl Pool {
             jobs: Some(jobs),
             results,
             threads,
+            recycler,
         })
     }
 }
@@ -298,8 +406,10 @@ pub struct Decoder<R: Read> {
     workers: usize,
     sent: u64,
     received: u64,
-    early: BTreeMap<u64, io::Result<Vec<u8>>>,
+    early: BTreeMap<u64, Inflated>,
+    /// The member being read out: `out[pos..out_len]` is what is left of it.
     out: Vec<u8>,
+    out_len: usize,
     pos: usize,
     members: u64,
 }
@@ -319,6 +429,7 @@ impl<R: Read> Decoder<R> {
             received: 0,
             early: BTreeMap::new(),
             out: Vec::new(),
+            out_len: 0,
             pos: 0,
             members: 0,
         }
@@ -350,21 +461,24 @@ impl<R: Read> Decoder<R> {
                     self.members + 1
                 )));
             }
-            let member = input.take(len as usize)?;
-            if (member.len() as u64) < len {
+            if self.pool.is_none() {
+                self.pool = Some(Pool::start(self.workers)?);
+            }
+            let Some(pool) = &self.pool else {
+                return Err(io::Error::other("no inflating threads"));
+            };
+            let len = len as usize;
+            let mut member = pool.recycler.get(len);
+            if input.read_into(&mut member[..len])? < len {
                 return Err(invalid(format!(
                     "the package ends inside gzip member {}",
                     self.members + 1
                 )));
             }
-            if self.pool.is_none() {
-                self.pool = Some(Pool::start(self.workers)?);
-            }
-            let sent = self
-                .pool
+            let sent = pool
+                .jobs
                 .as_ref()
-                .and_then(|p| p.jobs.as_ref())
-                .is_some_and(|jobs| jobs.send((self.sent, member)).is_ok());
+                .is_some_and(|jobs| jobs.send((self.sent, member, len)).is_ok());
             if !sent {
                 return Err(io::Error::other("the inflating threads stopped"));
             }
@@ -374,8 +488,8 @@ impl<R: Read> Decoder<R> {
         Ok(())
     }
 
-    /// The next member's output, in order.
-    fn receive(&mut self) -> io::Result<Vec<u8>> {
+    /// The next member's output, in order, and its length.
+    fn receive(&mut self) -> Inflated {
         let want = self.received;
         let result = loop {
             if let Some(r) = self.early.remove(&want) {
@@ -400,8 +514,8 @@ impl<R: Read> Decoder<R> {
 impl<R: Read> Read for Decoder<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         loop {
-            if self.pos < self.out.len() {
-                let n = buf.len().min(self.out.len() - self.pos);
+            if self.pos < self.out_len {
+                let n = buf.len().min(self.out_len - self.pos);
                 buf[..n].copy_from_slice(&self.out[self.pos..self.pos + n]);
                 self.pos += n;
                 return Ok(n);
@@ -414,7 +528,7 @@ impl<R: Read> Read for Decoder<R> {
                 // That member ended: back to reading member headers.
                 let Source::Plain(decoder) = std::mem::replace(&mut self.source, Source::Switching)
                 else {
-                    unreachable!("matched above")
+                    return Err(io::Error::other("gzip reader in a bad state"));
                 };
                 self.source = Source::Members(decoder.into_inner());
                 self.next = Next::Members;
@@ -422,8 +536,12 @@ impl<R: Read> Read for Decoder<R> {
             }
             self.dispatch()?;
             if self.received < self.sent {
-                self.out = self.receive()?;
-                self.pos = 0;
+                let (out, len) = self.receive()?;
+                let used = std::mem::replace(&mut self.out, out);
+                if let Some(pool) = &self.pool {
+                    pool.recycler.put(used);
+                }
+                (self.out_len, self.pos) = (len, 0);
                 continue;
             }
             match self.next {
@@ -539,7 +657,15 @@ mod tests {
         let mut crc = gz.clone();
         crc[first - 6] ^= 1;
         let e = decode(&crc).unwrap_err().to_string();
-        assert!(e.contains("checksum") || e.contains("corrupt"), "{e}");
+        assert!(e.contains("damaged"), "{e}");
+
+        // A trailer that gives another length (bigger, smaller).
+        for isize in [MEMBER_INPUT as u32 + 1, 1000] {
+            let mut wrong = gz.clone();
+            wrong[first - 4..first].copy_from_slice(&isize.to_le_bytes());
+            let e = decode(&wrong).unwrap_err().to_string();
+            assert!(e.contains("length") || e.contains("damaged"), "{e}");
+        }
 
         // An index that says the member is longer or shorter than it is.
         for delta in [1i64, -1] {
