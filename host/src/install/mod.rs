@@ -343,7 +343,7 @@ impl Installer {
         };
 
         let receipt = Receipt {
-            receipt_version: 1,
+            receipt_version: receipt::VERSION,
             name: name.clone(),
             version: version.clone(),
             registry: registry.source.display(),

@@ -9,9 +9,13 @@ use sha2::{Digest, Sha256};
 
 use crate::extract::{Kind, Record};
 
+/// The receipt version this jrt writes.
+pub const VERSION: u32 = 2;
+
 /// What jrt records about one install.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Receipt {
+    /// 2 since files are recorded by BLAKE3; 1 recorded them by SHA-256. Both verify.
     pub receipt_version: u32,
     pub name: String,
     pub version: String,
@@ -82,11 +86,24 @@ impl Receipt {
                     meta.file_type().is_symlink()
                         && std::fs::read_link(&full).is_ok_and(|t| t.as_os_str() == target.as_str())
                 }
-                Kind::File { sha256, size, mode } => {
+                Kind::File {
+                    blake3,
+                    sha256,
+                    size,
+                    mode,
+                } => {
+                    let digest = match (blake3, sha256) {
+                        (Some(want), _) => Some((FileHash::Blake3, want)),
+                        (None, Some(want)) => Some((FileHash::Sha256, want)),
+                        // A record without a digest cannot be vouched for.
+                        (None, None) => None,
+                    };
                     meta.is_file()
                         && meta.len() == *size
                         && meta.permissions().mode() & 0o7777 == *mode
-                        && hash_file(&full).is_some_and(|h| h == *sha256)
+                        && digest.is_some_and(|(algorithm, want)| {
+                            hash_file(&full, algorithm).is_some_and(|h| h == *want)
+                        })
                 }
             };
             if !same {
@@ -127,20 +144,38 @@ fn walk(dir: &Path, prefix: &str, out: &mut Vec<String>) {
     }
 }
 
-/// Lower-case hex sha256 of a file's contents.
-pub fn hash_file(path: &Path) -> Option<String> {
+/// The hashes receipts record files by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileHash {
+    /// Receipts of version 2 on.
+    Blake3,
+    /// Receipts of version 1.
+    Sha256,
+}
+
+/// Lower-case hex digest of a file's contents.
+pub fn hash_file(path: &Path, algorithm: FileHash) -> Option<String> {
     use std::io::Read;
     let mut file = std::fs::File::open(path).ok()?;
-    let mut hasher = Sha256::new();
     let mut buf = vec![0u8; 256 << 10];
+    let mut blake3 = blake3::Hasher::new();
+    let mut sha256 = Sha256::new();
     loop {
         let n = file.read(&mut buf).ok()?;
         if n == 0 {
             break;
         }
-        hasher.update(&buf[..n]);
+        match algorithm {
+            FileHash::Blake3 => {
+                blake3.update(&buf[..n]);
+            }
+            FileHash::Sha256 => sha256.update(&buf[..n]),
+        }
     }
-    Some(hex::encode(hasher.finalize()))
+    Some(match algorithm {
+        FileHash::Blake3 => blake3.finalize().to_hex().to_string(),
+        FileHash::Sha256 => hex::encode(sha256.finalize()),
+    })
 }
 
 /// Records every entry of a tree (except `.jrt/`), hashing its files: the receipt of a tree
@@ -162,9 +197,10 @@ pub fn scan(dir: &Path) -> std::io::Result<Vec<Record>> {
             Kind::Dir
         } else {
             Kind::File {
-                sha256: hash_file(&full).ok_or_else(|| {
+                blake3: Some(hash_file(&full, FileHash::Blake3).ok_or_else(|| {
                     std::io::Error::other(format!("cannot read {}", full.display()))
-                })?,
+                })?),
+                sha256: None,
                 size: meta.len(),
                 mode: meta.permissions().mode() & 0o7777,
             }
@@ -172,4 +208,76 @@ pub fn scan(dir: &Path) -> std::io::Result<Vec<Record>> {
         out.push(Record { path: rel, kind });
     }
     Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn receipt(files: Vec<Record>) -> Receipt {
+        Receipt {
+            receipt_version: VERSION,
+            name: "x".into(),
+            version: "1.0.0".into(),
+            registry: "r".into(),
+            url: "u".into(),
+            checksum: "sha256:00".into(),
+            size: 0,
+            platform: "ubuntu-amd64".into(),
+            package_kind: "prebuilt".into(),
+            plugins: Vec::new(),
+            installed_at: 0,
+            jrt_version: "0".into(),
+            files,
+        }
+    }
+
+    #[test]
+    fn version_1_receipts_by_sha256_still_verify_and_version_2_records_blake3() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("a"), b"data").unwrap();
+        std::fs::set_permissions(
+            dir.path().join("a"),
+            std::os::unix::fs::PermissionsExt::from_mode(0o644),
+        )
+        .unwrap();
+        let scanned = scan(dir.path()).unwrap();
+        assert_eq!(
+            scanned[0].kind,
+            Kind::File {
+                blake3: Some(
+                    "28a249c2e4d3a92bc0a16ed8f1b5cf83ca20415ee12e502b096624902bbc97bd".into()
+                ),
+                sha256: None,
+                size: 4,
+                mode: 0o644
+            }
+        );
+        assert!(receipt(scanned).verify(dir.path()).is_clean());
+
+        // As jrt 0.1 wrote it.
+        let v1: Receipt = serde_json::from_value(serde_json::json!({
+            "receipt_version": 1, "name": "x", "version": "1.0.0", "registry": "r", "url": "u",
+            "checksum": "sha256:00", "size": 0, "platform": "ubuntu-amd64",
+            "package_kind": "prebuilt", "installed_at": 0, "jrt_version": "0.1.0",
+            "files": [{"path": "a", "kind": "file", "size": 4, "mode": 420,
+                "sha256": "3a6eb0790f39ac87c94f3856b2dd2c5d110e6811602261a9a923d3bb23adc8b7"}]
+        }))
+        .unwrap();
+        assert!(v1.verify(dir.path()).is_clean());
+        std::fs::write(dir.path().join("a"), b"datA").unwrap();
+        assert_eq!(v1.verify(dir.path()).modified, ["a"]);
+
+        // A file record with no digest at all cannot be vouched for.
+        let bare = receipt(vec![Record {
+            path: "a".into(),
+            kind: Kind::File {
+                blake3: None,
+                sha256: None,
+                size: 4,
+                mode: 0o644,
+            },
+        }]);
+        assert_eq!(bare.verify(dir.path()).modified, ["a"]);
+    }
 }
