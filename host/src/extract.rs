@@ -21,6 +21,8 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
+use crate::buffers::Recycler;
+
 /// Caps on what one package may contain.
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
@@ -199,15 +201,16 @@ fn extract_with(
             let mode = normalise_mode(entry.header().mode().unwrap_or(0o644));
             writers.check()?;
             if size <= INLINE_MAX {
-                let mut data = Vec::with_capacity(size as usize);
-                (&mut entry)
-                    .take(size)
-                    .read_to_end(&mut data)
-                    .map_err(format_err)?;
-                if data.len() as u64 != size {
+                let len = size as usize;
+                let mut data = if len >= RECYCLE_MIN {
+                    writers.recycler.get(len)
+                } else {
+                    vec![0; len]
+                };
+                let got = read_full(&mut entry, &mut data[..len]).map_err(format_err)?;
+                if got != len {
                     return Err(ExtractError::Format(format!(
-                        "the entry '{name}' ends after {} of its {size} bytes",
-                        data.len()
+                        "the entry '{name}' ends after {got} of its {size} bytes"
                     )));
                 }
                 writers.send(Job::Whole {
@@ -215,6 +218,7 @@ fn extract_with(
                     path: target,
                     mode,
                     data,
+                    len,
                 })?;
             } else {
                 // Large files stream to a writer in chunks, so writing and hashing them
@@ -507,6 +511,24 @@ pub fn normalise_mode(mode: u32) -> u32 {
 /// Files up to this size go to the writer threads whole.
 const INLINE_MAX: u64 = 1 << 20;
 
+/// Buffers at least this long (large files' chunks, the larger small files) are recycled;
+/// smaller ones come cheaply from the allocator's free lists.
+const RECYCLE_MIN: usize = 64 << 10;
+
+/// Reads until `buf` is full or the input ends; returns how much was read.
+fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
 /// Sets `mode` exactly when the umask may have cleared some of its bits (a umask that only
 /// clears group/other write, such as 022, cannot touch the normalised modes).
 fn fix_mode(file: &File, target: &Path, mode: u32) -> Result<(), ExtractError> {
@@ -536,14 +558,17 @@ enum Job {
         index: usize,
         path: PathBuf,
         mode: u32,
+        /// The file is `data[..len]` (a recycled buffer may be longer).
         data: Vec<u8>,
+        len: usize,
     },
     Open {
         index: usize,
         path: PathBuf,
         mode: u32,
     },
-    Chunk(Vec<u8>),
+    /// The next `.1` bytes of the file, at the start of `.0`.
+    Chunk(Vec<u8>, usize),
     Close,
 }
 
@@ -571,6 +596,8 @@ struct Writers {
     batches: std::cell::RefCell<Vec<Batch>>,
     threads: Vec<std::thread::JoinHandle<Written>>,
     error: std::sync::Arc<std::sync::Mutex<Option<ExtractError>>>,
+    /// Where writers hand back the buffers they are done with.
+    recycler: std::sync::Arc<Recycler>,
 }
 
 #[derive(Default)]
@@ -592,12 +619,15 @@ impl Writers {
             .unwrap_or(4)
             .clamp(2, 8);
         let error = std::sync::Arc::new(std::sync::Mutex::new(None));
+        // Enough for what the channels and batches can hold.
+        let recycler = std::sync::Arc::new(Recycler::new(64));
         let mut txs = Vec::with_capacity(n);
         let mut threads = Vec::with_capacity(n);
         for _ in 0..n {
             // Bounded, so a fast inflater cannot queue more than a few MiB ahead of the disk.
             let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Job>>(16);
             let error = error.clone();
+            let recycler = recycler.clone();
             txs.push(tx);
             threads.push(std::thread::spawn(move || {
                 let mut done = Vec::new();
@@ -614,10 +644,16 @@ impl Writers {
                             path,
                             mode,
                             data,
-                        } => match write_whole(&path, mode, &data) {
-                            Ok(sha) => done.push((index, sha)),
-                            Err(e) => fail(e),
-                        },
+                            len,
+                        } => {
+                            match write_whole(&path, mode, &data[..len]) {
+                                Ok(digest) => done.push((index, digest)),
+                                Err(e) => fail(e),
+                            }
+                            if data.len() >= RECYCLE_MIN {
+                                recycler.put(data);
+                            }
+                        }
                         Job::Open { index, path, mode } => match create(&path, mode) {
                             Ok(file) => {
                                 streaming = Some(Streaming {
@@ -630,14 +666,15 @@ impl Writers {
                             }
                             Err(e) => fail(e),
                         },
-                        Job::Chunk(data) => {
+                        Job::Chunk(data, len) => {
                             if let Some(s) = streaming.as_mut() {
-                                s.hasher.update(&data);
-                                if let Err(e) = s.file.write_all(&data) {
+                                s.hasher.update(&data[..len]);
+                                if let Err(e) = s.file.write_all(&data[..len]) {
                                     fail(io_err(&s.path, e));
                                     streaming = None;
                                 }
                             }
+                            recycler.put(data);
                         }
                         Job::Close => {
                             if let Some(s) = streaming.take() {
@@ -662,6 +699,7 @@ impl Writers {
             txs,
             threads,
             error,
+            recycler,
         }
     }
 
@@ -703,7 +741,7 @@ impl Writers {
 
     fn send(&self, job: Job) -> Result<(), ExtractError> {
         let (shard, size) = match &job {
-            Job::Whole { path, data, .. } => (self.shard(path), data.len()),
+            Job::Whole { path, len, .. } => (self.shard(path), *len),
             _ => return Err(ExtractError::Format("a stream job sent whole".into())),
         };
         let full = {
@@ -740,16 +778,14 @@ impl Writers {
             .map_err(stopped)?;
         let mut read = 0u64;
         while read < size {
-            let mut chunk = Vec::with_capacity(CHUNK.min(size - read) as usize);
-            let n = entry
-                .take(CHUNK)
-                .read_to_end(&mut chunk)
-                .map_err(format_err)?;
+            let want = CHUNK.min(size - read) as usize;
+            let mut chunk = self.recycler.get(want);
+            let n = read_full(entry, &mut chunk[..want]).map_err(format_err)?;
             if n == 0 {
                 break;
             }
             read += n as u64;
-            tx.send(vec![Job::Chunk(chunk)]).map_err(stopped)?;
+            tx.send(vec![Job::Chunk(chunk, n)]).map_err(stopped)?;
         }
         tx.send(vec![Job::Close]).map_err(stopped)?;
         if read != size {

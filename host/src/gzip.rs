@@ -18,6 +18,8 @@ use std::sync::mpsc;
 
 use flate2::Compression;
 
+use crate::buffers::Recycler;
+
 /// Uncompressed bytes per member that [`Writer`] writes. Large enough that the dictionary
 /// reset costs well under 1% of the compression ratio, small enough that two threads share
 /// even a small package.
@@ -261,42 +263,8 @@ impl Drop for Inflater {
     }
 }
 
-/// Buffers handed back for reuse. Fresh multi-MiB allocations are mapped afresh by the
-/// allocator, and every page of them then faults and is zeroed: measurable across a few
-/// hundred MB. A buffer's length is how much of it is initialised, so reuse never zeroes it.
-#[derive(Default)]
-struct Recycler(std::sync::Mutex<Vec<Vec<u8>>>);
-
-impl Recycler {
-    /// A buffer at least `len` long.
-    fn get(&self, len: usize) -> Vec<u8> {
-        let mut buf = self
-            .0
-            .lock()
-            .ok()
-            .and_then(|mut v| v.pop())
-            .unwrap_or_default();
-        if buf.len() < len {
-            buf.resize(len, 0);
-        }
-        buf
-    }
-
-    fn put(&self, buf: Vec<u8>) {
-        if let Ok(mut v) = self.0.lock()
-            && v.len() < 32
-        {
-            v.push(buf);
-        }
-    }
-}
-
 /// Inflates one indexed member into a buffer from `recycler`; returns it and the length used.
-fn inflate_member(
-    inflater: &mut Inflater,
-    recycler: &Recycler,
-    member: &[u8],
-) -> Inflated {
+fn inflate_member(inflater: &mut Inflater, recycler: &Recycler, member: &[u8]) -> Inflated {
     let size = member
         .len()
         .checked_sub(4)
@@ -335,7 +303,8 @@ impl Pool {
     fn start(n: usize) -> io::Result<Pool> {
         let (jobs, queue) = mpsc::channel::<(u64, Vec<u8>, usize)>();
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
-        let recycler = std::sync::Arc::new(Recycler::default());
+        // Enough for every member in flight, in and out, and the one being read.
+        let recycler = std::sync::Arc::new(Recycler::new(6 * n + 2));
         let (done, results) = mpsc::channel();
         let mut threads = Vec::with_capacity(n);
         for _ in 0..n {

@@ -8,6 +8,7 @@
 //! - [`fsutil`]: atomic file writes.
 //! - [`gzip`]: the packages' gzip layer, indexed members inflated on every core.
 
+pub mod buffers;
 pub mod config;
 pub mod extract;
 pub mod facts;
