@@ -328,3 +328,85 @@ fn remove_takes_one_version_or_all() {
             .is_none()
     );
 }
+
+/// A prebuilt package packed as `jrt build` packs (indexed gzip members), with enough
+/// incompressible data for several members.
+fn indexed_prebuilt(name: &str) -> Vec<u8> {
+    use std::io::Write;
+    use tarball::{Raw, dir, file, tar_bytes};
+    let mut seed = 0x2545f4914f6cdd1du64;
+    let mut noise = |n: usize| -> Vec<u8> {
+        (0..n)
+            .map(|_| {
+                seed ^= seed << 13;
+                seed ^= seed >> 7;
+                seed ^= seed << 17;
+                seed as u8
+            })
+            .collect()
+    };
+    let mut entries: Vec<Raw> = vec![
+        dir(&format!("{name}/")),
+        file(
+            &format!("{name}/manifest.yaml"),
+            b"name: x\nversion: 1.0.0\n",
+        ),
+        file(
+            &format!("{name}/runtime.yml"),
+            b"name: x\nversion: 1.0.0\nmounts: []\nenvironment: {}\n",
+        ),
+        file(&format!("{name}/versions.lock"), b"components: {}\n"),
+    ];
+    for i in 0..3 {
+        entries.push(file(&format!("{name}/isolated/big{i}"), &noise(3 << 20)));
+    }
+    for i in 0..200 {
+        entries.push(file(&format!("{name}/isolated/s/{i}"), &noise(i * 101)));
+    }
+    let mut w = jrt::gzip::Writer::new(Vec::new(), flate2::Compression::fast());
+    w.write_all(&tar_bytes(&entries)).unwrap();
+    w.finish().unwrap()
+}
+
+#[test]
+fn indexed_packages_install_and_damage_in_any_member_installs_nothing() {
+    let good = indexed_prebuilt("rt");
+    let first = u64::from_le_bytes(good[16..24].try_into().unwrap()) as usize;
+    assert!(first < good.len() / 2, "several members");
+
+    let f = fixture(&[Published::honest("rt", "1.0.0", good.clone())]);
+    assert_eq!(f.install("rt", false).unwrap().action, "installed");
+    let receipt =
+        jrt::install::receipt::Receipt::read(&f.root.join("rt/1.0.0/.jrt/receipt.json")).unwrap();
+    assert!(receipt.verify(&f.root.join("rt/1.0.0")).is_clean());
+    assert_eq!(receipt.files.len(), 3 + 1 + 3 + 1 + 200);
+
+    // A flipped byte in the second member, against the honest checksum: the checksum error
+    // is what the user hears, and nothing is installed or cached.
+    let mut flipped = good.clone();
+    flipped[first + 1000] ^= 0x40;
+    let f = fixture(&[Published {
+        bytes: flipped,
+        ..Published::honest("rt", "1.0.0", good.clone())
+    }]);
+    let e = f.install("rt", false).unwrap_err().to_string();
+    assert!(e.contains("checksum mismatch"), "{e}");
+    f.assert_nothing_left("rt", "1.0.0");
+
+    // A publisher whose checksum vouches for a lying index: the archive error, nothing at
+    // the final path or in staging (the cache keeps the bytes the checksum names, as for
+    // any other package that verifies but does not extract).
+    let mut lying = good.clone();
+    lying[16..24].copy_from_slice(&(first as u64 + 7).to_le_bytes());
+    let f = fixture(&[Published::honest("rt", "1.0.0", lying)]);
+    let e = f.install("rt", false).unwrap_err();
+    assert!(matches!(e, InstallError::Extract { .. }), "{e}");
+    assert!(e.to_string().contains("gzip member"), "{e}");
+    assert!(!f.root.join("rt/1.0.0").exists());
+    assert!(
+        std::fs::read_dir(f.root.join(".jrt/staging"))
+            .unwrap()
+            .next()
+            .is_none()
+    );
+}
