@@ -530,9 +530,20 @@ fn run(
         .stderr(Stdio::piped())
         // Its own process group, so a timeout kills what it started too.
         .process_group(0);
-    let mut child = cmd
-        .spawn()
-        .map_err(|e| format!("cannot start {}: {e}", program.display()))?;
+    // A script the plan just wrote can be briefly "busy" (ETXTBSY): a child that another
+    // thread of this process forked meanwhile holds its write descriptor until it execs.
+    // That passes within moments, so try a few times before giving up.
+    let mut attempt = 0;
+    let mut child = loop {
+        match cmd.spawn() {
+            Ok(child) => break child,
+            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempt < 20 => {
+                attempt += 1;
+                std::thread::sleep(Duration::from_millis(10 * attempt));
+            }
+            Err(e) => return Err(format!("cannot start {}: {e}", program.display())),
+        }
+    };
     let capture = |pipe: Option<Box<dyn Read + Send>>| {
         std::thread::spawn(move || {
             let mut kept: Vec<u8> = Vec::new();
