@@ -26,10 +26,11 @@ use crate::buffers::Recycler;
 pub const MEMBER_INPUT: usize = 4 << 20;
 
 /// The longest indexed member, compressed, a reader accepts; and the most one may inflate to.
-/// Our writer stays far below both; more means a damaged or hostile package, and bounds what
-/// the members in flight can hold in memory.
-const MAX_MEMBER: u64 = 16 << 20;
-const MAX_MEMBER_OUTPUT: usize = 16 << 20;
+/// Our writer stays well below both (4 MiB, a little more stored); more means a damaged or
+/// hostile package. With at most `workers + 2` members in flight, this bounds what a hostile
+/// package can make the reader hold: 160 MiB with the most workers (8), 64 MiB with 2.
+const MAX_MEMBER: u64 = 8 << 20;
+const MAX_MEMBER_OUTPUT: usize = 8 << 20;
 
 /// The fixed header [`Writer`] writes: magic, deflate, `FEXTRA` only, mtime 0, no extra
 /// flags, OS Unix; `XLEN` 12; subfield `JR` of 8 bytes holding the member's total length
@@ -304,7 +305,7 @@ impl Pool {
         let (jobs, queue) = mpsc::channel::<(u64, Vec<u8>, usize)>();
         let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
         // Enough for every member in flight, in and out, and the one being read.
-        let recycler = std::sync::Arc::new(Recycler::new(6 * n + 2));
+        let recycler = std::sync::Arc::new(Recycler::new(2 * n + 6));
         let (done, results) = mpsc::channel();
         let mut threads = Vec::with_capacity(n);
         for _ in 0..n {
@@ -410,8 +411,8 @@ impl<R: Read> Decoder<R> {
         let Source::Members(input) = &mut self.source else {
             return Ok(());
         };
-        // Two per worker keeps them busy while the caller consumes one.
-        while self.next == Next::Members && self.sent - self.received < 2 * self.workers as u64 {
+        // One per worker and two more keep them busy while the caller consumes one.
+        while self.next == Next::Members && self.sent - self.received < self.workers as u64 + 2 {
             let head = input.peek(HEADER_LEN)?;
             if head.is_empty() || (self.members > 0 && !head.starts_with(&[0x1f, 0x8b])) {
                 if self.members == 0 {
@@ -663,7 +664,7 @@ mod tests {
 
     #[test]
     fn a_member_that_inflates_too_far_is_refused() {
-        // A valid indexed member around 20 MiB of zeros: a bomb by this format's rules.
+        // A valid indexed member of 20 MiB of zeros: a bomb by this format's rules.
         let zeros = vec![0u8; 20 << 20];
         let mut deflate = flate2::write::DeflateEncoder::new(Vec::new(), Compression::best());
         deflate.write_all(&zeros).unwrap();
@@ -676,6 +677,6 @@ mod tests {
         gz.extend(crc.sum().to_le_bytes());
         gz.extend((zeros.len() as u32).to_le_bytes());
         let e = decode(&gz).unwrap_err().to_string();
-        assert!(e.contains("more than 16 MiB"), "{e}");
+        assert!(e.contains("more than 8 MiB"), "{e}");
     }
 }
