@@ -23,26 +23,36 @@ impl Recycler {
         }
     }
 
-    /// A buffer at least `len` long (its extra length is left over from earlier use).
+    /// A buffer at least `len` long (its extra length is left over from earlier use): the
+    /// smallest spare one that is long enough, else a fresh one (zeroed by the kernel, not
+    /// copied from a spare that was too short).
     pub fn get(&self, len: usize) -> Vec<u8> {
-        let mut buf = self
-            .spare
+        self.spare
             .lock()
             .ok()
-            .and_then(|mut v| v.pop())
-            .unwrap_or_default();
-        if buf.len() < len {
-            buf.resize(len, 0);
-        }
-        buf
+            .and_then(|mut spare| {
+                let fits = spare
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, b)| b.len() >= len)
+                    .min_by_key(|(_, b)| b.len())
+                    .map(|(i, _)| i)?;
+                Some(spare.swap_remove(fits))
+            })
+            .unwrap_or_else(|| vec![0; len])
     }
 
     /// Hands `buf` back for reuse.
     pub fn put(&self, buf: Vec<u8>) {
-        if let Ok(mut v) = self.spare.lock()
-            && v.len() < self.keep
-        {
-            v.push(buf);
+        if let Ok(mut v) = self.spare.lock() {
+            if v.len() < self.keep {
+                v.push(buf);
+            } else if let Some(smallest) = v.iter_mut().min_by_key(|b| b.len())
+                && smallest.len() < buf.len()
+            {
+                // Full: keep the longer one, which fits more requests.
+                *smallest = buf;
+            }
         }
     }
 }
@@ -61,5 +71,15 @@ mod tests {
         let b = r.get(50);
         assert_eq!((b.len(), b[0]), (100, 7), "reused as it was, not zeroed");
         assert_eq!(r.get(200), vec![0; 200], "a fresh one");
+
+        // The smallest that fits; else a fresh one.
+        let r = Recycler::new(8);
+        for (len, fill) in [(10, 1), (300, 3), (100, 2)] {
+            r.put(vec![fill; len]);
+        }
+        assert_eq!(r.get(50)[0], 2);
+        assert_eq!(r.get(1000), vec![0; 1000]);
+        assert_eq!(r.get(5)[0], 1);
+        assert_eq!(r.get(5)[0], 3);
     }
 }

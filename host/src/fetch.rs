@@ -201,11 +201,13 @@ impl<R: Read> Read for Verifier<R> {
 }
 
 /// A sha256 computed on its own thread from copies of the bytes, batched into 1 MiB blocks so
-/// small reads cost one channel message per MiB.
+/// small reads cost one channel message per MiB. The blocks come back for reuse: a fresh
+/// 1 MiB allocation per block page-faulted its way through every package.
 struct Hashing {
     pending: Vec<u8>,
     tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
     thread: Option<std::thread::JoinHandle<[u8; 32]>>,
+    spare: std::sync::mpsc::Receiver<Vec<u8>>,
     /// Used instead when the thread could not be started.
     inline: Sha256,
 }
@@ -215,12 +217,15 @@ impl Hashing {
 
     fn start() -> Hashing {
         let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
+        let (give_back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
         let thread = std::thread::Builder::new()
             .name("jrt-sha256".into())
             .spawn(move || {
                 let mut hasher = Sha256::new();
-                for block in rx {
+                for mut block in rx {
                     hasher.update(&block);
+                    block.clear();
+                    let _ = give_back.send(block);
                 }
                 hasher.finalize().into()
             })
@@ -229,21 +234,31 @@ impl Hashing {
             pending: Vec::with_capacity(Self::BLOCK),
             tx: thread.as_ref().map(|_| tx),
             thread,
+            spare,
             inline: Sha256::new(),
         }
     }
 
-    fn update(&mut self, bytes: &[u8]) {
+    fn update(&mut self, mut bytes: &[u8]) {
         let Some(tx) = &self.tx else {
             self.inline.update(bytes);
             return;
         };
-        self.pending.extend_from_slice(bytes);
-        if self.pending.len() >= Self::BLOCK {
-            let block = std::mem::replace(&mut self.pending, Vec::with_capacity(Self::BLOCK));
-            // The thread only stops when the channel closes, so a send cannot fail; if it
-            // did, the digest would be wrong and the download refused, never accepted.
-            let _ = tx.send(block);
+        // Fill blocks exactly, so the pending buffer never grows (and never reallocates).
+        while !bytes.is_empty() {
+            let n = bytes.len().min(Self::BLOCK - self.pending.len());
+            self.pending.extend_from_slice(&bytes[..n]);
+            bytes = &bytes[n..];
+            if self.pending.len() == Self::BLOCK {
+                let next = self
+                    .spare
+                    .try_recv()
+                    .unwrap_or_else(|_| Vec::with_capacity(Self::BLOCK));
+                let block = std::mem::replace(&mut self.pending, next);
+                // The thread only stops when the channel closes, so a send cannot fail; if
+                // it did, the digest would be wrong and the download refused, never accepted.
+                let _ = tx.send(block);
+            }
         }
     }
 
