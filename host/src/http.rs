@@ -85,7 +85,31 @@ pub struct Http {
 }
 
 impl Http {
+    /// A client with `policy`. Clients with the same timeouts are one shared client: each
+    /// new one loads the system's root certificates again and starts a thread, which cost
+    /// an install twice over (the registry's client and the installer's).
     pub fn new(policy: Policy) -> Result<Self, HttpError> {
+        type Shared = Vec<((Duration, Duration), Client)>;
+        static SHARED: std::sync::OnceLock<std::sync::Mutex<Shared>> = std::sync::OnceLock::new();
+        let key = (policy.connect_timeout, policy.read_timeout);
+        let shared = SHARED.get_or_init(Default::default);
+        let mut clients = shared.lock().map_err(|_| HttpError::Transport {
+            url: String::new(),
+            message: "cannot set up HTTP: a thread panicked while setting it up".into(),
+            retried: 0,
+        })?;
+        if let Some((_, client)) = clients.iter().find(|(k, _)| *k == key) {
+            return Ok(Http {
+                client: client.clone(),
+                policy,
+            });
+        }
+        let client = Self::client(&policy)?;
+        clients.push((key, client.clone()));
+        Ok(Http { client, policy })
+    }
+
+    fn client(policy: &Policy) -> Result<Client, HttpError> {
         // reqwest is built without a crypto provider; install ring once per process.
         let _ = rustls::crypto::ring::default_provider().install_default();
         let redirect = reqwest::redirect::Policy::custom(|attempt| {
@@ -98,7 +122,7 @@ impl Http {
                 attempt.follow()
             }
         });
-        let client = Client::builder()
+        Client::builder()
             .connect_timeout(policy.connect_timeout)
             .timeout(policy.read_timeout)
             .redirect(redirect)
@@ -108,8 +132,7 @@ impl Http {
                 url: String::new(),
                 message: format!("cannot set up HTTP: {e}"),
                 retried: 0,
-            })?;
-        Ok(Http { client, policy })
+            })
     }
 
     pub fn policy(&self) -> &Policy {
