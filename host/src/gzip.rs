@@ -776,6 +776,42 @@ mod tests {
     }
 
     #[test]
+    fn random_damage_never_panics_or_hangs() {
+        // Mixed indexed and plain members; flip, overwrite and cut at pseudo-random places.
+        let data = sample(MEMBER_INPUT + 300_000);
+        let mut gz = indexed(&data);
+        gz.extend(plain(&data[..50_000]));
+        gz.extend(indexed(&data[..70_000]));
+        let rounds: usize = std::env::var("JRT_GZIP_DAMAGE_ROUNDS")
+            .ok()
+            .and_then(|r| r.parse().ok())
+            .unwrap_or(150);
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = move || {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed
+        };
+        for _ in 0..rounds {
+            let mut bad = gz.clone();
+            // Headers and trailers are where lengths live: aim there half the time.
+            let at = if next() % 2 == 0 {
+                let spots = [0, 16, 20, 23, bad.len() - 8, bad.len() - 4];
+                (spots[next() as usize % spots.len()] + next() as usize % 8) % bad.len()
+            } else {
+                next() as usize % bad.len()
+            };
+            match next() % 3 {
+                0 => bad[at] ^= 1 << (next() % 8),
+                1 => bad[at] = next() as u8,
+                _ => bad.truncate(at),
+            }
+            let _ = decode(&bad); // Ok or Err, but it returns
+        }
+    }
+
+    #[test]
     fn a_member_that_inflates_too_far_is_refused() {
         // A valid indexed member of 20 MiB of zeros: a bomb by this format's rules.
         let zeros = vec![0u8; 20 << 20];
