@@ -1,4 +1,4 @@
-//! Byte buffers handed back for reuse by the install pipeline's threads.
+//! Byte buffers handed back for reuse by the install pipeline's threads, and filling them.
 //!
 //! Buffers of a few hundred KiB and more are mapped afresh by the allocator each time, and
 //! every page then faults and is zeroed; freed on another thread, they are often unmapped
@@ -6,7 +6,23 @@
 //! with the install benchmark). A recycled buffer's length is how much of it is initialised,
 //! so reusing it zeroes nothing.
 
+use std::io::{self, Read};
 use std::sync::Mutex;
+
+/// Reads until `buf` is full or the input ends; returns how much was read. Filling a
+/// recycled buffer this way zeroes nothing (`read_to_end` would zero its spare room first).
+pub fn read_full(r: &mut (impl Read + ?Sized), buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match r.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
 
 /// A stack of spare buffers, shared between threads.
 pub struct Recycler {

@@ -21,7 +21,7 @@ use std::path::{Component, Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
 
-use crate::buffers::Recycler;
+use crate::buffers::{Recycler, read_full};
 
 /// Caps on what one package may contain.
 #[derive(Debug, Clone, Copy)]
@@ -514,20 +514,6 @@ const INLINE_MAX: u64 = 1 << 20;
 /// Buffers at least this long (large files' chunks, the larger small files) are recycled;
 /// smaller ones come cheaply from the allocator's free lists.
 const RECYCLE_MIN: usize = 64 << 10;
-
-/// Reads until `buf` is full or the input ends; returns how much was read.
-fn read_full(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut filled = 0;
-    while filled < buf.len() {
-        match r.read(&mut buf[filled..]) {
-            Ok(0) => break,
-            Ok(n) => filled += n,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(filled)
-}
 
 /// Sets `mode` exactly when the umask may have cleared some of its bits (a umask that only
 /// clears group/other write, such as 022, cannot touch the normalised modes).

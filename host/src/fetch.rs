@@ -13,6 +13,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use url::Url;
 
+use crate::buffers::Recycler;
 use crate::http::{Body, Http, HttpError};
 use crate::registry::Checksum;
 
@@ -204,10 +205,12 @@ impl<R: Read> Read for Verifier<R> {
 /// small reads cost one channel message per MiB. The blocks come back for reuse: a fresh
 /// 1 MiB allocation per block page-faulted its way through every package.
 struct Hashing {
+    /// The block being filled: `pending[..filled]`.
     pending: Vec<u8>,
-    tx: Option<std::sync::mpsc::SyncSender<Vec<u8>>>,
+    filled: usize,
+    tx: Option<std::sync::mpsc::SyncSender<(Vec<u8>, usize)>>,
     thread: Option<std::thread::JoinHandle<[u8; 32]>>,
-    spare: std::sync::mpsc::Receiver<Vec<u8>>,
+    recycler: std::sync::Arc<Recycler>,
     /// Used instead when the thread could not be started.
     inline: Sha256,
 }
@@ -216,25 +219,29 @@ impl Hashing {
     const BLOCK: usize = 1 << 20;
 
     fn start() -> Hashing {
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<u8>>(8);
-        let (give_back, spare) = std::sync::mpsc::channel::<Vec<u8>>();
-        let thread = std::thread::Builder::new()
-            .name("jrt-sha256".into())
-            .spawn(move || {
-                let mut hasher = Sha256::new();
-                for mut block in rx {
-                    hasher.update(&block);
-                    block.clear();
-                    let _ = give_back.send(block);
-                }
-                hasher.finalize().into()
-            })
-            .ok();
+        // The channel holds 8 blocks; one more is being filled and one hashed.
+        let recycler = std::sync::Arc::new(Recycler::new(10));
+        let (tx, rx) = std::sync::mpsc::sync_channel::<(Vec<u8>, usize)>(8);
+        let thread = {
+            let recycler = recycler.clone();
+            std::thread::Builder::new()
+                .name("jrt-sha256".into())
+                .spawn(move || {
+                    let mut hasher = Sha256::new();
+                    for (block, len) in rx {
+                        hasher.update(&block[..len]);
+                        recycler.put(block);
+                    }
+                    hasher.finalize().into()
+                })
+                .ok()
+        };
         Hashing {
-            pending: Vec::with_capacity(Self::BLOCK),
+            pending: recycler.get(Self::BLOCK),
+            filled: 0,
             tx: thread.as_ref().map(|_| tx),
             thread,
-            spare,
+            recycler,
             inline: Sha256::new(),
         }
     }
@@ -244,20 +251,18 @@ impl Hashing {
             self.inline.update(bytes);
             return;
         };
-        // Fill blocks exactly, so the pending buffer never grows (and never reallocates).
         while !bytes.is_empty() {
-            let n = bytes.len().min(Self::BLOCK - self.pending.len());
-            self.pending.extend_from_slice(&bytes[..n]);
+            let n = bytes.len().min(Self::BLOCK - self.filled);
+            self.pending[self.filled..self.filled + n].copy_from_slice(&bytes[..n]);
+            self.filled += n;
             bytes = &bytes[n..];
-            if self.pending.len() == Self::BLOCK {
-                let next = self
-                    .spare
-                    .try_recv()
-                    .unwrap_or_else(|_| Vec::with_capacity(Self::BLOCK));
+            if self.filled == Self::BLOCK {
+                let next = self.recycler.get(Self::BLOCK);
                 let block = std::mem::replace(&mut self.pending, next);
                 // The thread only stops when the channel closes, so a send cannot fail; if
                 // it did, the digest would be wrong and the download refused, never accepted.
-                let _ = tx.send(block);
+                let _ = tx.send((block, Self::BLOCK));
+                self.filled = 0;
             }
         }
     }
@@ -266,7 +271,7 @@ impl Hashing {
         let Some(tx) = self.tx.take() else {
             return self.inline.finalize().into();
         };
-        let _ = tx.send(std::mem::take(&mut self.pending));
+        let _ = tx.send((std::mem::take(&mut self.pending), self.filled));
         drop(tx);
         match self.thread.take().map(|t| t.join()) {
             Some(Ok(digest)) => digest,

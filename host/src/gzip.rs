@@ -13,13 +13,13 @@
 //! are checked. Bytes after the last member that are not gzip are left unread, as gzip does
 //! with trailing garbage; the package checksum covers them anyway.
 
-use std::collections::BTreeMap;
 use std::io::{self, BufRead, Read, Write};
-use std::sync::mpsc;
+use std::sync::Arc;
 
 use flate2::Compression;
 
-use crate::buffers::Recycler;
+use crate::buffers::{Recycler, read_full};
+use crate::ordered::Ordered;
 
 /// Uncompressed bytes per member that [`Writer`] writes. Large enough that the dictionary
 /// reset costs well under 1% of the compression ratio, small enough that two threads share
@@ -38,6 +38,14 @@ const MAX_MEMBER_OUTPUT: usize = 8 << 20;
 /// (header, deflate data and trailer) as a little-endian u64.
 const HEADER_LEN: usize = 24;
 const HEADER_PREFIX: [u8; 16] = [0x1f, 0x8b, 8, 4, 0, 0, 0, 0, 0, 3, 12, 0, b'J', b'R', 8, 0];
+
+/// Threads for inflating or compressing: one per core, at most 8.
+fn workers() -> usize {
+    std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(2)
+        .clamp(1, 8)
+}
 
 fn invalid(message: impl Into<String>) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, message.into())
@@ -71,55 +79,6 @@ fn member(data: &[u8], level: Compression) -> io::Result<Vec<u8>> {
     Ok(out)
 }
 
-/// Threads compressing members for a [`Writer`]; results come back tagged with their order.
-struct Compressors {
-    jobs: Option<mpsc::Sender<(u64, Vec<u8>)>>,
-    results: mpsc::Receiver<(u64, io::Result<Vec<u8>>)>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-}
-
-impl Compressors {
-    fn start(n: usize, level: Compression) -> io::Result<Compressors> {
-        let (jobs, queue) = mpsc::channel::<(u64, Vec<u8>)>();
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
-        let (done, results) = mpsc::channel();
-        let mut threads = Vec::with_capacity(n);
-        for _ in 0..n {
-            let (queue, done) = (queue.clone(), done.clone());
-            threads.push(
-                std::thread::Builder::new()
-                    .name("jrt-deflate".into())
-                    .spawn(move || {
-                        loop {
-                            let job = match queue.lock() {
-                                Ok(q) => q.recv(),
-                                Err(_) => return,
-                            };
-                            let Ok((seq, data)) = job else { return };
-                            if done.send((seq, member(&data, level))).is_err() {
-                                return;
-                            }
-                        }
-                    })?,
-            );
-        }
-        Ok(Compressors {
-            jobs: Some(jobs),
-            results,
-            threads,
-        })
-    }
-}
-
-impl Drop for Compressors {
-    fn drop(&mut self) {
-        self.jobs = None;
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Writes an indexed multi-member gzip stream, compressing members on every core.
 /// Deterministic: every member is compressed on its own, so the same input bytes give the
 /// same output whatever the write sizes or the number of threads. Call [`Writer::finish`]
@@ -129,10 +88,8 @@ pub struct Writer<W: Write> {
     level: Compression,
     pending: Vec<u8>,
     workers: usize,
-    pool: Option<Compressors>,
-    sent: u64,
-    written: u64,
-    early: BTreeMap<u64, io::Result<Vec<u8>>>,
+    /// Compressing threads, started with the first full member.
+    pool: Option<Ordered<Vec<u8>, io::Result<Vec<u8>>>>,
 }
 
 impl<W: Write> Writer<W> {
@@ -141,56 +98,36 @@ impl<W: Write> Writer<W> {
             out,
             level,
             pending: Vec::with_capacity(MEMBER_INPUT),
-            workers: std::thread::available_parallelism()
-                .map(|n| n.get())
-                .unwrap_or(2)
-                .clamp(1, 8),
+            workers: workers(),
             pool: None,
-            sent: 0,
-            written: 0,
-            early: BTreeMap::new(),
         }
     }
 
     /// Hands the pending bytes to a compressing thread.
     fn send_pending(&mut self) -> io::Result<()> {
-        if self.pool.is_none() {
-            self.pool = Some(Compressors::start(self.workers, self.level)?);
-        }
         let data = std::mem::replace(&mut self.pending, Vec::with_capacity(MEMBER_INPUT));
-        let sent = self
-            .pool
-            .as_ref()
-            .and_then(|p| p.jobs.as_ref())
-            .is_some_and(|jobs| jobs.send((self.sent, data)).is_ok());
-        if !sent {
-            return Err(io::Error::other("the compressing threads stopped"));
-        }
-        self.sent += 1;
-        Ok(())
+        let pool = match &mut self.pool {
+            Some(pool) => pool,
+            None => {
+                let level = self.level;
+                self.pool.insert(Ordered::start(
+                    self.workers,
+                    "deflate",
+                    "compressing",
+                    || Ok(move |data: Vec<u8>| member(&data, level)),
+                )?)
+            }
+        };
+        pool.send(data)
     }
 
     /// Writes finished members in order while more than `in_flight` are outstanding.
     fn drain(&mut self, in_flight: u64) -> io::Result<()> {
-        while self.sent - self.written > in_flight {
-            let want = self.written;
-            let compressed = loop {
-                if let Some(r) = self.early.remove(&want) {
-                    break r;
-                }
-                let Some(pool) = &self.pool else {
-                    return Err(io::Error::other("no compressing threads"));
-                };
-                match pool.results.recv() {
-                    Ok((seq, r)) if seq == want => break r,
-                    Ok((seq, r)) => {
-                        self.early.insert(seq, r);
-                    }
-                    Err(_) => return Err(io::Error::other("the compressing threads stopped")),
-                }
-            }?;
-            self.out.write_all(&compressed)?;
-            self.written += 1;
+        let Some(pool) = &mut self.pool else {
+            return Ok(());
+        };
+        while pool.in_flight() > in_flight {
+            self.out.write_all(&pool.next_result()??)?;
         }
         Ok(())
     }
@@ -198,7 +135,7 @@ impl<W: Write> Writer<W> {
     /// Writes the last member and returns the inner writer, flushed.
     pub fn finish(mut self) -> io::Result<W> {
         // An empty input still gets one (empty) member, so the output is valid gzip.
-        if !self.pending.is_empty() || self.sent == 0 {
+        if !self.pending.is_empty() || self.pool.as_ref().is_none_or(|p| p.sent() == 0) {
             self.send_pending()?;
         }
         self.drain(0)?;
@@ -268,16 +205,7 @@ impl<R: Read> Input<R> {
         let buffered = (self.end - self.start).min(out.len());
         out[..buffered].copy_from_slice(&self.buf[self.start..self.start + buffered]);
         self.start += buffered;
-        let mut filled = buffered;
-        while filled < out.len() {
-            match self.inner.read(&mut out[filled..]) {
-                Ok(0) => break,
-                Ok(n) => filled += n,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
-            }
-        }
-        Ok(filled)
+        Ok(buffered + read_full(&mut self.inner, &mut out[buffered..])?)
     }
 }
 
@@ -399,64 +327,6 @@ fn inflate_member(inflater: &mut Inflater, recycler: &Recycler, member: &[u8]) -
 /// A member's output buffer and how much of it is the member's.
 type Inflated = io::Result<(Vec<u8>, usize)>;
 
-/// Threads inflating indexed members; results come back tagged with their sequence number.
-struct Pool {
-    jobs: Option<mpsc::Sender<(u64, Vec<u8>, usize)>>,
-    results: mpsc::Receiver<(u64, Inflated)>,
-    threads: Vec<std::thread::JoinHandle<()>>,
-    recycler: std::sync::Arc<Recycler>,
-}
-
-impl Pool {
-    fn start(n: usize) -> io::Result<Pool> {
-        let (jobs, queue) = mpsc::channel::<(u64, Vec<u8>, usize)>();
-        let queue = std::sync::Arc::new(std::sync::Mutex::new(queue));
-        // Enough for every member in flight, in and out, and the one being read.
-        let recycler = std::sync::Arc::new(Recycler::new(2 * n + 6));
-        let (done, results) = mpsc::channel();
-        let mut threads = Vec::with_capacity(n);
-        for _ in 0..n {
-            let queue = queue.clone();
-            let done = done.clone();
-            let recycler = recycler.clone();
-            let mut inflater = Inflater::new()?;
-            threads.push(
-                std::thread::Builder::new()
-                    .name("jrt-inflate".into())
-                    .spawn(move || {
-                        loop {
-                            let job = match queue.lock() {
-                                Ok(q) => q.recv(),
-                                Err(_) => return,
-                            };
-                            let Ok((seq, member, len)) = job else { return };
-                            let result = inflate_member(&mut inflater, &recycler, &member[..len]);
-                            recycler.put(member);
-                            if done.send((seq, result)).is_err() {
-                                return;
-                            }
-                        }
-                    })?,
-            );
-        }
-        Ok(Pool {
-            jobs: Some(jobs),
-            results,
-            threads,
-            recycler,
-        })
-    }
-}
-
-impl Drop for Pool {
-    fn drop(&mut self) {
-        self.jobs = None; // the workers stop once the queue is empty
-        for t in self.threads.drain(..) {
-            let _ = t.join();
-        }
-    }
-}
-
 /// Where the reader is in the stream of members.
 enum Source<R> {
     /// Between members.
@@ -479,11 +349,11 @@ enum Next {
 pub struct Decoder<R: Read> {
     source: Source<R>,
     next: Next,
-    pool: Option<Pool>,
+    /// Inflating threads, started with the first indexed member.
+    pool: Option<Ordered<(Vec<u8>, usize), Inflated>>,
     workers: usize,
-    sent: u64,
-    received: u64,
-    early: BTreeMap<u64, Inflated>,
+    /// Member buffers, in and out, shared with the inflating threads.
+    recycler: Arc<Recycler>,
     /// The member being read out: `out[pos..out_len]` is what is left of it.
     out: Vec<u8>,
     out_len: usize,
@@ -493,18 +363,14 @@ pub struct Decoder<R: Read> {
 
 impl<R: Read> Decoder<R> {
     pub fn new(inner: R) -> Self {
-        let workers = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(2)
-            .clamp(1, 8);
+        let workers = workers();
         Decoder {
             source: Source::Members(Input::new(inner)),
             next: Next::Members,
             pool: None,
             workers,
-            sent: 0,
-            received: 0,
-            early: BTreeMap::new(),
+            // Enough for every member in flight, in and out, and the one being read.
+            recycler: Arc::new(Recycler::new(2 * workers + 6)),
             out: Vec::new(),
             out_len: 0,
             pos: 0,
@@ -519,7 +385,9 @@ impl<R: Read> Decoder<R> {
             return Ok(());
         };
         // One per worker and two more keep them busy while the caller consumes one.
-        while self.next == Next::Members && self.sent - self.received < self.workers as u64 + 2 {
+        let most = self.workers as u64 + 2;
+        while self.next == Next::Members && self.pool.as_ref().is_none_or(|p| p.in_flight() < most)
+        {
             let head = input.peek(HEADER_LEN)?;
             if head.is_empty() || (self.members > 0 && !head.starts_with(&[0x1f, 0x8b])) {
                 if self.members == 0 {
@@ -538,53 +406,38 @@ impl<R: Read> Decoder<R> {
                     self.members + 1
                 )));
             }
-            if self.pool.is_none() {
-                self.pool = Some(Pool::start(self.workers)?);
-            }
-            let Some(pool) = &self.pool else {
-                return Err(io::Error::other("no inflating threads"));
-            };
             let len = len as usize;
-            let mut member = pool.recycler.get(len);
+            let mut member = self.recycler.get(len);
             if input.read_into(&mut member[..len])? < len {
                 return Err(invalid(format!(
                     "the package ends inside gzip member {}",
                     self.members + 1
                 )));
             }
-            let sent = pool
-                .jobs
-                .as_ref()
-                .is_some_and(|jobs| jobs.send((self.sent, member, len)).is_ok());
-            if !sent {
-                return Err(io::Error::other("the inflating threads stopped"));
-            }
-            self.sent += 1;
+            let pool = match &mut self.pool {
+                Some(pool) => pool,
+                None => {
+                    let recycler = self.recycler.clone();
+                    self.pool.insert(Ordered::start(
+                        self.workers,
+                        "inflate",
+                        "inflating",
+                        move || {
+                            let (mut inflater, recycler) = (Inflater::new()?, recycler.clone());
+                            Ok(move |(member, len): (Vec<u8>, usize)| {
+                                let inflated =
+                                    inflate_member(&mut inflater, &recycler, &member[..len]);
+                                recycler.put(member);
+                                inflated
+                            })
+                        },
+                    )?)
+                }
+            };
+            pool.send((member, len))?;
             self.members += 1;
         }
         Ok(())
-    }
-
-    /// The next member's output, in order, and its length.
-    fn receive(&mut self) -> Inflated {
-        let want = self.received;
-        let result = loop {
-            if let Some(r) = self.early.remove(&want) {
-                break r;
-            }
-            let Some(pool) = &self.pool else {
-                return Err(io::Error::other("no inflating threads"));
-            };
-            match pool.results.recv() {
-                Ok((seq, r)) if seq == want => break r,
-                Ok((seq, r)) => {
-                    self.early.insert(seq, r);
-                }
-                Err(_) => return Err(io::Error::other("the inflating threads stopped")),
-            }
-        };
-        self.received += 1;
-        result
     }
 }
 
@@ -612,12 +465,9 @@ impl<R: Read> Read for Decoder<R> {
                 continue;
             }
             self.dispatch()?;
-            if self.received < self.sent {
-                let (out, len) = self.receive()?;
-                let used = std::mem::replace(&mut self.out, out);
-                if let Some(pool) = &self.pool {
-                    pool.recycler.put(used);
-                }
+            if let Some(pool) = self.pool.as_mut().filter(|p| p.in_flight() > 0) {
+                let (out, len) = pool.next_result()??;
+                self.recycler.put(std::mem::replace(&mut self.out, out));
                 (self.out_len, self.pos) = (len, 0);
                 continue;
             }

@@ -19,6 +19,7 @@ pub mod http;
 pub mod install;
 pub mod manifest;
 pub mod ops;
+pub mod ordered;
 pub mod pack;
 pub mod paths;
 pub mod plugin;
