@@ -270,23 +270,18 @@ fn indexed_tgz(tar: &[u8]) -> Vec<u8> {
 fn indexed_packages_extract_like_plain_ones_and_their_damage_is_caught() {
     // Several members' worth: incompressible large files (they cross member boundaries
     // mid-file) and many small ones.
-    let mut seed = 0x9e3779b97f4a7c15u64;
-    let mut noise = |n: usize| -> Vec<u8> {
-        (0..n)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                seed as u8
-            })
-            .collect()
-    };
     let mut entries = vec![dir("pkg/"), dir("pkg/lib/")];
     for i in 0..3 {
-        entries.push(file(&format!("pkg/lib/big{i}"), &noise(3 << 20)));
+        entries.push(file(
+            &format!("pkg/lib/big{i}"),
+            &noise(i as u64 + 1, 3 << 20),
+        ));
     }
     for i in 0..400 {
-        entries.push(file(&format!("pkg/lib/small{i}.py"), &noise(i * 37)));
+        entries.push(file(
+            &format!("pkg/lib/small{i}.py"),
+            &noise(i as u64 + 100, i * 37),
+        ));
     }
     let tar = tar_bytes(&entries);
     let indexed = indexed_tgz(&tar);

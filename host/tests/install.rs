@@ -49,6 +49,22 @@ impl Fixture {
             .install(&self.registry, &resolved, "ubuntu-amd64", force, None)
     }
 
+    /// The staging directory exists and holds nothing.
+    fn assert_staging_empty(&self) {
+        assert!(
+            std::fs::read_dir(self.root.join(".jrt/staging"))
+                .unwrap()
+                .next()
+                .is_none()
+        );
+    }
+
+    /// Nothing at the final path and nothing left in staging.
+    fn assert_not_installed(&self, name: &str, version: &str) {
+        assert!(!self.root.join(name).join(version).exists());
+        self.assert_staging_empty();
+    }
+
     /// Nothing at the final path, no staging left, no partial download in the cache.
     fn assert_nothing_left(&self, name: &str, version: &str) {
         assert!(
@@ -119,12 +135,7 @@ fn happy_path_installs_verifies_and_is_idempotent() {
     let o = f.install("rt", true).unwrap();
     assert_eq!((o.action, o.cached), ("reinstalled", true));
     assert!(installed::verify(&layout, &[]).unwrap()[0].ok());
-    assert!(
-        std::fs::read_dir(f.root.join(".jrt/staging"))
-            .unwrap()
-            .next()
-            .is_none()
-    );
+    f.assert_staging_empty();
 }
 
 #[test]
@@ -219,13 +230,7 @@ fn malicious_archives_install_nothing() {
         let f = fixture(&[Published::honest("rt", "1.0.0", tgz(&entries))]);
         let e = f.install("rt", false).unwrap_err();
         assert!(matches!(e, InstallError::Extract { .. }), "{e}");
-        assert!(!f.root.join("rt/1.0.0").exists());
-        assert!(
-            std::fs::read_dir(f.root.join(".jrt/staging"))
-                .unwrap()
-                .next()
-                .is_none()
-        );
+        f.assert_not_installed("rt", "1.0.0");
     }
 }
 
@@ -333,18 +338,7 @@ fn remove_takes_one_version_or_all() {
 /// incompressible data for several members.
 fn indexed_prebuilt(name: &str) -> Vec<u8> {
     use std::io::Write;
-    use tarball::{Raw, dir, file, tar_bytes};
-    let mut seed = 0x2545f4914f6cdd1du64;
-    let mut noise = |n: usize| -> Vec<u8> {
-        (0..n)
-            .map(|_| {
-                seed ^= seed << 13;
-                seed ^= seed >> 7;
-                seed ^= seed << 17;
-                seed as u8
-            })
-            .collect()
-    };
+    use tarball::{Raw, dir, file, noise, tar_bytes};
     let mut entries: Vec<Raw> = vec![
         dir(&format!("{name}/")),
         file(
@@ -358,10 +352,16 @@ fn indexed_prebuilt(name: &str) -> Vec<u8> {
         file(&format!("{name}/versions.lock"), b"components: {}\n"),
     ];
     for i in 0..3 {
-        entries.push(file(&format!("{name}/isolated/big{i}"), &noise(3 << 20)));
+        entries.push(file(
+            &format!("{name}/isolated/big{i}"),
+            &noise(i as u64 + 1, 3 << 20),
+        ));
     }
     for i in 0..200 {
-        entries.push(file(&format!("{name}/isolated/s/{i}"), &noise(i * 101)));
+        entries.push(file(
+            &format!("{name}/isolated/s/{i}"),
+            &noise(i as u64 + 100, i * 101),
+        ));
     }
     let mut w = jrt::gzip::Writer::new(Vec::new(), flate2::Compression::fast());
     w.write_all(&tar_bytes(&entries)).unwrap();
@@ -402,11 +402,5 @@ fn indexed_packages_install_and_damage_in_any_member_installs_nothing() {
     let e = f.install("rt", false).unwrap_err();
     assert!(matches!(e, InstallError::Extract { .. }), "{e}");
     assert!(e.to_string().contains("gzip member"), "{e}");
-    assert!(!f.root.join("rt/1.0.0").exists());
-    assert!(
-        std::fs::read_dir(f.root.join(".jrt/staging"))
-            .unwrap()
-            .next()
-            .is_none()
-    );
+    f.assert_not_installed("rt", "1.0.0");
 }

@@ -91,3 +91,17 @@ pub fn gzip(bytes: &[u8]) -> Vec<u8> {
 pub fn tgz(entries: &[Raw]) -> Vec<u8> {
     gzip(&tar_bytes(entries))
 }
+
+/// `n` incompressible bytes (xorshift from `seed`, which must not be 0): file contents that
+/// fill gzip members instead of vanishing into them.
+pub fn noise(seed: u64, n: usize) -> Vec<u8> {
+    let mut x = seed;
+    (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
