@@ -204,14 +204,7 @@ fn main() {
     let server = server::Server::start();
     server.put("indexed.tar.gz", indexed);
     server.put("plain.tar.gz", plain);
-    let platforms = [
-        "ubuntu-amd64",
-        "ubuntu-arm64",
-        "rhel-amd64",
-        "rhel-arm64",
-        "amzn-amd64",
-        "amzn-arm64",
-    ];
+    let platforms = jrt_plugin_kit::platform::PLATFORM_IDS;
     for (registry, url, sha, size) in [
         ("indexed.json", "indexed.tar.gz", &sha, size),
         ("plain.json", "plain.tar.gz", &plain_sha, plain_size),

@@ -50,14 +50,7 @@ fn detect_on_this_host_names_a_known_platform() {
         .assert()
         .success();
     let v = json(&out.get_output().stdout);
-    let known = [
-        "ubuntu-amd64",
-        "ubuntu-arm64",
-        "rhel-amd64",
-        "rhel-arm64",
-        "amzn-amd64",
-        "amzn-arm64",
-    ];
+    let known = jrt_plugin_kit::platform::PLATFORM_IDS;
     assert!(known.contains(&v["platform"].as_str().unwrap()), "{v}");
     let os_release = std::fs::read_to_string("/etc/os-release").unwrap();
     let id = v["distro"]["id"].as_str().unwrap();
