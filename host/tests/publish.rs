@@ -59,6 +59,23 @@ fn build(d: &Path, rt: &Path, out: &str, prebuilt: bool) -> Vec<serde_json::Valu
     serde_json::from_slice(&out).unwrap()
 }
 
+/// `runtime_dir` at 1.0.0, built as a source package and as an ubuntu-amd64 prebuilt into
+/// `dist/`.
+fn built_runtime(d: &Path, server: &server::Server) -> PathBuf {
+    let rt = runtime_dir(d, server, "1.0.0");
+    build(d, &rt, "dist", false);
+    build(d, &rt, "dist", true);
+    rt
+}
+
+/// `jrt registry add --index INDEX --base-url BASE PACKAGES...` in `d`.
+fn registry_add(d: &Path, index: &str, base: &str, packages: &[&str]) -> assert_cmd::Command {
+    let mut cmd = jrt(d);
+    cmd.args(["registry", "add", "--index", index, "--base-url", base])
+        .args(packages);
+    cmd
+}
+
 /// The password of the test keys (jrt reads it from JRT_SIGNING_PASSWORD).
 const PASSWORD: &str = "correct horse";
 
@@ -162,28 +179,22 @@ fn registry_add_keeps_published_bytes_immutable() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let server = server::Server::start();
-    let rt = runtime_dir(d, &server, "1.0.0");
-    build(d, &rt, "dist", false);
-    build(d, &rt, "dist", true);
+    let rt = built_runtime(d, &server);
     let index = d.join("registry.json");
     // Start from the upstream registry: every existing version must survive.
     std::fs::copy(common::testdata().join("upstream/registry.json"), &index).unwrap();
     let before = jrt::registry::Index::parse(&std::fs::read(&index).unwrap(), "before").unwrap();
     let add = |extra: &[&str]| {
-        let mut cmd = jrt(d);
-        cmd.args([
-            "registry",
-            "add",
-            "--index",
+        let mut cmd = registry_add(
+            d,
             "registry.json",
-            "--base-url",
             "https://example.org/rel/",
-        ])
-        .args([
-            "dist/jdkrt-1.0.0-ubuntu-amd64.tar.gz",
-            "dist/jdkrt-1.0.0.tar.gz",
-        ])
-        .args(extra);
+            &[
+                "dist/jdkrt-1.0.0-ubuntu-amd64.tar.gz",
+                "dist/jdkrt-1.0.0.tar.gz",
+            ],
+        );
+        cmd.args(extra);
         cmd
     };
     add(&[])
@@ -235,19 +246,15 @@ fn registry_add_keeps_published_bytes_immutable() {
         d.join("dist/other-1.0.0.tar.gz"),
     )
     .unwrap();
-    jrt(d)
-        .args([
-            "registry",
-            "add",
-            "--index",
-            "registry.json",
-            "--base-url",
-            "https://x/",
-        ])
-        .arg("dist/other-1.0.0.tar.gz")
-        .assert()
-        .failure()
-        .stderr(predicate::str::contains("must be named jdkrt-1.0.0.tar.gz"));
+    registry_add(
+        d,
+        "registry.json",
+        "https://x/",
+        &["dist/other-1.0.0.tar.gz"],
+    )
+    .assert()
+    .failure()
+    .stderr(predicate::str::contains("must be named jdkrt-1.0.0.tar.gz"));
 }
 
 #[test]
@@ -287,25 +294,19 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let server = server::Server::start();
-    let rt = runtime_dir(d, &server, "1.0.0");
-    build(d, &rt, "dist", false);
-    build(d, &rt, "dist", true);
+    built_runtime(d, &server);
     let base = server.url("/rel");
-    jrt(d)
-        .args([
-            "registry",
-            "add",
-            "--index",
-            "registry.json",
-            "--base-url",
-            &base,
-        ])
-        .args([
+    registry_add(
+        d,
+        "registry.json",
+        &base,
+        &[
             "dist/jdkrt-1.0.0.tar.gz",
             "dist/jdkrt-1.0.0-ubuntu-amd64.tar.gz",
-        ])
-        .assert()
-        .success();
+        ],
+    )
+    .assert()
+    .success();
     let (sk, pk) = keypair(d, "release");
     sign(d, "registry.json", &sk);
     jrt(d)
@@ -440,16 +441,7 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
     std::fs::copy(d.join("registry.json.minisig"), d.join("old.json.minisig")).unwrap();
     let rt2 = runtime_dir(d, &server, "1.1.0");
     build(d, &rt2, "dist", false);
-    jrt(d)
-        .args([
-            "registry",
-            "add",
-            "--index",
-            "registry.json",
-            "--base-url",
-            &base,
-            "dist/jdkrt-1.1.0.tar.gz",
-        ])
+    registry_add(d, "registry.json", &base, &["dist/jdkrt-1.1.0.tar.gz"])
         .assert()
         .success();
     sign(d, "registry.json", &sk);
