@@ -5,6 +5,8 @@
 //! - [`facts`]: gathers the host facts plugins decide from.
 //! - [`ops`]: one module per command (`detect`, `plugin list/add`).
 //! - [`paths`]: where jrt keeps things by default.
+//! - [`sandbox`]: the confinement every program a setup plan starts runs in.
+//! - [`process`]: running a child to completion with capped output and a timeout.
 //! - [`fsutil`]: atomic file writes.
 //! - [`gzip`]: the packages' gzip layer, indexed members inflated on every core.
 
@@ -23,8 +25,10 @@ pub mod ordered;
 pub mod pack;
 pub mod paths;
 pub mod plugin;
+pub mod process;
 pub mod progress;
 pub mod publish;
 pub mod registry;
+pub mod sandbox;
 pub mod setup;
 pub mod time;

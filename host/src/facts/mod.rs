@@ -4,15 +4,15 @@
 pub mod interpreters;
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::process::Command;
+use std::time::Duration;
 
 use crate::plugin::types::{HostFacts, LibcFamily, LibcInfo, NvidiaFacts};
 
 /// How long `nvidia-smi` may take before it is killed (a wedged driver can hang it).
 const NVIDIA_SMI_TIMEOUT: Duration = Duration::from_secs(10);
 /// Reports larger than this are cut; real ones are a few KiB.
-const MAX_REPORT: u64 = 1 << 20;
+const MAX_REPORT: usize = 1 << 20;
 
 /// Where to read facts from.
 #[derive(Debug, Clone)]
@@ -57,7 +57,9 @@ fn read_text(path: &Path) -> Option<String> {
     use std::io::Read;
     let file = std::fs::File::open(path).ok()?;
     let mut text = String::new();
-    file.take(MAX_REPORT).read_to_string(&mut text).ok()?;
+    file.take(MAX_REPORT as u64)
+        .read_to_string(&mut text)
+        .ok()?;
     Some(text)
 }
 
@@ -167,56 +169,23 @@ pub(crate) struct Ran {
     pub stderr: String,
 }
 
-/// Runs a program with a timeout, reading both pipes as it runs (each capped), so a chatty
-/// program cannot block on a full pipe. `None` when it cannot start, is killed, or fails.
+/// Runs one of the host's own tools with a timeout ([`crate::process::run`]). `None` when it
+/// cannot start, is killed, or fails.
 pub(crate) fn run_timed(program: &Path, args: &[&str], timeout: Duration) -> Option<Ran> {
-    use std::io::Read;
-    let mut child = Command::new(program)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .ok()?;
-    let drain = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut out = Vec::new();
-            if let Some(pipe) = pipe {
-                let _ = pipe.take(MAX_REPORT).read_to_end(&mut out);
-            }
-            String::from_utf8_lossy(&out).into_owned()
-        })
-    };
-    let stdout = drain(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let stderr = drain(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let started = Instant::now();
-    let status = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => break Some(status),
-            Ok(None) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(5)),
-            _ => {
-                let _ = child.kill();
-                let _ = child.wait();
-                break None;
-            }
-        }
-    };
-    let (stdout, stderr) = (stdout.join().ok()?, stderr.join().ok()?);
-    let status = status.filter(|s| s.success())?;
+    let done = crate::process::run(
+        Command::new(program).args(args),
+        crate::process::Keep::Head(MAX_REPORT),
+        timeout,
+        |cmd| cmd.spawn(),
+    )
+    .ok()?;
+    if done.timed_out || done.code != Some(0) {
+        return None;
+    }
     Some(Ran {
-        code: status.code(),
-        stdout,
-        stderr,
+        code: done.code,
+        stdout: done.stdout,
+        stderr: done.stderr,
     })
 }
 

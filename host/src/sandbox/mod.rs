@@ -1,0 +1,369 @@
+//! Confinement for every program a setup plan starts: `run` steps, probes, and the host's own
+//! `ldd` over the tree's ELF files (an ELF can name its own loader, so `ldd` runs plan code).
+//!
+//! A plan comes from a plugin and a manifest, both hostile until checked, and jrt runs as root
+//! on fleets. So a program never sees the host: it starts in new user, mount, PID, IPC, UTS and
+//! (unless the step declared network) network namespaces, as an unprivileged uid/gid that is
+//! never host root ([`SANDBOX_ID`] when jrt is root, the caller's own ids otherwise), with no
+//! capabilities, `PR_SET_NO_NEW_PRIVS`, rlimits, a seccomp filter ([`seccomp`]) and a Landlock
+//! ruleset ([`fence`]). Its filesystem is a read-only tmpfs holding only: the staging tree at
+//! its own path (read-write for steps, read-only for probes), a private `/tmp`, the host's
+//! `/usr`, `/bin`, `/sbin`, `/lib*`, `/etc/ssl`, `/etc/pki` and `/etc/ld.so.*` read-only,
+//! name-resolution files only with network, a fresh `/proc`, and `/dev/{null,zero,full,random,
+//! urandom}`. Paths the user passed through (`PIP_FIND_LINKS`, a CA bundle) are bound read-only.
+//!
+//! How it is set up, in a few steps (the order matters; see [`child`]):
+//! 1. the parent prepares everything that allocates: paths, mount list, seccomp program,
+//!    Landlock ruleset, the cgroup;
+//! 2. the child unshares the namespaces; a parent thread writes its uid/gid maps;
+//! 3. the child forks, so the program is PID 1 of the new PID namespace; the middle process
+//!    only waits and passes the exit status on;
+//! 4. the grandchild builds the new root, pivots into it, drops every capability, sets
+//!    rlimits, NO_NEW_PRIVS, Landlock and seccomp, and execs.
+//!
+//! When the machine cannot make the namespaces, nothing runs: the error says why. Landlock and
+//! the cgroup are layers on top; where the kernel lacks them the namespaces still hold and
+//! [`layers`] (shown by `jrt detect --json`) says what is active.
+
+mod cgroup;
+mod child;
+mod fence;
+pub mod layers;
+mod seccomp;
+mod view;
+
+use std::ffi::CString;
+use std::os::fd::{AsRawFd, OwnedFd};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+pub use layers::{Layers, layers};
+
+use crate::process::{Finished, Keep};
+
+/// The uid and gid plan programs run as when jrt runs as root: owned by nobody on the host,
+/// so the program has no rights there beyond what world permissions give. (`jrt` in ASCII.)
+pub const SANDBOX_ID: u32 = 0x6a72_7400;
+
+/// Who may reach what over the network.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Network {
+    /// An empty network namespace: not even loopback is up.
+    None,
+    /// The host's network, TCP connect only to these ports where Landlock can enforce it.
+    Ports(Vec<u16>),
+}
+
+/// Resource caps for one program and everything it starts.
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    /// Processes (and threads) of the sandbox user inside the sandbox.
+    pub processes: u64,
+    pub open_files: u64,
+    /// The largest file it may write, in bytes.
+    pub file_size: u64,
+    /// CPU seconds per process; 0 derives it from the timeout and the cores.
+    pub cpu_seconds: u64,
+    /// Memory of the whole sandbox (a cgroup v2 limit, when jrt can make one).
+    pub memory_bytes: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            processes: 1024,
+            open_files: 4096,
+            // CUDA wheels are several GiB, and pip writes them whole before unpacking.
+            file_size: 16 << 30,
+            cpu_seconds: 0,
+            memory_bytes: 16 << 30,
+        }
+    }
+}
+
+/// What a program may see and do.
+#[derive(Debug, Clone)]
+pub struct Spec {
+    /// The staging tree (absolute, resolved); seen at the same path inside.
+    pub tree: PathBuf,
+    /// Steps may write the tree; probes and `ldd` may not.
+    pub writable: bool,
+    pub network: Network,
+    /// Host paths bound read-only at their own path (what the user passed through).
+    pub read_only: Vec<PathBuf>,
+    pub limits: Limits,
+}
+
+/// How a confined program ended, and what the sandbox could not do this time.
+#[derive(Debug, Clone)]
+pub struct Ran {
+    pub finished: Finished,
+    /// Such as "no cgroup v2 memory controller for jrt: the memory limit is not enforced".
+    pub notes: Vec<String>,
+}
+
+/// Why a program could not be run confined.
+#[derive(Debug, thiserror::Error)]
+pub enum SandboxError {
+    #[error("cannot confine setup programs on this machine: {stage}: {source}{}", hint(.source))]
+    Unsupported {
+        stage: String,
+        source: std::io::Error,
+    },
+    #[error("cannot prepare the sandbox: {action} {}: {source}", path.display())]
+    Prepare {
+        action: &'static str,
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("the sandbox's seccomp filter cannot be built: {0}")]
+    Seccomp(String),
+    #[error("the sandbox's Landlock ruleset cannot be built: {0}")]
+    Landlock(String),
+    #[error("cannot start {}: {source}", program.display())]
+    Start {
+        program: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("{0} is not a valid path or argument (it contains a NUL byte)")]
+    Nul(String),
+}
+
+fn hint(e: &std::io::Error) -> &'static str {
+    match e.raw_os_error() {
+        Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSPC) => {
+            "; setup programs need user namespaces (sysctl user.max_user_namespaces > 0, \
+             kernel.unprivileged_userns_clone=1, or in a container: a seccomp profile that \
+             allows unshare); nothing was run"
+        }
+        _ => "; nothing was run",
+    }
+}
+
+/// Runs `program` confined by `spec`, with exactly `env`, for at most `timeout`; its output
+/// is kept to `keep`.
+pub fn run(
+    spec: &Spec,
+    program: &Path,
+    args: &[String],
+    env: &[(String, String)],
+    timeout: Duration,
+    keep: Keep,
+) -> Result<Ran, SandboxError> {
+    let ids = Ids::current();
+    let mut notes = Vec::new();
+    // The new root's mount point and the private /tmp, next to the tree (same filesystem, a
+    // place jrt may write); removed when this returns.
+    let scratch = tempfile::Builder::new()
+        .prefix(".jrt-sandbox-")
+        .tempdir_in(spec.tree.parent().unwrap_or(Path::new("/")))
+        .map_err(|e| SandboxError::Prepare {
+            action: "cannot create a scratch directory beside",
+            path: spec.tree.clone(),
+            source: e,
+        })?;
+    let tmp = scratch.path().join("tmp");
+    let root = scratch.path().join("root");
+    for dir in [&tmp, &root] {
+        std::fs::create_dir(dir).map_err(|e| SandboxError::Prepare {
+            action: "cannot create",
+            path: dir.clone(),
+            source: e,
+        })?;
+    }
+    if ids.from_root {
+        // The sandbox user must be able to write what it may write; the caller takes the
+        // tree back ([`reclaim`]) before it is placed.
+        let mut mine = vec![tmp.as_path()];
+        if spec.writable {
+            mine.push(&spec.tree);
+        }
+        for path in mine {
+            hand_over(path, ids.uid, ids.gid).map_err(|e| SandboxError::Prepare {
+                action: "cannot hand over",
+                path: path.to_path_buf(),
+                source: e,
+            })?;
+        }
+    }
+    let ops = view::plan(spec, &root, &tmp)?;
+    let filters = seccomp::programs()?;
+    let ruleset = fence::ruleset(spec, &tmp)?;
+    let cgroup = cgroup::Cgroup::create(&spec.limits);
+    if let Some(why) = &cgroup.unavailable {
+        notes.push(why.clone());
+    }
+
+    let cpu = if spec.limits.cpu_seconds > 0 {
+        spec.limits.cpu_seconds
+    } else {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+        timeout.as_secs().max(60).saturating_mul(cores)
+    };
+    let tree = cstring(&spec.tree)?;
+    let (map_read, map_write) = pipe()?; // child -> parent: its pid, once unshared
+    let (go_read, go_write) = pipe()?; // parent -> child: maps written
+    let (why_read, why_write) = pipe()?; // child -> parent: which stage failed
+    let mut prepared = child::Prepared {
+        from_root: ids.from_root,
+        uid: ids.uid,
+        gid: ids.gid,
+        network: spec.network != Network::None,
+        ops,
+        tree,
+        limits: child::Rlimits {
+            processes: spec.limits.processes,
+            open_files: spec.limits.open_files,
+            file_size: spec.limits.file_size,
+            cpu_seconds: cpu,
+        },
+        cgroup_procs: cgroup.procs.as_ref().map(|f| f.as_raw_fd()),
+        report_pid: map_write.as_raw_fd(),
+        wait_maps: go_read.as_raw_fd(),
+        why: why_write.as_raw_fd(),
+        filters,
+        ruleset,
+    };
+
+    let mut cmd = Command::new(program);
+    cmd.args(args)
+        .env_clear()
+        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+    // SAFETY: the closure runs between fork and exec; it only makes system calls on memory
+    // prepared above (see `child::enter`).
+    unsafe {
+        use std::os::unix::process::CommandExt;
+        cmd.pre_exec(move || child::enter(&mut prepared));
+    }
+    let mapper =
+        std::thread::spawn(move || child::write_maps(map_read, go_write, ids.uid, ids.gid));
+    let result = crate::process::run(&mut cmd, keep, timeout, |cmd| {
+        // A script the plan just wrote can be briefly "busy" (ETXTBSY): a child that another
+        // thread forked meanwhile holds its write descriptor until it execs.
+        let mut attempt = 0;
+        loop {
+            match cmd.spawn() {
+                Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempt < 20 => {
+                    attempt += 1;
+                    std::thread::sleep(Duration::from_millis(10 * attempt));
+                }
+                other => return other,
+            }
+        }
+    });
+    // The closure (and with it our copies of the child's pipe ends) goes with `cmd`.
+    drop(cmd);
+    drop(map_write);
+    drop(go_read);
+    drop(why_write);
+    let mapped = mapper.join().unwrap_or(Ok(()));
+    let stage = read_all(why_read);
+    cgroup.remove();
+    match result {
+        Ok(finished) => Ok(Ran { finished, notes }),
+        Err(source) => {
+            if let Err(e) = mapped {
+                return Err(SandboxError::Unsupported {
+                    stage: "writing the user namespace's id maps".into(),
+                    source: e,
+                });
+            }
+            if !stage.is_empty() {
+                return Err(SandboxError::Unsupported { stage, source });
+            }
+            Err(SandboxError::Start {
+                program: program.to_path_buf(),
+                source,
+            })
+        }
+    }
+}
+
+/// Who the program runs as.
+#[derive(Debug, Clone, Copy)]
+pub struct Ids {
+    pub uid: u32,
+    pub gid: u32,
+    /// jrt is root: the ids are [`SANDBOX_ID`], and the tree must be handed over.
+    pub from_root: bool,
+}
+
+impl Ids {
+    pub fn current() -> Self {
+        // SAFETY: these never fail.
+        let (euid, egid) = unsafe { (libc::geteuid(), libc::getegid()) };
+        if euid == 0 {
+            Ids {
+                uid: SANDBOX_ID,
+                gid: SANDBOX_ID,
+                from_root: true,
+            }
+        } else {
+            Ids {
+                uid: euid,
+                gid: egid,
+                from_root: false,
+            }
+        }
+    }
+}
+
+/// Gives the tree back to jrt's own user after a setup: what the sandbox made belongs to
+/// [`SANDBOX_ID`] until then. A no-op unless jrt is root.
+pub fn reclaim(tree: &Path) -> std::io::Result<()> {
+    if Ids::current().from_root {
+        hand_over(tree, 0, 0)?;
+    }
+    Ok(())
+}
+
+/// Gives every entry of `tree` (not following symlinks) to `uid:gid`.
+fn hand_over(tree: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    use std::os::unix::fs::MetadataExt;
+    let mut stack = vec![tree.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path)?;
+        if meta.uid() != uid || meta.gid() != gid {
+            chown(&path, uid, gid)?;
+        }
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path)? {
+                stack.push(entry?.path());
+            }
+        }
+    }
+    Ok(())
+}
+
+fn chown(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
+    std::os::unix::fs::lchown(path, Some(uid), Some(gid))
+}
+
+fn cstring(path: &Path) -> Result<CString, SandboxError> {
+    use std::os::unix::ffi::OsStrExt;
+    CString::new(path.as_os_str().as_bytes())
+        .map_err(|_| SandboxError::Nul(path.display().to_string()))
+}
+
+fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
+    use std::os::fd::FromRawFd;
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors pipe2 returns.
+    if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
+        return Err(SandboxError::Prepare {
+            action: "cannot create a pipe for",
+            path: PathBuf::from("the sandbox"),
+            source: std::io::Error::last_os_error(),
+        });
+    }
+    // SAFETY: both descriptors are fresh and ours.
+    Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })
+}
+
+fn read_all(fd: OwnedFd) -> String {
+    use std::io::Read;
+    let mut text = String::new();
+    let _ = std::fs::File::from(fd).take(4096).read_to_string(&mut text);
+    text.trim().to_string()
+}
