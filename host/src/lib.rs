@@ -29,6 +29,7 @@ pub mod process;
 pub mod progress;
 pub mod publish;
 pub mod registry;
+pub mod runtime_yml;
 pub mod sandbox;
 pub mod setup;
 pub mod time;

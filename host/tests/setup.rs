@@ -60,7 +60,7 @@ impl Env {
     fn tree(&self) -> std::path::PathBuf {
         self.dir.path().join("tree")
     }
-    fn exec(&self, p: &Plan, policy: Policy) -> Result<(), SetupError> {
+    fn exec(&self, p: &Plan, policy: Policy) -> Result<Vec<String>, SetupError> {
         let tree = self.tree();
         let cache = self.dir.path().join("cache");
         execute(
@@ -72,6 +72,7 @@ impl Env {
                 policy,
                 default_timeout: Duration::from_secs(30),
                 task: None,
+                network: None,
             },
         )
     }
@@ -159,9 +160,11 @@ fn a_good_plan_builds_the_tree() {
         }],
         Duration::from_secs(10),
     );
+    // Probes see the tree read-only: the script's write fails, the rest of it runs.
     assert_eq!(probes[0].exit_code, Some(0));
     assert_eq!(probes[0].stdout, "out\n");
-    assert_eq!(probes[0].stderr, "err\n");
+    assert!(probes[0].stderr.contains("Read-only file system"), "{}", probes[0].stderr);
+    assert!(probes[0].stderr.ends_with("err\n"), "{}", probes[0].stderr);
 }
 
 fn refused(p: Plan) -> (String, bool) {

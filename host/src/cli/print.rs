@@ -104,6 +104,9 @@ pub fn install_results(json: bool, quiet: bool, results: &[Result<Outcome, Insta
                         if o.cached { ", from cache" } else { "" }
                     );
                 }
+                for note in &o.notes {
+                    eprintln!("note: {}@{}: {note}", o.name, o.version);
+                }
             }
             Err(e) => eprintln!("error: {e}"),
         }

@@ -125,6 +125,10 @@ pub struct Outcome {
     pub size: u64,
     /// Whether the package came from the cache.
     pub cached: bool,
+    /// Worth telling the user: a sandbox limit the machine could not enforce, setuid bits
+    /// stripped from what a setup made.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
 }
 
 /// Settings shared by every install.
@@ -225,6 +229,7 @@ impl Installer {
             checksum: checksum.to_string(),
             size,
             cached,
+            notes: Vec::new(),
         };
 
         let lock_path = self.layout.lock_file(&name, &version);
@@ -300,7 +305,14 @@ impl Installer {
             source,
         })?;
 
+        let mut notes = Vec::new();
         let (package_kind, plugins, files) = if tree.join("runtime.yml").is_file() {
+            // Joblet trusts runtime.yml to build job roots: check it before it is placed.
+            crate::runtime_yml::RuntimeYml::read(&tree).map_err(|reason| InstallError::Setup {
+                name: name.clone(),
+                version: version.clone(),
+                reason: format!("the prebuilt package's {reason}"),
+            })?;
             ("prebuilt", Vec::new(), extracted.records)
         } else {
             let Some(env) = setup else {
@@ -320,7 +332,7 @@ impl Installer {
                         .map_err(|e| setup_err(format!("cannot start the HTTP client: {e}")))?,
                 )
             };
-            let used = source::set_up(
+            let done = source::set_up(
                 env,
                 &tree,
                 &self.cache_root,
@@ -328,6 +340,8 @@ impl Installer {
                 self.progress.as_ref(),
             )
             .map_err(setup_err)?;
+            notes = done.notes;
+            let used = done.plugins;
             let files = receipt::scan(&tree).map_err(|e| setup_err(e.to_string()))?;
             // What setup made must not reach outside the tree either, through any chain of
             // symlinks.
@@ -375,11 +389,14 @@ impl Installer {
         }
         crate::fsutil::sync_dir(&parent).map_err(io_err("cannot sync", &parent))?;
         drop(staging);
-        Ok(outcome(
-            if existing { "reinstalled" } else { "installed" },
-            !to_cache,
-            package_kind,
-        ))
+        Ok(Outcome {
+            notes,
+            ..outcome(
+                if existing { "reinstalled" } else { "installed" },
+                !to_cache,
+                package_kind,
+            )
+        })
     }
 
     /// Removes staging directories of this runtime left by a killed run. Safe because the

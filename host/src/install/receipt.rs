@@ -43,6 +43,9 @@ pub struct PluginUse {
     pub name: String,
     pub version: String,
     pub sha256: String,
+    /// The network its setup steps were given (`host:port`); empty when none.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub network: Vec<String>,
 }
 
 /// How an installed tree differs from its receipt.

@@ -95,6 +95,56 @@ struct LockedPackage {
     version: String,
 }
 
+/// The network a manifest grants the setup steps of `family`'s plugin:
+/// `setup_network: {python: [pypi.org:443, files.pythonhosted.org:443]}`. Plugins built for
+/// the 1.0.0 API cannot declare network per step, so their steps get none unless the
+/// runtime's manifest grants it here (docs/plugins.md).
+pub fn granted_network(manifest: &Manifest, family: &str) -> Result<Option<setup::Grant>, String> {
+    use serde_norway::Value;
+    let Some((_, value)) = manifest.fields.iter().find(|(k, _)| k == "setup_network") else {
+        return Ok(None);
+    };
+    let Value::Mapping(map) = value else {
+        return Err("setup_network must map family names to lists of host:port".into());
+    };
+    let Some(list) = map.get(Value::String(family.to_string())) else {
+        return Ok(None);
+    };
+    let Value::Sequence(items) = list else {
+        return Err(format!("setup_network.{family} must be a list of host:port"));
+    };
+    let mut grant = setup::Grant::default();
+    for item in items.iter().take(64) {
+        let text = item.as_str().unwrap_or_default();
+        let (host, port) = text
+            .rsplit_once(':')
+            .and_then(|(h, p)| Some((h, p.parse::<u16>().ok().filter(|p| *p > 0)?)))
+            .filter(|(h, _)| {
+                !h.is_empty()
+                    && h.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'))
+            })
+            .ok_or_else(|| {
+                format!(
+                    "setup_network.{family}: '{}' is not host:port",
+                    text.escape_debug()
+                )
+            })?;
+        grant.hosts.push(format!("{host}:{port}"));
+        grant.ports.push(port);
+    }
+    grant.ports.sort_unstable();
+    grant.ports.dedup();
+    Ok(Some(grant))
+}
+
+/// What setting a package up did.
+pub struct SetUp {
+    pub plugins: Vec<PluginUse>,
+    /// Worth showing: limits the machine could not enforce, setuid bits stripped.
+    pub notes: Vec<String>,
+}
+
 /// Sets up the extracted source package in `tree`. Returns the plugins that did it.
 pub fn set_up(
     env: &SetupEnv<'_>,
@@ -102,7 +152,7 @@ pub fn set_up(
     cache: &Path,
     http: Option<&Http>,
     progress: &dyn crate::progress::Progress,
-) -> Result<Vec<PluginUse>, String> {
+) -> Result<SetUp, String> {
     // Named as the package names it, not by its staging path.
     let bytes = std::fs::read(tree.join("manifest.yaml"))
         .map_err(|e| format!("the package has no readable manifest.yaml: {e}"))?;
@@ -127,6 +177,7 @@ pub fn set_up(
     let mut environment = std::collections::BTreeMap::new();
     let mut probes = Vec::new();
     let mut serving = Vec::new();
+    let mut notes = Vec::new();
     for family in &manifest.family {
         let plugin = env
             .plugins
@@ -147,6 +198,7 @@ pub fn set_up(
             .host
             .plan_setup(plugin, &request)
             .map_err(|e| e.to_string())?;
+        let network = granted_network(&manifest, family)?;
         let task = progress.steps(
             &format!("{} ({})", manifest.name, plugin.meta.name),
             plan.steps.len() as u64,
@@ -160,10 +212,11 @@ pub fn set_up(
                 policy: policy.clone(),
                 default_timeout: Duration::from_secs(1800),
                 task: Some(task.as_ref()),
+                network: network.clone(),
             },
         );
         task.finish(if done.is_ok() { "set up" } else { "failed" });
-        done.map_err(|e| format!("{} (plan of plugin {})", e, plugin.meta.name))?;
+        notes.extend(done.map_err(|e| format!("{} (plan of plugin {})", e, plugin.meta.name))?);
         mounts.extend(plan.mounts.into_iter().map(|m| MountYml {
             source: m.source,
             target: m.target,
@@ -175,6 +228,7 @@ pub fn set_up(
             name: plugin.meta.name.clone(),
             version: plugin.meta.version.clone(),
             sha256: plugin.meta.sha256.clone(),
+            network: network.map(|g| g.hosts).unwrap_or_default(),
         });
         serving.push(plugin);
     }
@@ -186,6 +240,12 @@ pub fn set_up(
         mounts,
         environment,
     };
+    // Each plan's mounts were checked; together they must still be (no target twice).
+    crate::runtime_yml::check(
+        runtime.mounts.iter().map(|m| (m.source.as_str(), m.target.as_str())),
+        runtime.environment.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .map_err(|e| format!("the plans' runtime.yml is refused: {e}"))?;
     write_yaml(&tree.join("runtime.yml"), &runtime)?;
 
     let outputs: Vec<ProbeOutput> = setup::run_probes(tree, &probes, Duration::from_secs(120));
@@ -212,7 +272,11 @@ pub fn set_up(
         lock.notes.extend(captured.notes);
     }
     write_yaml(&tree.join("versions.lock"), &lock)?;
-    Ok(used)
+    notes.dedup();
+    Ok(SetUp {
+        plugins: used,
+        notes,
+    })
 }
 
 fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
@@ -225,10 +289,10 @@ fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
 }
 
 /// What each family plugin would do for `manifest`: `(plugin, plan)` in setup order.
-pub fn plans(
-    env: &SetupEnv<'_>,
-    manifest: &Manifest,
-) -> Result<Vec<(String, crate::plugin::types::Plan)>, String> {
+/// What the plugin would do, and the network its steps would get.
+pub type Planned = (String, crate::plugin::types::Plan, Option<setup::Grant>);
+
+pub fn plans(env: &SetupEnv<'_>, manifest: &Manifest) -> Result<Vec<Planned>, String> {
     if manifest.family.is_empty() {
         return Err("its manifest.yaml names no family, so no plugin can set it up".into());
     }
@@ -252,13 +316,19 @@ pub fn plans(
                 .plan_setup(plugin, &request)
                 .map_err(|e| e.to_string())?;
             setup::check(&plan, &policy).map_err(|e| e.to_string())?;
-            Ok((plugin.meta.name.clone(), plan))
+            let network = granted_network(manifest, family)?;
+            Ok((plugin.meta.name.clone(), plan, network))
         })
         .collect()
 }
 
-/// One line per step, mount, variable and probe of a plan, for `--dry-run`.
-pub fn describe(plugin: &str, plan: &crate::plugin::types::Plan) -> Vec<String> {
+/// One line per step, mount, variable and probe of a plan, and the network its steps get,
+/// for `--dry-run`.
+pub fn describe(
+    plugin: &str,
+    plan: &crate::plugin::types::Plan,
+    network: Option<&setup::Grant>,
+) -> Vec<String> {
     use crate::plugin::types::SetupStep as S;
     let mut out: Vec<String> = plan
         .steps
@@ -309,6 +379,12 @@ pub fn describe(plugin: &str, plan: &crate::plugin::types::Plan) -> Vec<String> 
             p.args.join(" ")
         )
     }));
+    out.push(match network {
+        Some(g) if !g.hosts.is_empty() => {
+            format!("{plugin}: network for run steps: {}", g.hosts.join(", "))
+        }
+        _ => format!("{plugin}: network for run steps: none"),
+    });
     out
 }
 

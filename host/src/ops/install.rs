@@ -113,9 +113,12 @@ pub fn plan_setups(
             });
         match result {
             Ok(plans) => {
-                for (plugin, plan) in plans {
-                    p.setup
-                        .extend(crate::install::source::describe(&plugin, &plan));
+                for (plugin, plan, network) in plans {
+                    p.setup.extend(crate::install::source::describe(
+                        &plugin,
+                        &plan,
+                        network.as_ref(),
+                    ));
                 }
             }
             Err(e) => p.setup_error = Some(e),

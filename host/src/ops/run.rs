@@ -11,8 +11,6 @@ use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::path::{Component, Path, PathBuf};
 
-use serde::Deserialize;
-
 use crate::install::layout::Layout;
 use crate::ops::installed::{installed, matching};
 use crate::registry::Spec;
@@ -49,24 +47,7 @@ pub enum RunError {
     },
 }
 
-/// runtime.yml, as Joblet reads it.
-#[derive(Debug, Clone, Deserialize)]
-pub struct RuntimeYml {
-    pub name: String,
-    pub version: String,
-    #[serde(default)]
-    pub mounts: Vec<MountYml>,
-    #[serde(default)]
-    pub environment: BTreeMap<String, String>,
-}
-
-#[derive(Debug, Clone, Deserialize)]
-pub struct MountYml {
-    pub source: String,
-    pub target: String,
-    #[serde(default)]
-    pub readonly: bool,
-}
+pub use crate::runtime_yml::{MountYml, RuntimeYml};
 
 /// The installed runtime a spec names (the highest matching version) and its runtime.yml,
 /// with every mount checked: sources inside the runtime, targets absolute without `..`.
@@ -85,8 +66,7 @@ pub fn find(layout: &Layout, spec: &Spec) -> Result<(PathBuf, RuntimeYml), RunEr
         dir: dir.clone(),
         reason,
     };
-    let text = std::fs::read_to_string(dir.join("runtime.yml")).map_err(|e| bad(e.to_string()))?;
-    let yml: RuntimeYml = serde_norway::from_str(&text).map_err(|e| bad(e.to_string()))?;
+    let yml = RuntimeYml::read(&dir).map_err(bad)?;
     let real_dir = dir.canonicalize().map_err(|e| bad(e.to_string()))?;
     for m in &yml.mounts {
         let rel = Path::new(&m.source);

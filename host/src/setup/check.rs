@@ -19,6 +19,8 @@ pub struct Policy {
     /// Variables of jrt's own environment that `run` steps see (package index mirrors,
     /// proxies, CA bundles), so a user's `PIP_INDEX_URL` reaches the pip a plan runs.
     pub pass_env: Vec<String>,
+    /// The caps every confined program runs under.
+    pub limits: crate::sandbox::Limits,
 }
 
 impl Default for Policy {
@@ -58,6 +60,7 @@ impl Default for Policy {
             ]
             .map(String::from)
             .to_vec(),
+            limits: crate::sandbox::Limits::default(),
         }
     }
 }
@@ -192,6 +195,30 @@ fn link_inside(link: &str, target: &str) -> Result<(), String> {
     Ok(())
 }
 
+/// Refuses the dynamic loader's variables (`LD_PRELOAD`, `LD_AUDIT`, ...) and glibc's other
+/// "unsecure" ones, which would make every program load code the plan chose.
+pub fn loader_variable(name: &str) -> Result<(), String> {
+    const GLIBC_UNSECURE: [&str; 11] = [
+        "GCONV_PATH",
+        "GETCONF_DIR",
+        "HOSTALIASES",
+        "LOCALDOMAIN",
+        "LOCPATH",
+        "MALLOC_TRACE",
+        "NIS_PATH",
+        "NLSPATH",
+        "RESOLV_HOST_CONF",
+        "RES_OPTIONS",
+        "TZDIR",
+    ];
+    if (name.starts_with("LD_") && name != "LD_LIBRARY_PATH") || GLIBC_UNSECURE.contains(&name) {
+        return Err(format!(
+            "the environment variable {name} is refused: it makes programs load what it names"
+        ));
+    }
+    Ok(())
+}
+
 /// Checks every step, mount and probe; the first problem refuses the whole plan.
 pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
     for (i, step) in plan.steps.iter().enumerate() {
@@ -253,8 +280,14 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
                             "the environment variable '{}' is not valid",
                             k.escape_debug()
                         ))
+                    } else if k == "LD_LIBRARY_PATH" {
+                        v.split(':')
+                            .filter(|d| !d.is_empty())
+                            .try_for_each(|d| inside(d).map_err(|e| {
+                                format!("LD_LIBRARY_PATH may name only directories of the tree: {e}")
+                            }))
                     } else {
-                        Ok(())
+                        loader_variable(k)
                     }
                 });
                 let args = r.args.iter().try_for_each(|a| {
@@ -299,9 +332,23 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
             )));
         }
     }
+    crate::runtime_yml::check(
+        plan.mounts.iter().map(|m| (m.source.as_str(), m.target.as_str())),
+        plan.environment.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+    )
+    .map_err(|reason| SetupError::Refused {
+        step: 0,
+        kind: "runtime.yml",
+        reason,
+    })?;
     for (i, p) in plan.probes.iter().enumerate() {
+        // The host's own tools are probed by the host; a plan probes what it installed.
         let result = if p.program.starts_with('/') {
-            allowed_host(&p.program, &policy.program_prefixes, "the probe program")
+            Err(format!(
+                "the probe program '{}' is a host program; probes may run only programs \
+                 inside the runtime tree",
+                p.program
+            ))
         } else {
             inside(&p.program)
         };

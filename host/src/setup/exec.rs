@@ -3,8 +3,7 @@
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
-use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use sha2::{Digest, Sha256};
 
@@ -13,9 +12,21 @@ use super::check::{Policy, check};
 use crate::extract::{Limits, extract};
 use crate::http::Http;
 use crate::plugin::types::{Plan, Probe, ProbeOutput, SetupStep};
+use crate::process::Keep;
+use crate::sandbox::{self, Network};
 
 /// Output kept from a program: its last this-many bytes.
 const MAX_OUTPUT: usize = 1 << 20;
+/// Output kept from a probe: its first this-many bytes (what capture-versions parses).
+const MAX_PROBE_OUTPUT: usize = 2 << 20;
+
+/// The network a plan's `run` steps may use: the hosts are shown and recorded, the ports
+/// enforced where Landlock can. No grant: an empty network namespace.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct Grant {
+    pub hosts: Vec<String>,
+    pub ports: Vec<u16>,
+}
 
 /// What a plan runs with.
 pub struct Executor<'a> {
@@ -29,6 +40,8 @@ pub struct Executor<'a> {
     pub default_timeout: Duration,
     /// Advanced by one per step, its message naming the step.
     pub task: Option<&'a dyn crate::progress::Task>,
+    /// The network the plan's `run` steps get; none by default.
+    pub network: Option<Grant>,
 }
 
 /// What one program printed.
@@ -40,10 +53,29 @@ pub struct RunOutput {
     pub timed_out: bool,
 }
 
-/// Checks the whole plan, then runs its steps in order.
-pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<(), SetupError> {
+/// Checks the whole plan, then runs its steps in order, then takes the tree back from the
+/// sandbox user and checks what the plan made ([`super::check_tree`]). Returns notes worth
+/// showing (a limit the machine could not enforce, setuid bits stripped).
+pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<Vec<String>, SetupError> {
     check(plan, &ex.policy)?;
     let tree = ex.tree.canonicalize().map_err(io("cannot open", ex.tree))?;
+    let mut notes = Vec::new();
+    let ran = run_steps(plan, ex, &tree, &mut notes);
+    // Whatever happened, the tree is root's again before anyone looks at it.
+    sandbox::reclaim(&tree).map_err(io("cannot take back", &tree))?;
+    ran?;
+    notes.extend(super::check_tree(&tree)?);
+    notes.dedup();
+    Ok(notes)
+}
+
+fn run_steps(
+    plan: &Plan,
+    ex: &Executor<'_>,
+    tree: &Path,
+    notes: &mut Vec<String>,
+) -> Result<(), SetupError> {
+    let tree = tree.to_path_buf();
     for (i, step) in plan.steps.iter().enumerate() {
         let n = i + 1;
         if let Some(task) = ex.task {
@@ -76,7 +108,8 @@ pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<(), SetupError> {
                 for binary in &c.binaries {
                     let bin = safe_existing(&tree, binary).map_err(failed("copy-libraries"))?;
                     for file in elf_files(&bin).map_err(failed("copy-libraries"))? {
-                        copy_closure(&tree, &file, &dir).map_err(failed("copy-libraries"))?;
+                        copy_closure(&tree, &file, &dir, &ex.policy, notes)
+                            .map_err(failed("copy-libraries"))?;
                     }
                 }
             }
@@ -106,13 +139,25 @@ pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<(), SetupError> {
                     .iter()
                     .filter_map(|k| Some((k.clone(), std::env::var(k).ok()?)))
                     .collect();
+                let spec = sandbox::Spec {
+                    tree: tree.clone(),
+                    writable: true,
+                    network: match &ex.network {
+                        None => Network::None,
+                        Some(grant) => Network::Ports(with_passed_ports(&grant.ports, &env)),
+                    },
+                    read_only: passed_paths(&env),
+                    limits: ex.policy.limits,
+                };
                 env.extend(r.env.iter().cloned());
                 let out = run(
-                    &tree,
+                    &spec,
                     &program,
                     &r.args,
                     &env,
                     Duration::from_secs(u64::from(seconds)),
+                    Keep::Tail(MAX_OUTPUT),
+                    notes,
                 )
                 .map_err(failed("run"))?;
                 let output = format!("{}{}", out.stdout, out.stderr);
@@ -157,15 +202,40 @@ pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<(), SetupError> {
     Ok(())
 }
 
-/// Runs the plan's probes in the finished tree and returns what they printed.
+/// Runs the plan's probes in the finished tree, confined and read-only over it, and returns
+/// what they printed (each stream cut at a few MiB). Only programs inside the tree are
+/// probed; the host's own tools are probed by the host ([`crate::facts`]).
 pub fn run_probes(tree: &Path, probes: &[Probe], timeout: Duration) -> Vec<ProbeOutput> {
     let tree = tree.canonicalize().unwrap_or_else(|_| tree.to_path_buf());
-    let tree = tree.as_path();
+    let spec = sandbox::Spec {
+        tree: tree.clone(),
+        writable: false,
+        network: Network::None,
+        read_only: Vec::new(),
+        limits: sandbox::Limits::default(),
+    };
     probes
         .iter()
         .map(|p| {
-            let result = program_path(tree, &p.program)
-                .and_then(|program| run(tree, &program, &p.args, &[], timeout));
+            let result = if p.program.starts_with('/') {
+                Err(format!(
+                    "the probe program '{}' is not inside the runtime tree",
+                    p.program
+                ))
+            } else {
+                safe_existing(&tree, &p.program)
+            };
+            let result = result.and_then(|program| {
+                run(
+                    &spec,
+                    &program,
+                    &p.args,
+                    &[],
+                    timeout,
+                    Keep::Head(MAX_PROBE_OUTPUT),
+                    &mut Vec::new(),
+                )
+            });
             match result {
                 Ok(out) => ProbeOutput {
                     name: p.name.clone(),
@@ -181,6 +251,39 @@ pub fn run_probes(tree: &Path, probes: &[Probe], timeout: Duration) -> Vec<Probe
                 },
             }
         })
+        .collect()
+}
+
+/// The ports of the package indexes and proxies the user passed through (`PIP_INDEX_URL`,
+/// `HTTPS_PROXY`, ...), added to a grant: the user's own configuration must keep working.
+fn with_passed_ports(ports: &[u16], env: &[(String, String)]) -> Vec<u16> {
+    let mut out = ports.to_vec();
+    for (_, value) in env {
+        for word in value.split_whitespace() {
+            if let Ok(url) = url::Url::parse(word)
+                && matches!(url.scheme(), "http" | "https")
+                && let Some(port) = url.port_or_known_default()
+            {
+                out.push(port);
+            }
+        }
+    }
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// Host paths the user passed through (`PIP_FIND_LINKS` directories, CA bundles), which the
+/// sandbox shows read-only.
+fn passed_paths(env: &[(String, String)]) -> Vec<PathBuf> {
+    env.iter()
+        .flat_map(|(_, v)| v.split_whitespace())
+        .filter_map(|word| match url::Url::parse(word) {
+            Ok(url) if url.scheme() == "file" => url.to_file_path().ok(),
+            Ok(_) => None,
+            Err(_) => Some(PathBuf::from(word)),
+        })
+        .filter(|p| p.is_absolute() && p.exists())
         .collect()
 }
 
@@ -254,6 +357,8 @@ fn safe_existing(tree: &Path, rel: &str) -> Result<PathBuf, String> {
     Ok(real)
 }
 
+/// A run step's program: a host program (allowed by the plan check, seen inside the sandbox
+/// at the same path) or one inside the tree.
 fn program_path(tree: &Path, program: &str) -> Result<PathBuf, String> {
     if program.starts_with('/') {
         Ok(PathBuf::from(program))
@@ -275,6 +380,14 @@ fn copy_tree(src: &Path, dest: &Path, exclude: &[PathBuf]) -> Result<(), String>
         std::os::unix::fs::symlink(target, dest)
             .map_err(|e| format!("cannot create {}: {e}", dest.display()))
     } else if meta.is_dir() {
+        if meta.permissions().mode() & 0o005 != 0o005 {
+            return Err(format!(
+                "{} is not a public directory on the host (mode {:o}); jrt copies only what \
+                 every user may read",
+                src.display(),
+                meta.permissions().mode() & 0o7777
+            ));
+        }
         std::fs::create_dir(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
         let mut entries: Vec<_> = std::fs::read_dir(src)
             .map_err(|e| e.to_string())?
@@ -286,10 +399,7 @@ fn copy_tree(src: &Path, dest: &Path, exclude: &[PathBuf]) -> Result<(), String>
         }
         Ok(())
     } else if meta.is_file() {
-        std::fs::copy(src, dest).map_err(|e| format!("cannot copy {}: {e}", src.display()))?;
-        let mode = crate::extract::normalise_mode(meta.permissions().mode());
-        std::fs::set_permissions(dest, std::fs::Permissions::from_mode(mode))
-            .map_err(|e| e.to_string())
+        copy_public_file(src, dest)
     } else {
         Err(format!(
             "{} is not a file, directory or symlink",
@@ -357,27 +467,44 @@ fn is_libc_part(name: &str) -> bool {
 }
 
 /// Copies the shared libraries `binary` needs (as `ldd` resolves them on this host) into `dir`,
-/// each under the name the binary asks for.
-fn copy_closure(tree: &Path, binary: &Path, dir: &Path) -> Result<(), String> {
-    let out = Command::new("ldd")
-        .arg(binary)
-        .env_clear()
-        .env("PATH", "/usr/bin:/bin")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|e| format!("cannot run ldd: {e}"))?;
-    let text = String::from_utf8_lossy(&out.stdout);
-    if !out.status.success() {
+/// each under the name the binary asks for. `ldd` runs confined (read-only, no network): an
+/// ELF can name its own loader, so asking for its libraries runs code the plan chose. Only
+/// files the copy allow-list permits and that are world-readable on the host are copied,
+/// whatever a planted RUNPATH or absolute `DT_NEEDED` names.
+fn copy_closure(
+    tree: &Path,
+    binary: &Path,
+    dir: &Path,
+    policy: &Policy,
+    notes: &mut Vec<String>,
+) -> Result<(), String> {
+    let spec = sandbox::Spec {
+        tree: tree.to_path_buf(),
+        writable: false,
+        network: Network::None,
+        read_only: Vec::new(),
+        limits: policy.limits,
+    };
+    let out = run(
+        &spec,
+        Path::new("/usr/bin/ldd"),
+        &[binary.display().to_string()],
+        &[("PATH".into(), "/usr/bin:/bin".into())],
+        Duration::from_secs(60),
+        Keep::Head(MAX_OUTPUT),
+        notes,
+    )?;
+    let text = &out.stdout;
+    if out.code != Some(0) {
         // Static binaries and scripts have no closure.
-        if text.contains("not a dynamic executable")
-            || String::from_utf8_lossy(&out.stderr).contains("not a dynamic executable")
+        if text.contains("not a dynamic executable") || out.stderr.contains("not a dynamic executable")
         {
             return Ok(());
         }
         return Err(format!(
             "ldd {} failed: {}",
             binary.display(),
-            String::from_utf8_lossy(&out.stderr).trim()
+            out.stderr.trim()
         ));
     }
     for line in text.lines() {
@@ -405,7 +532,7 @@ fn copy_closure(tree: &Path, binary: &Path, dir: &Path) -> Result<(), String> {
                 (name, path)
             }
         };
-        if !path.starts_with('/') || name.is_empty() || name.contains('/') {
+        if !path.starts_with('/') || name.is_empty() || name.contains('/') || name == ".." {
             continue; // linux-vdso and friends live in the kernel
         }
         // The C library stays the job root's; what is already in the tree stays where it is.
@@ -413,11 +540,50 @@ fn copy_closure(tree: &Path, binary: &Path, dir: &Path) -> Result<(), String> {
             continue;
         }
         let dest = dir.join(&name);
-        if dest.exists() {
+        if std::fs::symlink_metadata(&dest).is_ok() {
             continue;
         }
-        std::fs::copy(&path, &dest).map_err(|e| format!("cannot copy {path}: {e}"))?;
+        // Libraries are usually links to the versioned file: check and copy what it is.
+        let real = Path::new(&path)
+            .canonicalize()
+            .map_err(|e| format!("cannot resolve {path}: {e}"))?;
+        super::check::allowed_real(&path, &policy.copy_prefixes)?;
+        super::check::allowed_real(&real.display().to_string(), &policy.copy_prefixes)?;
+        copy_public_file(&real, &dest)?;
     }
+    Ok(())
+}
+
+/// Copies a host file that everyone may read (a private file is refused, never turned into
+/// a world-readable copy), without following a symlink at `dest`.
+fn copy_public_file(src: &Path, dest: &Path) -> Result<(), String> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut from = std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .open(src)
+        .map_err(|e| format!("cannot read {}: {e}", src.display()))?;
+    let meta = from
+        .metadata()
+        .map_err(|e| format!("cannot read {}: {e}", src.display()))?;
+    if !meta.is_file() {
+        return Err(format!("{} is not a regular file", src.display()));
+    }
+    if meta.permissions().mode() & 0o004 == 0 {
+        return Err(format!(
+            "{} is not world-readable on the host (mode {:o}); jrt copies only public files",
+            src.display(),
+            meta.permissions().mode() & 0o7777
+        ));
+    }
+    let mut to = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .custom_flags(libc::O_NOFOLLOW)
+        .mode(crate::extract::normalise_mode(meta.permissions().mode()))
+        .open(dest)
+        .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+    std::io::copy(&mut from, &mut to).map_err(|e| format!("cannot copy {}: {e}", src.display()))?;
     Ok(())
 }
 
@@ -502,103 +668,37 @@ fn unpack(tree: &Path, file: &Path, target: &str, strip: u32) -> Result<(), Stri
     Ok(())
 }
 
-/// Runs a program with a minimal environment in `tree`, with a timeout; output captured.
+/// Runs a program confined by `spec` with a minimal environment (plus `env`), the tree as
+/// working directory and home, and a timeout.
 fn run(
-    tree: &Path,
+    spec: &sandbox::Spec,
     program: &Path,
     args: &[String],
     env: &[(String, String)],
     timeout: Duration,
+    keep: Keep,
+    notes: &mut Vec<String>,
 ) -> Result<RunOutput, String> {
-    use std::os::unix::process::CommandExt;
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .current_dir(tree)
-        .env_clear()
-        .env(
-            "PATH",
-            format!(
-                "{0}/bin:{0}/usr/bin:{0}/usr/local/bin:/usr/bin:/bin",
-                tree.display()
-            ),
-        )
-        .env("HOME", tree)
-        .env("LANG", "C.UTF-8")
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())))
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        // Its own process group, so a timeout kills what it started too.
-        .process_group(0);
-    // A script the plan just wrote can be briefly "busy" (ETXTBSY): a child that another
-    // thread of this process forked meanwhile holds its write descriptor until it execs.
-    // That passes within moments, so try a few times before giving up.
-    let mut attempt = 0;
-    let mut child = loop {
-        match cmd.spawn() {
-            Ok(child) => break child,
-            Err(e) if e.raw_os_error() == Some(libc::ETXTBSY) && attempt < 20 => {
-                attempt += 1;
-                std::thread::sleep(Duration::from_millis(10 * attempt));
-            }
-            Err(e) => return Err(format!("cannot start {}: {e}", program.display())),
-        }
-    };
-    let capture = |pipe: Option<Box<dyn Read + Send>>| {
-        std::thread::spawn(move || {
-            let mut kept: Vec<u8> = Vec::new();
-            if let Some(mut pipe) = pipe {
-                let mut buf = [0u8; 8192];
-                while let Ok(n) = pipe.read(&mut buf) {
-                    if n == 0 {
-                        break;
-                    }
-                    kept.extend_from_slice(&buf[..n]);
-                    if kept.len() > MAX_OUTPUT {
-                        kept.drain(..kept.len() - MAX_OUTPUT);
-                    }
-                }
-            }
-            String::from_utf8_lossy(&kept).into_owned()
-        })
-    };
-    let out = capture(
-        child
-            .stdout
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let err = capture(
-        child
-            .stderr
-            .take()
-            .map(|p| Box::new(p) as Box<dyn Read + Send>),
-    );
-    let started = Instant::now();
-    let (status, timed_out) = loop {
-        match child.try_wait() {
-            Ok(Some(status)) => {
-                // Anything it left running in its group would hold the output pipes open
-                // (and outlive the install): stop it.
-                // SAFETY: signalling the process group we created; ESRCH when it is empty.
-                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                break (Some(status), false);
-            }
-            Ok(None) if started.elapsed() < timeout => {
-                std::thread::sleep(Duration::from_millis(10))
-            }
-            _ => {
-                // SAFETY: signalling the process group we created.
-                unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
-                let _ = child.wait();
-                break (None, true);
-            }
-        }
-    };
+    let tree = spec.tree.display();
+    let mut full: Vec<(String, String)> = vec![
+        (
+            "PATH".into(),
+            format!("{tree}/bin:{tree}/usr/bin:{tree}/usr/local/bin:/usr/bin:/bin"),
+        ),
+        ("HOME".into(), tree.to_string()),
+        ("LANG".into(), "C.UTF-8".into()),
+        ("TMPDIR".into(), "/tmp".into()),
+    ];
+    for (k, v) in env {
+        full.retain(|(name, _)| name != k);
+        full.push((k.clone(), v.clone()));
+    }
+    let ran = sandbox::run(spec, program, args, &full, timeout, keep).map_err(|e| e.to_string())?;
+    notes.extend(ran.notes);
     Ok(RunOutput {
-        code: status.and_then(|s| s.code()),
-        stdout: out.join().unwrap_or_default(),
-        stderr: err.join().unwrap_or_default(),
-        timed_out,
+        code: ran.finished.code,
+        stdout: ran.finished.stdout,
+        stderr: ran.finished.stderr,
+        timed_out: ran.finished.timed_out,
     })
 }

@@ -4,15 +4,18 @@
 //! staging tree, host copies must come from allow-listed prefixes, fetches must carry a
 //! sha256, programs must live in the tree or under an allow-listed prefix, and symlinks must
 //! point inside the tree. One bad step refuses the plan. [`execute`] then runs the steps in
-//! order: fetches are verified and cached like packages, programs run with a minimal
-//! environment, the tree as working directory, a timeout, and their output captured and shown
-//! when they fail.
+//! order: fetches are verified and cached like packages, programs run confined
+//! ([`crate::sandbox`]) with a minimal environment, the tree as working directory, a timeout,
+//! and their output captured and shown when they fail. What the plan made is checked before
+//! it can be placed ([`check_tree`]).
 
 mod check;
 mod exec;
+mod tree;
 
-pub use check::{Policy, check};
-pub use exec::{Executor, RunOutput, execute, run_probes};
+pub use check::{Policy, check, loader_variable};
+pub use exec::{Executor, Grant, RunOutput, execute, run_probes};
+pub use tree::check_tree;
 
 use std::path::PathBuf;
 

@@ -1,0 +1,168 @@
+//! `runtime.yml`, Joblet's description of a runtime (its mounts and environment), and the
+//! checks every one must pass before it reaches a final path: whether a setup plan wrote it
+//! or a prebuilt package carried it, and again before `jrt run` uses it.
+//!
+//! A runtime.yml is what Joblet trusts when it builds a job's root, so a hostile one could
+//! mount over `/`, mount a path outside the runtime, or load a library into every job.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Component, Path};
+
+use serde::Deserialize;
+
+use crate::setup::loader_variable;
+
+/// runtime.yml, as Joblet reads it.
+#[derive(Debug, Clone, Deserialize)]
+pub struct RuntimeYml {
+    pub name: String,
+    pub version: String,
+    #[serde(default)]
+    pub mounts: Vec<MountYml>,
+    #[serde(default)]
+    pub environment: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+pub struct MountYml {
+    pub source: String,
+    pub target: String,
+    #[serde(default)]
+    pub readonly: bool,
+}
+
+/// The largest runtime.yml read (real ones are a few KiB).
+const MAX_BYTES: u64 = 1 << 20;
+
+impl RuntimeYml {
+    /// Reads and checks `<dir>/runtime.yml`.
+    pub fn read(dir: &Path) -> Result<RuntimeYml, String> {
+        use std::io::Read;
+        let path = dir.join("runtime.yml");
+        let file = std::fs::File::open(&path).map_err(|e| format!("cannot read runtime.yml: {e}"))?;
+        let mut text = String::new();
+        file.take(MAX_BYTES + 1)
+            .read_to_string(&mut text)
+            .map_err(|e| format!("cannot read runtime.yml: {e}"))?;
+        if text.len() as u64 > MAX_BYTES {
+            return Err(format!("runtime.yml is over {MAX_BYTES} bytes"));
+        }
+        let yml: RuntimeYml =
+            serde_norway::from_str(&text).map_err(|e| format!("runtime.yml: {e}"))?;
+        yml.check()?;
+        Ok(yml)
+    }
+
+    pub fn check(&self) -> Result<(), String> {
+        check(
+            self.mounts.iter().map(|m| (m.source.as_str(), m.target.as_str())),
+            self.environment.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        )
+    }
+}
+
+/// Mount sources relative and inside the runtime; targets absolute, without `..`, not `/`,
+/// each once; no loader variables in the environment, and `LD_LIBRARY_PATH` only below the
+/// runtime's own mount targets.
+pub fn check<'a>(
+    mounts: impl Iterator<Item = (&'a str, &'a str)>,
+    environment: impl Iterator<Item = (&'a str, &'a str)>,
+) -> Result<(), String> {
+    let mut targets = BTreeSet::new();
+    for (source, target) in mounts {
+        let src = Path::new(source);
+        if source.is_empty()
+            || src.is_absolute()
+            || src.components().any(|c| c == Component::ParentDir)
+        {
+            return Err(format!(
+                "the mount source '{}' is not a path inside the runtime",
+                source.escape_debug()
+            ));
+        }
+        let normal = normal_target(target).ok_or_else(|| {
+            format!(
+                "the mount target '{}' is not an absolute path without '..'",
+                target.escape_debug()
+            )
+        })?;
+        if normal == "/" {
+            return Err("a mount targets '/': a runtime may not replace the job's root".into());
+        }
+        if !targets.insert(normal.clone()) {
+            return Err(format!("the mount target '{normal}' appears twice"));
+        }
+    }
+    for (name, value) in environment {
+        if name == "LD_LIBRARY_PATH" {
+            for dir in value.split(':').filter(|d| !d.is_empty()) {
+                let below = normal_target(dir).is_some_and(|d| {
+                    targets
+                        .iter()
+                        .any(|t| Path::new(&d).starts_with(Path::new(t)))
+                });
+                if !below {
+                    return Err(format!(
+                        "LD_LIBRARY_PATH names '{}', which is not below one of the runtime's \
+                         mounts",
+                        dir.escape_debug()
+                    ));
+                }
+            }
+        } else {
+            loader_variable(name)?;
+        }
+    }
+    Ok(())
+}
+
+/// `target` without `.` parts and trailing slashes; none when it is relative or has `..`.
+fn normal_target(target: &str) -> Option<String> {
+    let path = Path::new(target);
+    if !path.is_absolute() || target.chars().any(char::is_control) {
+        return None;
+    }
+    let mut out = String::new();
+    for c in path.components() {
+        match c {
+            Component::RootDir | Component::CurDir => {}
+            Component::Normal(part) => {
+                out.push('/');
+                out.push_str(part.to_str()?);
+            }
+            _ => return None,
+        }
+    }
+    Some(if out.is_empty() { "/".into() } else { out })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::check;
+
+    #[test]
+    fn hostile_runtime_ymls_are_refused() {
+        let env: [(&str, &str); 0] = [];
+        assert!(check([("isolated/usr", "/usr")].into_iter(), env.into_iter()).is_ok());
+        for (mounts, reason) in [
+            (vec![("isolated", "/")], "targets '/'"),
+            (vec![("isolated", "/./")], "targets '/'"),
+            (vec![("a", "/usr"), ("b", "/usr/")], "appears twice"),
+            (vec![("/etc", "/etc")], "not a path inside"),
+            (vec![("../x", "/x")], "not a path inside"),
+            (vec![("a", "usr")], "not an absolute path"),
+            (vec![("a", "/usr/../etc")], "not an absolute path"),
+        ] {
+            let err = check(mounts.into_iter(), env.into_iter()).unwrap_err();
+            assert!(err.contains(reason), "{err}");
+        }
+        let mounts = || [("isolated/usr/local", "/usr/local")].into_iter();
+        let err = check(mounts(), [("LD_PRELOAD", "/usr/local/lib/x.so")].into_iter()).unwrap_err();
+        assert!(err.contains("LD_PRELOAD"), "{err}");
+        assert!(check(mounts(), [("LD_AUDIT", "x")].into_iter()).is_err());
+        assert!(check(mounts(), [("LD_LIBRARY_PATH", "/usr/local/lib")].into_iter()).is_ok());
+        let err = check(mounts(), [("LD_LIBRARY_PATH", "/usr/local/lib:/home/x")].into_iter())
+            .unwrap_err();
+        assert!(err.contains("/home/x"), "{err}");
+    }
+}

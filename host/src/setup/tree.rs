@@ -1,0 +1,77 @@
+//! What a plan made, checked before it is placed: no device nodes, FIFOs or sockets (Joblet
+//! would bind them into jobs), and no setuid or setgid bits (stripped, and said).
+
+use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
+use std::path::Path;
+
+use super::SetupError;
+
+/// Walks `tree` without following links. Returns a note for each setuid/setgid bit removed.
+pub fn check_tree(tree: &Path) -> Result<Vec<String>, SetupError> {
+    let mut notes = Vec::new();
+    let mut stack = vec![tree.to_path_buf()];
+    let failed = |reason: String| SetupError::Failed {
+        step: 0,
+        kind: "tree check",
+        reason,
+    };
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| SetupError::Io {
+            action: "cannot read",
+            path: path.clone(),
+            source: e,
+        })?;
+        let kind = meta.file_type();
+        let rel = path.strip_prefix(tree).unwrap_or(&path).display().to_string();
+        let special = if kind.is_block_device() || kind.is_char_device() {
+            Some("a device node")
+        } else if kind.is_fifo() {
+            Some("a FIFO")
+        } else if kind.is_socket() {
+            Some("a socket")
+        } else {
+            None
+        };
+        if let Some(what) = special {
+            return Err(failed(format!(
+                "the setup made {what} at '{}'; a runtime holds only files, directories and \
+                 symlinks, so nothing was installed",
+                rel.escape_debug()
+            )));
+        }
+        if kind.is_symlink() {
+            continue;
+        }
+        let mode = meta.mode();
+        if mode & 0o6000 != 0 {
+            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o1777))
+                .map_err(|e| SetupError::Io {
+                    action: "cannot strip the setuid bit of",
+                    path: path.clone(),
+                    source: e,
+                })?;
+            notes.push(format!(
+                "removed the setuid/setgid bit of '{}' (a runtime never raises privileges)",
+                rel.escape_debug()
+            ));
+        }
+        if kind.is_dir() {
+            for entry in std::fs::read_dir(&path).map_err(|e| SetupError::Io {
+                action: "cannot read",
+                path: path.clone(),
+                source: e,
+            })? {
+                stack.push(
+                    entry
+                        .map_err(|e| SetupError::Io {
+                            action: "cannot read",
+                            path: path.clone(),
+                            source: e,
+                        })?
+                        .path(),
+                );
+            }
+        }
+    }
+    Ok(notes)
+}
