@@ -39,7 +39,8 @@ impl RuntimeYml {
     pub fn read(dir: &Path) -> Result<RuntimeYml, String> {
         use std::io::Read;
         let path = dir.join("runtime.yml");
-        let file = std::fs::File::open(&path).map_err(|e| format!("cannot read runtime.yml: {e}"))?;
+        let file =
+            std::fs::File::open(&path).map_err(|e| format!("cannot read runtime.yml: {e}"))?;
         let mut text = String::new();
         file.take(MAX_BYTES + 1)
             .read_to_string(&mut text)
@@ -55,8 +56,12 @@ impl RuntimeYml {
 
     pub fn check(&self) -> Result<(), String> {
         check(
-            self.mounts.iter().map(|m| (m.source.as_str(), m.target.as_str())),
-            self.environment.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+            self.mounts
+                .iter()
+                .map(|m| (m.source.as_str(), m.target.as_str())),
+            self.environment
+                .iter()
+                .map(|(k, v)| (k.as_str(), v.as_str())),
         )
     }
 }
@@ -157,12 +162,25 @@ mod tests {
             assert!(err.contains(reason), "{err}");
         }
         let mounts = || [("isolated/usr/local", "/usr/local")].into_iter();
-        let err = check(mounts(), [("LD_PRELOAD", "/usr/local/lib/x.so")].into_iter()).unwrap_err();
+        let err = check(
+            mounts(),
+            [("LD_PRELOAD", "/usr/local/lib/x.so")].into_iter(),
+        )
+        .unwrap_err();
         assert!(err.contains("LD_PRELOAD"), "{err}");
         assert!(check(mounts(), [("LD_AUDIT", "x")].into_iter()).is_err());
-        assert!(check(mounts(), [("LD_LIBRARY_PATH", "/usr/local/lib")].into_iter()).is_ok());
-        let err = check(mounts(), [("LD_LIBRARY_PATH", "/usr/local/lib:/home/x")].into_iter())
-            .unwrap_err();
+        assert!(
+            check(
+                mounts(),
+                [("LD_LIBRARY_PATH", "/usr/local/lib")].into_iter()
+            )
+            .is_ok()
+        );
+        let err = check(
+            mounts(),
+            [("LD_LIBRARY_PATH", "/usr/local/lib:/home/x")].into_iter(),
+        )
+        .unwrap_err();
         assert!(err.contains("/home/x"), "{err}");
     }
 }

@@ -158,12 +158,17 @@ fn a_good_plan_builds_the_tree() {
             program: "isolated/usr/bin/hello".into(),
             args: vec![],
         }],
+        &[],
         Duration::from_secs(10),
     );
     // Probes see the tree read-only: the script's write fails, the rest of it runs.
     assert_eq!(probes[0].exit_code, Some(0));
     assert_eq!(probes[0].stdout, "out\n");
-    assert!(probes[0].stderr.contains("Read-only file system"), "{}", probes[0].stderr);
+    assert!(
+        probes[0].stderr.contains("Read-only file system"),
+        "{}",
+        probes[0].stderr
+    );
     assert!(probes[0].stderr.ends_with("err\n"), "{}", probes[0].stderr);
 }
 

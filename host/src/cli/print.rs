@@ -290,6 +290,21 @@ pub fn detect(r: &Report, quiet: bool) {
         }
         None => println!("nvidia    none"),
     }
+    let s = &r.sandbox;
+    for (name, layer) in [
+        ("namespaces", &s.namespaces),
+        ("seccomp", &s.seccomp),
+        ("landlock", &s.landlock),
+        ("landlock network", &s.landlock_network),
+        ("memory limit", &s.memory_limit),
+    ] {
+        println!(
+            "sandbox   {name}: {} ({})",
+            if layer.active { "on" } else { "off" },
+            layer.detail
+        );
+    }
+    println!("sandbox   runs as {}", s.runs_as);
     for a in &r.plugins {
         if let Some(e) = &a.error {
             eprintln!("warning: plugin {} refused: {e}", a.plugin);

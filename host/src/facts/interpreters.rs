@@ -71,6 +71,21 @@ pub fn probe() -> Found {
                 .copy_allowed
                 .push(format!("{}/", stdlib.trim_end_matches('/')));
         }
+        // A shared build's libpython (pyenv's `--enable-shared`), which copy-libraries takes
+        // from the interpreter's own RUNPATH: exactly that file, and the file it links to.
+        if report["shared"].as_bool() == Some(true)
+            && let (Some(libdir), Some(soname)) =
+                (report["libdir"].as_str(), report["soname"].as_str())
+            && libdir.starts_with('/')
+            && !soname.is_empty()
+            && !soname.contains('/')
+        {
+            let lib = Path::new(libdir).join(soname);
+            if let Ok(real) = lib.canonicalize() {
+                found.copy_allowed.push(real.display().to_string());
+            }
+            found.copy_allowed.push(lib.display().to_string());
+        }
         found.tools.push(ProbeOutput {
             name: "host-python".into(),
             ..out

@@ -111,7 +111,9 @@ pub fn granted_network(manifest: &Manifest, family: &str) -> Result<Option<setup
         return Ok(None);
     };
     let Value::Sequence(items) = list else {
-        return Err(format!("setup_network.{family} must be a list of host:port"));
+        return Err(format!(
+            "setup_network.{family} must be a list of host:port"
+        ));
     };
     let mut grant = setup::Grant::default();
     for item in items.iter().take(64) {
@@ -121,8 +123,9 @@ pub fn granted_network(manifest: &Manifest, family: &str) -> Result<Option<setup
             .and_then(|(h, p)| Some((h, p.parse::<u16>().ok().filter(|p| *p > 0)?)))
             .filter(|(h, _)| {
                 !h.is_empty()
-                    && h.bytes()
-                        .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':'))
+                    && h.bytes().all(|b| {
+                        b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':')
+                    })
             })
             .ok_or_else(|| {
                 format!(
@@ -242,13 +245,31 @@ pub fn set_up(
     };
     // Each plan's mounts were checked; together they must still be (no target twice).
     crate::runtime_yml::check(
-        runtime.mounts.iter().map(|m| (m.source.as_str(), m.target.as_str())),
-        runtime.environment.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        runtime
+            .mounts
+            .iter()
+            .map(|m| (m.source.as_str(), m.target.as_str())),
+        runtime
+            .environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
     )
     .map_err(|e| format!("the plans' runtime.yml is refused: {e}"))?;
     write_yaml(&tree.join("runtime.yml"), &runtime)?;
 
-    let outputs: Vec<ProbeOutput> = setup::run_probes(tree, &probes, Duration::from_secs(120));
+    let tree_real = tree.canonicalize().unwrap_or_else(|_| tree.to_path_buf());
+    let probe_env: Vec<(String, String)> = setup::library_path_in_tree(
+        &tree_real,
+        runtime
+            .mounts
+            .iter()
+            .map(|m| (m.source.as_str(), m.target.as_str())),
+        &runtime.environment.clone().into_iter().collect::<Vec<_>>(),
+    )
+    .into_iter()
+    .collect();
+    let outputs: Vec<ProbeOutput> =
+        setup::run_probes(tree, &probes, &probe_env, Duration::from_secs(120));
     let mut lock = VersionsLock {
         runtime: &manifest.name,
         version: &manifest.version,

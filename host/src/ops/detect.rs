@@ -23,6 +23,8 @@ pub struct Report {
     pub gpu: Option<Gpu>,
     /// Each plugin's own answer.
     pub plugins: Vec<PluginAnswer>,
+    /// Which layers of the setup sandbox hold on this machine (docs/security.md).
+    pub sandbox: crate::sandbox::Layers,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -159,6 +161,7 @@ pub fn detect_with(
 
 fn report(facts: types::HostFacts, p: types::Platform, answers: Vec<PluginAnswer>) -> Report {
     Report {
+        sandbox: crate::sandbox::layers(),
         platform: p.id,
         os: match p.os {
             OsFamily::Ubuntu => "ubuntu",

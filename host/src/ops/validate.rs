@@ -60,6 +60,11 @@ pub fn validate(
                 "names no runtime family (such as [python] or [python, cuda])".into(),
             ));
         }
+        for family in &manifest.family {
+            if let Err(e) = crate::install::source::granted_network(&manifest, family) {
+                problems.push(jrt("setup_network", e));
+            }
+        }
         // The common checks (name, semver, platforms) live in every plugin; run them once
         // through the first family's plugin, or the first plugin when none matches.
         let mut checked_by_a_plugin = false;

@@ -27,6 +27,8 @@ pub struct Prepared {
     /// Keep the host's network namespace (the step declared network).
     pub network: bool,
     pub ops: Vec<Op>,
+    /// The cloned bind sources, one per `Op::Bind` slot (filled by the child).
+    pub clones: Vec<RawFd>,
     /// The working directory inside.
     pub tree: CString,
     pub limits: Rlimits,
@@ -101,6 +103,8 @@ pub fn enter(p: &mut Prepared) -> io::Result<()> {
     if n != 1 || go[0] != b'1' {
         return fail(p, c"waiting for the id maps", libc::EPERM);
     }
+
+    clone_sources(p)?;
 
     // Become the sandbox user now (so what the setup makes is owned by a mapped id), keeping
     // the namespace's capabilities just long enough to build the root.
@@ -177,6 +181,33 @@ fn relay(child: libc::pid_t) -> ! {
     }
 }
 
+/// Clones every bind source into a detached mount while the child still has jrt's ids (and
+/// the new namespace's capabilities): the sandbox user may not be able to reach them.
+fn clone_sources(p: &mut Prepared) -> io::Result<()> {
+    const OPEN_TREE_CLONE: libc::c_uint = 1;
+    for op in &p.ops {
+        if let Op::Bind { from, slot, .. } = op {
+            let fd = unsafe {
+                libc::syscall(
+                    libc::SYS_open_tree,
+                    libc::AT_FDCWD,
+                    from.as_ptr(),
+                    OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+                )
+            };
+            if fd < 0 {
+                say(p.why, b"cloning the mount of ");
+                say(p.why, from.to_bytes());
+                return Err(io::Error::from_raw_os_error(errno()));
+            }
+            if let Some(place) = p.clones.get_mut(*slot) {
+                *place = fd as RawFd;
+            }
+        }
+    }
+    Ok(())
+}
+
 fn build_root(p: &Prepared) -> io::Result<()> {
     check(p, c"making mounts private", unsafe {
         libc::mount(
@@ -230,15 +261,23 @@ fn build_root(p: &Prepared) -> io::Result<()> {
                 }
                 root.get_or_insert(at);
             }
-            Op::Bind { from, to, flags } => {
+            Op::Bind {
+                from,
+                to,
+                flags,
+                slot,
+            } => {
+                const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
+                let clone = p.clones.get(*slot).copied().unwrap_or(-1);
                 let r = unsafe {
-                    libc::mount(
-                        from.as_ptr(),
+                    libc::syscall(
+                        libc::SYS_move_mount,
+                        clone,
+                        c"".as_ptr(),
+                        libc::AT_FDCWD,
                         to.as_ptr(),
-                        std::ptr::null(),
-                        libc::MS_BIND,
-                        std::ptr::null(),
-                    )
+                        MOVE_MOUNT_F_EMPTY_PATH,
+                    ) as i32
                 };
                 if r != 0 {
                     return fail_at(p, c"binding ", from, errno());

@@ -1,5 +1,6 @@
 //! The Landlock layer: a second, independent fence under the namespaces. Writes are allowed
-//! only below the staging tree (for steps), the private `/tmp` and three harmless devices;
+//! only below the staging tree (for steps), the private `/tmp` and `/dev/shm`, and three
+//! harmless devices;
 //! TCP `connect` only to the ports a step declared (none without network) and no `bind`;
 //! no abstract unix sockets or signals outside the sandbox.
 //!
@@ -24,7 +25,7 @@ fn writes() -> BitFlags<AccessFs> {
 }
 
 /// The ruleset for `spec`, ready for the child to enforce.
-pub fn ruleset(spec: &Spec, tmp: &Path) -> Result<Option<RulesetCreated>, SandboxError> {
+pub fn ruleset(spec: &Spec, scratch: &[&Path]) -> Result<Option<RulesetCreated>, SandboxError> {
     let err = |e: landlock::RulesetError| SandboxError::Landlock(e.to_string());
     let path = |p: &Path| {
         PathFd::new(p).map_err(|e| SandboxError::Landlock(format!("{}: {e}", p.display())))
@@ -38,9 +39,12 @@ pub fn ruleset(spec: &Spec, tmp: &Path) -> Result<Option<RulesetCreated>, Sandbo
         .map_err(err)?
         .create()
         .map_err(err)?;
-    let mut created = created
-        .add_rule(PathBeneath::new(path(tmp)?, writes()))
-        .map_err(err)?;
+    let mut created = created;
+    for dir in scratch {
+        created = created
+            .add_rule(PathBeneath::new(path(dir)?, writes()))
+            .map_err(err)?;
+    }
     if spec.writable {
         created = created
             .add_rule(PathBeneath::new(path(&spec.tree)?, writes()))

@@ -7,7 +7,8 @@
 //! never host root ([`SANDBOX_ID`] when jrt is root, the caller's own ids otherwise), with no
 //! capabilities, `PR_SET_NO_NEW_PRIVS`, rlimits, a seccomp filter ([`seccomp`]) and a Landlock
 //! ruleset ([`fence`]). Its filesystem is a read-only tmpfs holding only: the staging tree at
-//! its own path (read-write for steps, read-only for probes), a private `/tmp`, the host's
+//! its own path (read-write for steps, read-only for probes), a private `/tmp` and
+//! `/dev/shm` (POSIX semaphores: Python's multiprocessing), the host's
 //! `/usr`, `/bin`, `/sbin`, `/lib*`, `/etc/ssl`, `/etc/pki` and `/etc/ld.so.*` read-only,
 //! name-resolution files only with network, a fresh `/proc`, and `/dev/{null,zero,full,random,
 //! urandom}`. Paths the user passed through (`PIP_FIND_LINKS`, a CA bundle) are bound read-only.
@@ -164,8 +165,9 @@ pub fn run(
             source: e,
         })?;
     let tmp = scratch.path().join("tmp");
+    let shm = scratch.path().join("shm");
     let root = scratch.path().join("root");
-    for dir in [&tmp, &root] {
+    for dir in [&tmp, &shm, &root] {
         std::fs::create_dir(dir).map_err(|e| SandboxError::Prepare {
             action: "cannot create",
             path: dir.clone(),
@@ -175,7 +177,7 @@ pub fn run(
     if ids.from_root {
         // The sandbox user must be able to write what it may write; the caller takes the
         // tree back ([`reclaim`]) before it is placed.
-        let mut mine = vec![tmp.as_path()];
+        let mut mine = vec![tmp.as_path(), shm.as_path()];
         if spec.writable {
             mine.push(&spec.tree);
         }
@@ -187,9 +189,9 @@ pub fn run(
             })?;
         }
     }
-    let ops = view::plan(spec, &root, &tmp)?;
+    let (ops, binds) = view::plan(spec, &root, &tmp, &shm)?;
     let filters = seccomp::programs()?;
-    let ruleset = fence::ruleset(spec, &tmp)?;
+    let ruleset = fence::ruleset(spec, &[&tmp, &shm])?;
     let cgroup = cgroup::Cgroup::create(&spec.limits);
     if let Some(why) = &cgroup.unavailable {
         notes.push(why.clone());
@@ -211,6 +213,7 @@ pub fn run(
         gid: ids.gid,
         network: spec.network != Network::None,
         ops,
+        clones: vec![-1; binds],
         tree,
         limits: child::Rlimits {
             processes: spec.limits.processes,

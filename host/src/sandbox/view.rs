@@ -38,22 +38,33 @@ pub enum Op {
         options: CString,
     },
     /// A bind mount, then a remount of it with `flags` (`MS_RDONLY`, `MS_NOSUID`, ...).
+    /// The source is cloned (`open_tree`) into clone number `slot` while the child still has
+    /// jrt's ids, since the sandbox user may not be able to walk to it (a host interpreter
+    /// under `/root`), and attached once the root is built.
     Bind {
         from: CString,
         to: CString,
         flags: libc::c_ulong,
+        slot: usize,
     },
     Proc(CString),
     /// Makes the root tmpfs read-only, once everything is mounted in it.
     Seal(CString),
 }
 
-/// The operations for `spec`, building the root at `root` with `tmp` as its `/tmp`.
-pub fn plan(spec: &Spec, root: &Path, tmp: &Path) -> Result<Vec<Op>, SandboxError> {
+/// The operations for `spec`, building the root at `root` with `tmp` as its `/tmp` and
+/// `shm` as its `/dev/shm`, and how many bind sources they clone.
+pub fn plan(
+    spec: &Spec,
+    root: &Path,
+    tmp: &Path,
+    shm: &Path,
+) -> Result<(Vec<Op>, usize), SandboxError> {
     let mut b = Builder {
         root: root.to_path_buf(),
         ops: Vec::new(),
         made: BTreeSet::new(),
+        binds: 0,
     };
     let read_only = (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV) as libc::c_ulong;
     b.push(Op::Tmpfs {
@@ -117,11 +128,13 @@ pub fn plan(spec: &Spec, root: &Path, tmp: &Path) -> Result<Vec<Op>, SandboxErro
         });
     }
 
+    let writable = (libc::MS_NOSUID | libc::MS_NODEV) as libc::c_ulong;
+    b.bind(shm, &dev.join("shm"), true, writable)?;
+
     let proc = Path::new("/proc");
     b.mkdirs(proc)?;
     b.push(Op::Proc(cstring(&b.inside(proc))?));
 
-    let writable = (libc::MS_NOSUID | libc::MS_NODEV) as libc::c_ulong;
     b.bind(tmp, Path::new("/tmp"), true, writable)?;
 
     // What the user passed through (a wheel directory, a CA bundle), unless already visible.
@@ -151,7 +164,7 @@ pub fn plan(spec: &Spec, root: &Path, tmp: &Path) -> Result<Vec<Op>, SandboxErro
     }
     b.bind(&spec.tree, &spec.tree, true, tree_flags)?;
     b.push(Op::Seal(cstring(root)?));
-    Ok(b.ops)
+    Ok((b.ops, b.binds))
 }
 
 struct Builder {
@@ -159,6 +172,7 @@ struct Builder {
     ops: Vec<Op>,
     /// Paths (as seen inside) already made or mounted.
     made: BTreeSet<PathBuf>,
+    binds: usize,
 }
 
 impl Builder {
@@ -219,7 +233,9 @@ impl Builder {
             from: cstring(from)?,
             to: cstring(&self.inside(to))?,
             flags,
+            slot: self.binds,
         };
+        self.binds += 1;
         self.push(op);
         Ok(())
     }

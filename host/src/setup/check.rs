@@ -281,11 +281,13 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
                             k.escape_debug()
                         ))
                     } else if k == "LD_LIBRARY_PATH" {
-                        v.split(':')
-                            .filter(|d| !d.is_empty())
-                            .try_for_each(|d| inside(d).map_err(|e| {
-                                format!("LD_LIBRARY_PATH may name only directories of the tree: {e}")
-                            }))
+                        v.split(':').filter(|d| !d.is_empty()).try_for_each(|d| {
+                            inside(d).map_err(|e| {
+                                format!(
+                                    "LD_LIBRARY_PATH may name only directories of the tree: {e}"
+                                )
+                            })
+                        })
                     } else {
                         loader_variable(k)
                     }
@@ -333,8 +335,12 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
         }
     }
     crate::runtime_yml::check(
-        plan.mounts.iter().map(|m| (m.source.as_str(), m.target.as_str())),
-        plan.environment.iter().map(|(k, v)| (k.as_str(), v.as_str())),
+        plan.mounts
+            .iter()
+            .map(|m| (m.source.as_str(), m.target.as_str())),
+        plan.environment
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str())),
     )
     .map_err(|reason| SetupError::Refused {
         step: 0,

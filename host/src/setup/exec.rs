@@ -139,6 +139,13 @@ fn run_steps(
                     .iter()
                     .filter_map(|k| Some((k.clone(), std::env::var(k).ok()?)))
                     .collect();
+                env.extend(library_path_in_tree(
+                    &tree,
+                    plan.mounts
+                        .iter()
+                        .map(|m| (m.source.as_str(), m.target.as_str())),
+                    &plan.environment,
+                ));
                 let spec = sandbox::Spec {
                     tree: tree.clone(),
                     writable: true,
@@ -149,7 +156,14 @@ fn run_steps(
                     read_only: passed_paths(&env),
                     limits: ex.policy.limits,
                 };
-                env.extend(r.env.iter().cloned());
+                for (k, v) in &r.env {
+                    let v = if k == "LD_LIBRARY_PATH" {
+                        in_tree(&tree, v)
+                    } else {
+                        v.clone()
+                    };
+                    env.push((k.clone(), v));
+                }
                 let out = run(
                     &spec,
                     &program,
@@ -205,7 +219,12 @@ fn run_steps(
 /// Runs the plan's probes in the finished tree, confined and read-only over it, and returns
 /// what they printed (each stream cut at a few MiB). Only programs inside the tree are
 /// probed; the host's own tools are probed by the host ([`crate::facts`]).
-pub fn run_probes(tree: &Path, probes: &[Probe], timeout: Duration) -> Vec<ProbeOutput> {
+pub fn run_probes(
+    tree: &Path,
+    probes: &[Probe],
+    env: &[(String, String)],
+    timeout: Duration,
+) -> Vec<ProbeOutput> {
     let tree = tree.canonicalize().unwrap_or_else(|_| tree.to_path_buf());
     let spec = sandbox::Spec {
         tree: tree.clone(),
@@ -230,7 +249,7 @@ pub fn run_probes(tree: &Path, probes: &[Probe], timeout: Duration) -> Vec<Probe
                     &spec,
                     &program,
                     &p.args,
-                    &[],
+                    env,
                     timeout,
                     Keep::Head(MAX_PROBE_OUTPUT),
                     &mut Vec::new(),
@@ -252,6 +271,37 @@ pub fn run_probes(tree: &Path, probes: &[Probe], timeout: Duration) -> Vec<Probe
             }
         })
         .collect()
+}
+
+/// The runtime's `LD_LIBRARY_PATH` (job paths, below its mount targets) as the same
+/// directories of the tree, so setup programs and probes load the runtime's own libraries
+/// as the job will: the host's copies of them are not visible in the sandbox.
+pub fn library_path_in_tree<'a>(
+    tree: &Path,
+    mounts: impl Iterator<Item = (&'a str, &'a str)> + Clone,
+    environment: &[(String, String)],
+) -> Option<(String, String)> {
+    let (_, value) = environment.iter().find(|(k, _)| k == "LD_LIBRARY_PATH")?;
+    let dirs: Vec<String> = value
+        .split(':')
+        .filter_map(|dir| {
+            mounts.clone().find_map(|(source, target)| {
+                let rest = Path::new(dir).strip_prefix(target).ok()?;
+                Some(tree.join(source).join(rest).display().to_string())
+            })
+        })
+        .collect();
+    (!dirs.is_empty()).then(|| ("LD_LIBRARY_PATH".to_string(), dirs.join(":")))
+}
+
+/// A step's own `LD_LIBRARY_PATH` (tree-relative, as the plan check requires), absolute.
+fn in_tree(tree: &Path, value: &str) -> String {
+    value
+        .split(':')
+        .filter(|d| !d.is_empty())
+        .map(|d| tree.join(d).display().to_string())
+        .collect::<Vec<_>>()
+        .join(":")
 }
 
 /// The ports of the package indexes and proxies the user passed through (`PIP_INDEX_URL`,
@@ -482,7 +532,14 @@ fn copy_closure(
         tree: tree.to_path_buf(),
         writable: false,
         network: Network::None,
-        read_only: Vec::new(),
+        // What may be copied may be read: a host interpreter's own library directory
+        // (its RUNPATH) must resolve as it does on the host.
+        read_only: policy
+            .copy_prefixes
+            .iter()
+            .map(PathBuf::from)
+            .filter(|p| p.exists())
+            .collect(),
         limits: policy.limits,
     };
     let out = run(
@@ -497,7 +554,8 @@ fn copy_closure(
     let text = &out.stdout;
     if out.code != Some(0) {
         // Static binaries and scripts have no closure.
-        if text.contains("not a dynamic executable") || out.stderr.contains("not a dynamic executable")
+        if text.contains("not a dynamic executable")
+            || out.stderr.contains("not a dynamic executable")
         {
             return Ok(());
         }

@@ -22,7 +22,11 @@ pub fn check_tree(tree: &Path) -> Result<Vec<String>, SetupError> {
             source: e,
         })?;
         let kind = meta.file_type();
-        let rel = path.strip_prefix(tree).unwrap_or(&path).display().to_string();
+        let rel = path
+            .strip_prefix(tree)
+            .unwrap_or(&path)
+            .display()
+            .to_string();
         let special = if kind.is_block_device() || kind.is_char_device() {
             Some("a device node")
         } else if kind.is_fifo() {

@@ -11,13 +11,17 @@ use jrt_plugin_kit::log;
 use jrt_plugin_kit::platform::arch_name;
 use jrt_plugin_kit::probes::field_text;
 use jrt_plugin_kit::types::{
-    CopyFromHost, CopyLibraries, Fetch, Manifest, Mount, Plan, PluginError, SetupRequest, SetupStep,
+    CopyFromHost, CopyLibraries, Fetch, Manifest, Mount, Plan, PluginError, SetupRequest,
+    SetupStep, WriteFile,
 };
 
 use crate::capture::{PROBE_NATIVE_IMAGE, PROBE_RELEASE, PROBE_VERSION, major};
 
 /// Where the closure of the JDK's ELF files goes, inside its home.
 const CLOSURE: &str = "lib/jrt-closure";
+/// Prints the JDK's `release` file. Probes run only programs inside the tree (the host's
+/// own `cat` is not a plan's to start), so the plan writes this one-line script.
+const PRINT_RELEASE: &str = ".jrt/setup/print-release";
 
 /// A host JDK, from `java -XshowSettings:properties -version` (`host-facts.tools`, `host-java`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -137,10 +141,16 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
         target: format!("{JDK_HOME}/{CLOSURE}"),
     }));
 
+    steps.push(SetupStep::WriteFile(WriteFile {
+        target: PRINT_RELEASE.into(),
+        contents: format!("#!/bin/sh\nexec cat {JDK_HOME}/release\n").into_bytes(),
+        executable: true,
+    }));
+
     let java = format!("{JDK_HOME}/bin/java");
     let mut probes = vec![
         probe(PROBE_VERSION, &java, &["-version"]),
-        probe(PROBE_RELEASE, "/bin/cat", &[&format!("{JDK_HOME}/release")]),
+        probe(PROBE_RELEASE, PRINT_RELEASE, &[]),
     ];
     if graal {
         probes.push(probe(
