@@ -87,7 +87,7 @@ impl Work {
         let staging: Vec<_> = walk(&self.path().join("root"))
             .into_iter()
             .filter(|p| {
-                p.to_string_lossy().contains("staging")
+                p.parent().is_some_and(|d| d.ends_with(".jrt/staging"))
                     || p.to_string_lossy().contains(".jrt-sandbox")
             })
             .collect();

@@ -142,10 +142,10 @@ pub fn enter(p: &mut Prepared) -> io::Result<()> {
     })?;
     set_limits(p)?;
     drop_privileges(p)?;
-    if let Some(ruleset) = p.ruleset.take() {
-        if ruleset.restrict_self().is_err() {
-            return fail(p, c"applying the Landlock ruleset", errno());
-        }
+    if let Some(ruleset) = p.ruleset.take()
+        && ruleset.restrict_self().is_err()
+    {
+        return fail(p, c"applying the Landlock ruleset", errno());
     }
     for filter in p.filters {
         if seccompiler::apply_filter(filter).is_err() {

@@ -60,11 +60,12 @@ pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<Vec<String>, SetupError
     check(plan, &ex.policy)?;
     let tree = ex.tree.canonicalize().map_err(io("cannot open", ex.tree))?;
     let mut notes = Vec::new();
-    let ran = run_steps(plan, ex, &tree, &mut notes);
+    // Checked before the tree is taken back: handing a file to root clears its setuid bit
+    // silently, and the user should hear what the plan tried.
+    let ran = run_steps(plan, ex, &tree, &mut notes).and_then(|()| super::check_tree(&tree));
     // Whatever happened, the tree is root's again before anyone looks at it.
     sandbox::reclaim(&tree).map_err(io("cannot take back", &tree))?;
-    ran?;
-    notes.extend(super::check_tree(&tree)?);
+    notes.extend(ran?);
     notes.dedup();
     Ok(notes)
 }
