@@ -200,46 +200,133 @@ fn a_step_without_network_reaches_no_listener_and_a_declared_one_does() {
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
     let script = format!("bash -c 'echo hi > /dev/tcp/127.0.0.1/{port}' 2>/dev/null; exit 0");
+    let no_connection = |what: &str| {
+        std::thread::sleep(Duration::from_millis(50));
+        assert!(
+            listener.accept().is_err(),
+            "the listener saw a connection from {what}"
+        );
+    };
+    let one_connection = || {
+        listener.set_nonblocking(false).unwrap();
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut got = String::new();
+        conn.read_to_string(&mut got).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        assert_eq!(got, "hi\n");
+    };
+
     work.runtime("caller", &format!("direct: {}\n", quoted(&script)));
     let (ok, out) = work.install("caller");
     assert!(ok, "{out}");
-    assert!(
-        listener.accept().is_err(),
-        "the listener saw a connection from a step with no network"
-    );
+    no_connection("a step that declared no network");
 
-    // The same step, with the manifest granting the family that port, gets through.
+    // A 1.1 plugin's manifest cannot grant its steps network: only the step's declaration can.
     work.runtime(
-        "granted",
+        "manifest-only",
         &format!(
             "direct: {}\nsetup_network:\n  hostile: ['127.0.0.1:{port}']\n",
             quoted(&script)
         ),
     );
+    let (ok, out) = work.install("manifest-only");
+    assert!(ok, "{out}");
+    no_connection("a 1.1 step granted network only by the manifest");
+
+    // The same step, declaring 127.0.0.1:<port>, gets through; dry run and receipt show it.
+    work.runtime(
+        "declared",
+        &format!(
+            "direct: {}\ndeclare_network: ['127.0.0.1:{port}']\n",
+            quoted(&script)
+        ),
+    );
     let dry = work
         .jrt()
-        .args(["install", "--dry-run", "granted"])
+        .args(["install", "--dry-run", "declared"])
         .output()
         .unwrap();
+    let dry = String::from_utf8_lossy(&dry.stdout);
     assert!(
-        String::from_utf8_lossy(&dry.stdout)
-            .contains(&format!("network for run steps: 127.0.0.1:{port}")),
-        "{}",
-        String::from_utf8_lossy(&dry.stdout)
+        dry.contains(&format!("(network: 127.0.0.1:{port})")),
+        "{dry}"
     );
-    let (ok, out) = work.install("granted");
+    let (ok, out) = work.install("declared");
+    assert!(ok, "{out}");
+    one_connection();
+    let receipt =
+        std::fs::read_to_string(work.installed("declared").join(".jrt/receipt.json")).unwrap();
+    assert!(
+        receipt.contains(&format!("127.0.0.1:{port}")),
+        "not recorded: {receipt}"
+    );
+}
+
+/// A plugin built for the 1.0.0 API, added beside the 1.1.0 ones: it loads and sets up, its
+/// steps get no network, unless the runtime's manifest grants its family some.
+#[test]
+fn a_plugin_of_api_1_0_works_beside_1_1_ones_and_gets_network_only_from_the_manifest() {
+    let work = Work::new();
+    work.jrt()
+        .args(["plugin", "add", env!("JRT_TEST_PLUGIN_LEGACY")])
+        .assert()
+        .success();
+    let list = work
+        .jrt()
+        .args(["plugin", "list", "--json"])
+        .output()
+        .unwrap();
+    let list: serde_json::Value = serde_json::from_slice(&list.stdout).unwrap();
+    let api = |name: &str| {
+        list.as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == name)
+            .map(|p| p["api_version"].as_str().unwrap_or_default().to_string())
+    };
+    assert_eq!(api("legacy").as_deref(), Some("1.0.0"));
+    assert_eq!(api("hostile").as_deref(), Some("1.1.0"));
+    assert_eq!(api("python").as_deref(), Some("1.1.0"));
+
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let script = format!("bash -c 'echo hi > /dev/tcp/127.0.0.1/{port}' 2>/dev/null; exit 0");
+    let write = |name: &str, extra: &str| {
+        let d = work.runtimes().join(name);
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(
+            d.join("manifest.yaml"),
+            format!(
+                "name: {name}\nversion: 1.0.0\ndescription: old\nfamily: [legacy]\nplatforms: {PLATFORMS}\ndirect: {}\n{extra}",
+                quoted(&script)
+            ),
+        )
+        .unwrap();
+    };
+    write("old-offline", "");
+    let (ok, out) = work.install("old-offline");
+    assert!(ok, "{out}");
+    let lock =
+        std::fs::read_to_string(work.installed("old-offline").join("versions.lock")).unwrap();
+    assert!(lock.contains("legacy: legacy-1.0.0"), "{lock}");
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        listener.accept().is_err(),
+        "a 1.0 step without a grant reached the listener"
+    );
+
+    write(
+        "old-granted",
+        &format!("setup_network:\n  legacy: ['127.0.0.1:{port}']\n"),
+    );
+    let (ok, out) = work.install("old-granted");
     assert!(ok, "{out}");
     listener.set_nonblocking(false).unwrap();
     let (mut conn, _) = listener.accept().unwrap();
     let mut got = String::new();
     conn.read_to_string(&mut got).unwrap();
     assert_eq!(got, "hi\n");
-    let receipt =
-        std::fs::read_to_string(work.installed("granted").join(".jrt/receipt.json")).unwrap();
-    assert!(
-        receipt.contains(&format!("127.0.0.1:{port}")),
-        "the grant is recorded: {receipt}"
-    );
 }
 
 #[test]

@@ -33,6 +33,7 @@ fn run(program: &str, args: &[&str], timeout: u32) -> SetupStep {
         args: args.iter().map(|s| s.to_string()).collect(),
         env: vec![("GREETING".into(), "hello".into())],
         timeout_seconds: timeout,
+        network: vec![],
     })
 }
 
@@ -411,6 +412,7 @@ fn run_steps_see_only_the_passed_through_variables() {
         ],
         env: vec![("FROM_PLAN".into(), "plan".into())],
         timeout_seconds: 10,
+        network: vec![],
     })]);
     env.exec(&p, policy).unwrap();
     assert_eq!(

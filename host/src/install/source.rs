@@ -141,6 +141,38 @@ pub fn granted_network(manifest: &Manifest, family: &str) -> Result<Option<setup
     Ok(Some(grant))
 }
 
+/// The manifest's grant for `family`, for a plugin of the 1.0 API (which cannot declare
+/// network per step); newer plugins declare it, and the manifest grants them nothing.
+fn manifest_grant(
+    manifest: &Manifest,
+    family: &str,
+    plugin: &Plugin,
+) -> Result<Option<setup::Grant>, String> {
+    if semver::Version::parse(&plugin.meta.api_version).is_ok_and(|v| v.major == 1 && v.minor == 0)
+    {
+        granted_network(manifest, family)
+    } else {
+        Ok(None)
+    }
+}
+
+/// Every `host:port` the plan's run steps get, in order, once each (for the receipt).
+fn hosts_used(plan: &crate::plugin::types::Plan, grant: Option<&setup::Grant>) -> Vec<String> {
+    let mut hosts: Vec<String> = Vec::new();
+    for step in &plan.steps {
+        if let crate::plugin::types::SetupStep::Run(r) = step
+            && let Some(g) = setup::step_grant(r, grant)
+        {
+            for h in g.hosts {
+                if !hosts.contains(&h) {
+                    hosts.push(h);
+                }
+            }
+        }
+    }
+    hosts
+}
+
 /// What setting a package up did.
 pub struct SetUp {
     pub plugins: Vec<PluginUse>,
@@ -201,7 +233,7 @@ pub fn set_up(
             .host
             .plan_setup(plugin, &request)
             .map_err(|e| e.to_string())?;
-        let network = granted_network(&manifest, family)?;
+        let network = manifest_grant(&manifest, family, plugin)?;
         let task = progress.steps(
             &format!("{} ({})", manifest.name, plugin.meta.name),
             plan.steps.len() as u64,
@@ -219,6 +251,7 @@ pub fn set_up(
             },
         );
         task.finish(if done.is_ok() { "set up" } else { "failed" });
+        let hosts = hosts_used(&plan, network.as_ref());
         notes.extend(done.map_err(|e| format!("{} (plan of plugin {})", e, plugin.meta.name))?);
         mounts.extend(plan.mounts.into_iter().map(|m| MountYml {
             source: m.source,
@@ -231,7 +264,7 @@ pub fn set_up(
             name: plugin.meta.name.clone(),
             version: plugin.meta.version.clone(),
             sha256: plugin.meta.sha256.clone(),
-            network: network.map(|g| g.hosts).unwrap_or_default(),
+            network: hosts,
         });
         serving.push(plugin);
     }
@@ -337,7 +370,7 @@ pub fn plans(env: &SetupEnv<'_>, manifest: &Manifest) -> Result<Vec<Planned>, St
                 .plan_setup(plugin, &request)
                 .map_err(|e| e.to_string())?;
             setup::check(&plan, &policy).map_err(|e| e.to_string())?;
-            let network = granted_network(manifest, family)?;
+            let network = manifest_grant(manifest, family, plugin)?;
             Ok((plugin.meta.name.clone(), plan, network))
         })
         .collect()
@@ -369,7 +402,15 @@ pub fn describe(
                 f.target,
                 if f.unpack { " (unpack)" } else { "" }
             ),
-            S::Run(r) => format!("{plugin}: run {} {}", r.program, r.args.join(" ")),
+            S::Run(r) => format!(
+                "{plugin}: run {} {}{}",
+                r.program,
+                r.args.join(" "),
+                match setup::step_grant(r, network) {
+                    Some(g) if !g.hosts.is_empty() => format!(" (network: {})", g.hosts.join(", ")),
+                    _ => " (no network)".to_string(),
+                }
+            ),
             S::WriteFile(w) => format!(
                 "{plugin}: write {} ({} bytes{})",
                 w.target,
@@ -400,12 +441,6 @@ pub fn describe(
             p.args.join(" ")
         )
     }));
-    out.push(match network {
-        Some(g) if !g.hosts.is_empty() => {
-            format!("{plugin}: network for run steps: {}", g.hosts.join(", "))
-        }
-        _ => format!("{plugin}: network for run steps: none"),
-    });
     out
 }
 

@@ -63,8 +63,9 @@ pub enum PluginError {
     NotAPlugin { source_name: String, reason: String },
     #[error(
         "{source_name} was built for the plugin API joblet:runtime@{found}, but this jrt speaks \
-         joblet:runtime@{supported}; use a plugin built for major version {major} or a jrt that \
-         speaks {found}"
+         joblet:runtime@{} to @{supported}; use a plugin built for major version {major} or a \
+         jrt that speaks {found}",
+        super::API_VERSIONS[0]
     )]
     ApiMismatch {
         source_name: String,

@@ -9,10 +9,11 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, Trap};
 
 use super::LogLevel;
-use super::bindings::{FamilyPlugin, FamilyPluginPre, types};
+use super::bindings::{types, v1_0_0, v1_1_0};
 use super::cache::{CacheOutcome, CodeCache};
 use super::error::chain;
 use super::sandbox::{LogSink, StoreState};
+use super::since_v1_0_0::Convert;
 use super::{API_MAJOR, API_VERSION, PluginError, PluginFailure, engine};
 
 /// Resource limits for one plugin call.
@@ -82,7 +83,13 @@ pub struct Plugin {
     pub origin: Origin,
     /// Whether its compiled code came from the cache.
     pub cache: CacheOutcome,
-    pre: FamilyPluginPre<StoreState>,
+    pre: Pre,
+}
+
+/// A component ready to instantiate, bound with the WIT version it was built for.
+enum Pre {
+    V1_1(v1_1_0::FamilyPluginPre<StoreState>),
+    V1_0(v1_0_0::FamilyPluginPre<StoreState>),
 }
 
 impl std::fmt::Debug for Plugin {
@@ -111,7 +118,10 @@ impl PluginHost {
         let mut linker = Linker::new(&engine);
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| PluginError::Engine(chain(&e)))?;
-        FamilyPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+        // Every bound version's imports, so old plugins keep loading beside new ones.
+        v1_1_0::FamilyPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|e| PluginError::Engine(chain(&e)))?;
+        v1_0_0::FamilyPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(|e| PluginError::Engine(chain(&e)))?;
         refuse_waiting(&mut linker).map_err(|e| PluginError::Engine(chain(&e)))?;
         engine::start_ticker(&engine);
@@ -147,7 +157,7 @@ impl PluginHost {
         origin: Origin,
     ) -> Result<Plugin, PluginError> {
         let (component, cache) = self.cache.load(&self.engine, name, wasm, sha256)?;
-        check_api_version(&self.engine, &component, name)?;
+        let exported = check_api_version(&self.engine, &component, name)?;
         let not_a_plugin = |reason: String| PluginError::NotAPlugin {
             source_name: name.to_string(),
             reason,
@@ -158,12 +168,18 @@ impl PluginHost {
                 chain(&e)
             ))
         })?;
-        let pre = FamilyPluginPre::new(instance_pre).map_err(|e| {
+        let mismatch = |e: wasmtime::Error| {
             not_a_plugin(format!(
-                "its exports do not match the world joblet:runtime/family-plugin@{API_VERSION} ({})",
+                "its exports do not match the world joblet:runtime/family-plugin@{exported} ({})",
                 chain(&e)
             ))
-        })?;
+        };
+        // A 1.0.x component binds to 1.0.0; anything newer of major 1 to the newest we know.
+        let pre = if semver::Version::parse(&exported).is_ok_and(|v| v.minor == 0) {
+            Pre::V1_0(v1_0_0::FamilyPluginPre::new(instance_pre).map_err(mismatch)?)
+        } else {
+            Pre::V1_1(v1_1_0::FamilyPluginPre::new(instance_pre).map_err(mismatch)?)
+        };
         let mut plugin = Plugin {
             meta: PluginMeta {
                 name: name.to_string(),
@@ -208,9 +224,20 @@ impl PluginHost {
 
     /// `info()`: what the plugin says about itself.
     pub fn info(&self, plugin: &Plugin) -> Result<types::PluginInfo, PluginError> {
-        self.call(plugin, "info", |b, s| {
-            b.joblet_runtime_plugin().call_info(s)
-        })
+        match &plugin.pre {
+            Pre::V1_1(pre) => self.call(plugin, "info", |s| {
+                pre.instantiate(&mut *s)?
+                    .joblet_runtime_plugin()
+                    .call_info(s)
+            }),
+            Pre::V1_0(pre) => self
+                .call(plugin, "info", |s| {
+                    pre.instantiate(&mut *s)?
+                        .joblet_runtime_plugin()
+                        .call_info(s)
+                })
+                .map(Convert::convert),
+        }
     }
 
     /// `detect-platform(facts)`.
@@ -219,9 +246,20 @@ impl PluginHost {
         plugin: &Plugin,
         facts: &types::HostFacts,
     ) -> Result<types::Platform, PluginError> {
-        self.call_fallible(plugin, "detect-platform", |b, s| {
-            b.joblet_runtime_plugin().call_detect_platform(s, facts)
-        })
+        match &plugin.pre {
+            Pre::V1_1(pre) => self.call_fallible(plugin, "detect-platform", |s| {
+                pre.instantiate(&mut *s)?
+                    .joblet_runtime_plugin()
+                    .call_detect_platform(s, facts)
+            }),
+            Pre::V1_0(pre) => self.call_fallible(plugin, "detect-platform", |s| {
+                let facts = facts.clone().convert();
+                pre.instantiate(&mut *s)?
+                    .joblet_runtime_plugin()
+                    .call_detect_platform(s, &facts)
+                    .map(|r| r.map(Convert::convert))
+            }),
+        }
     }
 
     /// `validate-manifest(manifest)`.
@@ -230,10 +268,21 @@ impl PluginHost {
         plugin: &Plugin,
         manifest: &types::Manifest,
     ) -> Result<Vec<types::Diagnostic>, PluginError> {
-        self.call(plugin, "validate-manifest", |b, s| {
-            b.joblet_runtime_plugin()
-                .call_validate_manifest(s, manifest)
-        })
+        match &plugin.pre {
+            Pre::V1_1(pre) => self.call(plugin, "validate-manifest", |s| {
+                pre.instantiate(&mut *s)?
+                    .joblet_runtime_plugin()
+                    .call_validate_manifest(s, manifest)
+            }),
+            Pre::V1_0(pre) => self
+                .call(plugin, "validate-manifest", |s| {
+                    let manifest = manifest.clone().convert();
+                    pre.instantiate(&mut *s)?
+                        .joblet_runtime_plugin()
+                        .call_validate_manifest(s, &manifest)
+                })
+                .map(Convert::convert),
+        }
     }
 
     /// `plan-setup(request)`.
@@ -242,9 +291,20 @@ impl PluginHost {
         plugin: &Plugin,
         request: &types::SetupRequest,
     ) -> Result<types::Plan, PluginError> {
-        self.call_fallible(plugin, "plan-setup", |b, s| {
-            b.joblet_runtime_plugin().call_plan_setup(s, request)
-        })
+        match &plugin.pre {
+            Pre::V1_1(pre) => self.call_fallible(plugin, "plan-setup", |s| {
+                pre.instantiate(&mut *s)?
+                    .joblet_runtime_plugin()
+                    .call_plan_setup(s, request)
+            }),
+            Pre::V1_0(pre) => self.call_fallible(plugin, "plan-setup", |s| {
+                let request = request.clone().convert();
+                pre.instantiate(&mut *s)?
+                    .joblet_runtime_plugin()
+                    .call_plan_setup(s, &request)
+                    .map(|r| r.map(Convert::convert))
+            }),
+        }
     }
 
     /// `capture-versions(manifest, probes)`.
@@ -254,27 +314,36 @@ impl PluginHost {
         manifest: &types::Manifest,
         probes: &[types::ProbeOutput],
     ) -> Result<types::VersionLock, PluginError> {
-        self.call_fallible(plugin, "capture-versions", |b, s| {
-            b.joblet_runtime_plugin()
-                .call_capture_versions(s, manifest, probes)
-        })
+        match &plugin.pre {
+            Pre::V1_1(pre) => self.call_fallible(plugin, "capture-versions", |s| {
+                pre.instantiate(&mut *s)?
+                    .joblet_runtime_plugin()
+                    .call_capture_versions(s, manifest, probes)
+            }),
+            Pre::V1_0(pre) => self.call_fallible(plugin, "capture-versions", |s| {
+                let manifest = manifest.clone().convert();
+                let probes: Vec<_> = probes.to_vec().convert();
+                pre.instantiate(&mut *s)?
+                    .joblet_runtime_plugin()
+                    .call_capture_versions(s, &manifest, &probes)
+                    .map(|r| r.map(Convert::convert))
+            }),
+        }
     }
 
-    /// Calls a function whose WIT result is `result<T, plugin-error>`.
-    fn call_fallible<T>(
+    /// Calls a function whose WIT result is `result<T, plugin-error>` (of any bound version,
+    /// converted to the host's).
+    fn call_fallible<T, E: Convert<types::PluginError>>(
         &self,
         plugin: &Plugin,
         function: &'static str,
-        f: impl FnOnce(
-            &FamilyPlugin,
-            &mut Store<StoreState>,
-        ) -> wasmtime::Result<Result<T, types::PluginError>>,
+        f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<Result<T, E>>,
     ) -> Result<T, PluginError> {
         self.call(plugin, function, f)?
             .map_err(|e| PluginError::Failed {
                 plugin: plugin.meta.name.clone(),
                 function,
-                failure: PluginFailure::from(e),
+                failure: PluginFailure::from(e.convert()),
             })
     }
 
@@ -285,7 +354,7 @@ impl PluginHost {
         &self,
         plugin: &Plugin,
         function: &'static str,
-        f: impl FnOnce(&FamilyPlugin, &mut Store<StoreState>) -> wasmtime::Result<T>,
+        f: impl FnOnce(&mut Store<StoreState>) -> wasmtime::Result<T>,
     ) -> Result<T, PluginError> {
         let name: Arc<str> = Arc::from(plugin.meta.name.as_str());
         let state = StoreState::new(name, self.limits.memory_bytes, self.log.clone());
@@ -298,10 +367,7 @@ impl PluginHost {
             .div_ceil(engine::TICK.as_nanos()) as u64;
         store.set_epoch_deadline(ticks.max(1) + 1);
         store.epoch_deadline_trap();
-        let result = plugin
-            .pre
-            .instantiate(&mut store)
-            .and_then(|bindings| f(&bindings, &mut store));
+        let result = f(&mut store);
         result.map_err(|e| self.classify(plugin, function, &store, &e))
     }
 
@@ -369,11 +435,12 @@ fn refuse_waiting(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
 const MONOTONIC_CLOCK: &str = "wasi:clocks/monotonic-clock@0.2.12";
 
 /// Finds the exported `joblet:runtime/plugin@X.Y.Z` and refuses another major version.
+/// Returns `X.Y.Z`.
 fn check_api_version(
     engine: &Engine,
     component: &wasmtime::component::Component,
     name: &str,
-) -> Result<(), PluginError> {
+) -> Result<String, PluginError> {
     const PREFIX: &str = "joblet:runtime/plugin@";
     let ty = component.component_type();
     let mut exports = Vec::new();
@@ -391,7 +458,7 @@ fn check_api_version(
                     major: API_MAJOR,
                 });
             }
-            return Ok(());
+            return Ok(version.to_string());
         }
         exports.push(export.to_string());
     }

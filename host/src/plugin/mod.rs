@@ -1,5 +1,6 @@
 //! The plugin host: loads runtime-family plugins (WebAssembly components of the WIT world
-//! `joblet:runtime/family-plugin@1.0.0`) and calls them inside a sandbox.
+//! `joblet:runtime/family-plugin@1.x`, every minor version bound, see [`bindings`]) and
+//! calls them inside a sandbox.
 //!
 //! Every call gets a fresh store with an empty WASI context (no files, environment, arguments
 //! or network), a memory cap and an epoch deadline; a trap, a timeout or running out of memory
@@ -15,14 +16,17 @@ mod engine;
 mod error;
 mod host;
 mod sandbox;
+mod since_v1_0_0;
 
-pub use bindings::joblet::runtime::host::LogLevel;
+pub use bindings::host::LogLevel;
 pub use bindings::types;
 pub use cache::CacheOutcome;
 pub use error::{PluginError, PluginFailure};
 pub use host::{HostOptions, Limits, Origin, Plugin, PluginHost, PluginMeta};
 
-/// The plugin API this host speaks: the version of the WIT package `joblet:runtime`.
-pub const API_VERSION: &str = "1.0.0";
+/// The newest plugin API this host speaks: the version of the WIT package `joblet:runtime`.
+pub const API_VERSION: &str = "1.1.0";
+/// Every minor version of [`API_MAJOR`] the host binds (`wit/since_v*`), oldest first.
+pub const API_VERSIONS: [&str; 2] = ["1.0.0", "1.1.0"];
 /// The major version a plugin must have been built for.
 pub const API_MAJOR: u64 = 1;

@@ -7,7 +7,9 @@ use wasmtime::component::ResourceTable;
 use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
-use super::bindings::joblet::runtime::{host, types};
+use super::bindings::v1_0_0::joblet::runtime as v1_0_0;
+use super::bindings::{host, types};
+use super::since_v1_0_0::Convert;
 
 /// How much of a plugin's stderr is kept (a panic message fits easily).
 const STDERR_CAPACITY: usize = 64 * 1024;
@@ -110,3 +112,11 @@ impl host::Host for StoreState {
 }
 
 impl types::Host for StoreState {}
+
+impl v1_0_0::host::Host for StoreState {
+    fn log(&mut self, level: v1_0_0::host::LogLevel, message: String) {
+        host::Host::log(self, level.convert(), message)
+    }
+}
+
+impl v1_0_0::types::Host for StoreState {}

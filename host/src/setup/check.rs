@@ -299,7 +299,32 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
                         Ok(())
                     }
                 });
-                program.and(env).and(args)
+                let network = if r.network.len() > 32 {
+                    Err(format!(
+                        "{} network endpoints is over the limit of 32",
+                        r.network.len()
+                    ))
+                } else {
+                    r.network.iter().try_for_each(|e| {
+                        let ok = !e.host.is_empty()
+                            && e.host.len() <= 253
+                            && e.host.bytes().all(|b| {
+                                b.is_ascii_alphanumeric()
+                                    || matches!(b, b'.' | b'-' | b':' | b'[' | b']')
+                            })
+                            && e.port > 0;
+                        if ok {
+                            Ok(())
+                        } else {
+                            Err(format!(
+                                "the network endpoint '{}:{}' is not a host name and port",
+                                e.host.escape_debug(),
+                                e.port
+                            ))
+                        }
+                    })
+                };
+                program.and(env).and(args).and(network)
             }
             SetupStep::WriteFile(w) => inside(&w.target).and_then(|()| {
                 if w.contents.len() > policy.max_write_bytes {

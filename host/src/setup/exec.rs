@@ -150,7 +150,7 @@ fn run_steps(
                 let spec = sandbox::Spec {
                     tree: tree.clone(),
                     writable: true,
-                    network: match &ex.network {
+                    network: match step_grant(r, ex.network.as_ref()) {
                         None => Network::None,
                         Some(grant) => Network::Ports(with_passed_ports(&grant.ports, &env)),
                     },
@@ -215,6 +215,22 @@ fn run_steps(
         }
     }
     Ok(())
+}
+
+/// The network a run step gets: what it declared (API 1.1), else the grant the runtime's
+/// manifest gives a 1.0 plugin's steps, else none.
+pub fn step_grant(step: &crate::plugin::types::RunProgram, grant: Option<&Grant>) -> Option<Grant> {
+    if step.network.is_empty() {
+        return grant.cloned();
+    }
+    let mut declared = Grant::default();
+    for e in &step.network {
+        declared.hosts.push(format!("{}:{}", e.host, e.port));
+        declared.ports.push(e.port);
+    }
+    declared.ports.sort_unstable();
+    declared.ports.dedup();
+    Some(declared)
 }
 
 /// Runs the plan's probes in the finished tree, confined and read-only over it, and returns

@@ -14,7 +14,7 @@ mod exec;
 mod tree;
 
 pub use check::{Policy, check, loader_variable};
-pub use exec::{Executor, Grant, RunOutput, execute, library_path_in_tree, run_probes};
+pub use exec::{Executor, Grant, RunOutput, execute, library_path_in_tree, run_probes, step_grant};
 pub use tree::check_tree;
 
 use std::path::PathBuf;

@@ -11,7 +11,8 @@
 //! must match the kernel module of the machine the job runs on, which Joblet provides.
 
 use jrt_plugin_kit::layout::{
-    PYTHON, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, allowed, pip_install_args, probe, run,
+    PYPI, PYTHON, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, allowed, pip_install_args, probe, run,
+    run_online,
 };
 use jrt_plugin_kit::log;
 use jrt_plugin_kit::probes::{field_list, field_text};
@@ -23,6 +24,8 @@ use crate::requirements::{driver_problem, torch_tag};
 
 /// The PyTorch wheel index; `/<tag>` selects the CUDA version.
 pub const TORCH_INDEX: &str = "https://download.pytorch.org/whl";
+/// The host of [`TORCH_INDEX`], which the install step declares.
+const TORCH_INDEX_HOST: &str = "download.pytorch.org";
 /// The requirements file for the CUDA builds.
 pub const REQUIREMENTS: &str = ".jrt/setup/cuda-requirements.txt";
 
@@ -114,10 +117,11 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
             contents: text.into_bytes(),
             executable: false,
         }),
-        run(
+        run_online(
             PYTHON,
             &pip_install_args(&["--extra-index-url", &index, "-r", REQUIREMENTS]),
             3600,
+            &[PYPI[0], PYPI[1], (TORCH_INDEX_HOST, 443)],
         ),
         // The python family's relocation, again, for what this step installed.
         run(PYTHON, &["-I", PYTHON_RELOCATE, PYTHON_PREFIX_IN_JOB], 1800),

@@ -6,7 +6,9 @@
 //! is a prefix mounted at `/usr/local`, a JDK one mounted at `/opt/jdk`.
 
 use crate::manifest::{error, field};
-use crate::types::{Diagnostic, FieldValue, Manifest, PluginError, Probe, RunProgram, SetupStep};
+use crate::types::{
+    Diagnostic, Endpoint, FieldValue, Manifest, PluginError, Probe, RunProgram, SetupStep,
+};
 
 /// The python runtime's prefix in the tree, and where jobs see it.
 pub const PYTHON_PREFIX: &str = "isolated/usr/local";
@@ -22,15 +24,36 @@ pub const PYTHON_RELOCATE: &str = ".jrt/setup/relocate.py";
 pub const JDK_HOME: &str = "isolated/opt/jdk";
 pub const JDK_HOME_IN_JOB: &str = "/opt/jdk";
 
-/// A `run` step.
+/// A `run` step without network.
 pub fn run(program: &str, args: &[&str], timeout_seconds: u32) -> SetupStep {
+    run_online(program, args, timeout_seconds, &[])
+}
+
+/// A `run` step that connects to `network` (`(host, port)` pairs): the host shows them, records
+/// them and lets the step reach those ports only.
+pub fn run_online(
+    program: &str,
+    args: &[&str],
+    timeout_seconds: u32,
+    network: &[(&str, u16)],
+) -> SetupStep {
     SetupStep::Run(RunProgram {
         program: program.to_string(),
         args: args.iter().map(|a| a.to_string()).collect(),
         env: Vec::new(),
         timeout_seconds,
+        network: network
+            .iter()
+            .map(|(host, port)| Endpoint {
+                host: host.to_string(),
+                port: *port,
+            })
+            .collect(),
     })
 }
+
+/// The Python package index, where pip fetches the pinned wheels.
+pub const PYPI: [(&str, u16); 2] = [("pypi.org", 443), ("files.pythonhosted.org", 443)];
 
 /// A probe.
 pub fn probe(name: &str, program: &str, args: &[&str]) -> Probe {

@@ -9,8 +9,8 @@
 //! runtime's own interpreter into its own site-packages.
 
 use jrt_plugin_kit::layout::{
-    PYTHON_PREFIX, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, allowed, pinned_build, pip_install_args,
-    probe, run,
+    PYPI, PYTHON_PREFIX, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, allowed, pinned_build,
+    pip_install_args, probe, run, run_online,
 };
 use jrt_plugin_kit::log;
 use jrt_plugin_kit::platform::arch_name;
@@ -198,7 +198,12 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
             contents: text.into_bytes(),
             executable: false,
         }));
-        steps.push(run(&python, &pip_install_args(&["-r", REQUIREMENTS]), 3600));
+        steps.push(run_online(
+            &python,
+            &pip_install_args(&["-r", REQUIREMENTS]),
+            3600,
+            &PYPI,
+        ));
     }
     steps.push(SetupStep::WriteFile(WriteFile {
         target: PYTHON_RELOCATE.into(),

@@ -5,6 +5,7 @@
 //! - `script`: written into the tree (`attack.sh`, executable) and run;
 //! - `direct`: run as `/bin/sh -c <direct>`, a host program straight from the plan;
 //! - `run_env` (`KEY=VALUE` list): the environment of those run steps;
+//! - `declare_network` (`host:port` list): the network those run steps declare;
 //! - `plan_env` (`KEY=VALUE` list): the runtime.yml environment;
 //! - `mount_target`: the target of its one mount (default `/opt/hostile`);
 //! - `probe`: a program (and arguments) to probe; every probe's output goes into
@@ -14,8 +15,8 @@
 
 use jrt_plugin_kit::probes::{field_list, field_text};
 use jrt_plugin_kit::types::{
-    Diagnostic, HostFacts, Manifest, Mount, Plan, Platform, PluginError, PluginInfo, Probe,
-    ProbeOutput, RunProgram, SetupRequest, SetupStep, VersionLock, WriteFile,
+    Diagnostic, Endpoint, HostFacts, Manifest, Mount, Plan, Platform, PluginError, PluginInfo,
+    Probe, ProbeOutput, RunProgram, SetupRequest, SetupStep, VersionLock, WriteFile,
 };
 use jrt_plugin_kit::{API_VERSION, Guest, platform};
 
@@ -32,6 +33,16 @@ fn pairs(manifest: &Manifest, key: &str) -> Vec<(String, String)> {
 /// The plan the manifest asks for.
 pub fn plan(manifest: &Manifest) -> Plan {
     let env = pairs(manifest, "run_env");
+    let network: Vec<Endpoint> = field_list(manifest, "declare_network")
+        .into_iter()
+        .filter_map(|e| e.rsplit_once(':'))
+        .filter_map(|(host, port)| {
+            Some(Endpoint {
+                host: host.to_string(),
+                port: port.parse().ok()?,
+            })
+        })
+        .collect();
     let mut steps = vec![SetupStep::Mkdir("isolated".into())];
     if let Some(script) = field_text(manifest, "script") {
         steps.push(SetupStep::WriteFile(WriteFile {
@@ -44,6 +55,7 @@ pub fn plan(manifest: &Manifest) -> Plan {
             args: vec![],
             env: env.clone(),
             timeout_seconds: 20,
+            network: network.clone(),
         }));
     }
     if let Some(direct) = field_text(manifest, "direct") {
@@ -52,6 +64,7 @@ pub fn plan(manifest: &Manifest) -> Plan {
             args: vec!["-c".into(), direct.to_string()],
             env,
             timeout_seconds: 20,
+            network,
         }));
     }
     let probes = field_list(manifest, "probe");

@@ -101,6 +101,7 @@ impl Guest for Misbehave {
                     args: vec![],
                     env: vec![],
                     timeout_seconds: 10,
+                    network: vec![],
                 }),
             ],
             mounts: vec![Mount {
