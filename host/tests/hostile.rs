@@ -534,3 +534,36 @@ fn plan_programs_never_run_as_host_root() {
         assert_eq!(uid.trim(), jrt::sandbox::SANDBOX_ID.to_string());
     }
 }
+
+#[test]
+fn detect_json_reports_the_sandbox_layers() {
+    let work = tempfile::tempdir().unwrap();
+    let out = common::jrt_in(work.path(), work.path())
+        .args(["detect", "--json"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let sandbox = &report["sandbox"];
+    for layer in [
+        "namespaces",
+        "seccomp",
+        "landlock",
+        "landlock_network",
+        "memory_limit",
+    ] {
+        assert!(sandbox[layer]["active"].is_boolean(), "{layer}: {sandbox}");
+        assert!(sandbox[layer]["detail"].is_string(), "{layer}: {sandbox}");
+    }
+    // The tests above ran plans, so on this machine the namespaces and seccomp hold.
+    assert_eq!(sandbox["namespaces"]["active"], true, "{sandbox}");
+    assert_eq!(sandbox["seccomp"]["active"], true, "{sandbox}");
+    assert!(
+        sandbox["runs_as"].as_str().unwrap().starts_with("uid "),
+        "{sandbox}"
+    );
+}

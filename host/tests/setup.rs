@@ -420,3 +420,115 @@ fn run_steps_see_only_the_passed_through_variables() {
         "jrt||plan\n"
     );
 }
+
+#[test]
+fn host_copies_refuse_private_files() {
+    use std::os::unix::fs::PermissionsExt;
+    let env = Env::new();
+    let host = env.dir.path().join("hostlib");
+    std::fs::create_dir_all(host.join("sub")).unwrap();
+    std::fs::write(host.join("public.so"), b"public").unwrap();
+    std::fs::write(host.join("sub/private.so"), b"secret").unwrap();
+    std::fs::set_permissions(
+        host.join("sub/private.so"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let policy = Policy {
+        copy_prefixes: vec![format!("{}/", host.display())],
+        ..Policy::default()
+    };
+    let copy = |source: std::path::PathBuf, target: &str| {
+        SetupStep::CopyFromHost(CopyFromHost {
+            source: source.display().to_string(),
+            target: target.into(),
+            exclude: vec![],
+        })
+    };
+    // A private file is refused, alone or inside a directory; never turned into a 0644 copy.
+    for (source, target) in [(host.join("sub/private.so"), "x"), (host.clone(), "d")] {
+        let e = env
+            .exec(&plan(vec![copy(source, target)]), policy.clone())
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("is not world-readable on the host"), "{e}");
+    }
+    assert!(!env.tree().join("x").exists());
+    assert!(!env.tree().join("d/sub/private.so").exists());
+}
+
+/// A planted ELF whose RUNPATH and absolute DT_NEEDED name libraries outside the allow-list
+/// (one of them private): copy-libraries copies neither.
+#[test]
+fn copy_libraries_takes_only_allow_listed_public_libraries() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::process::Command;
+    let env = Env::new();
+    let evil = env.dir.path().join("evil");
+    std::fs::create_dir_all(&evil).unwrap();
+    std::fs::write(evil.join("e.c"), "int evil(void) { return 7; }\n").unwrap();
+    std::fs::write(
+        evil.join("main.c"),
+        "int evil(void);\nint other(void);\nint main(void) { return evil() + other(); }\n",
+    )
+    .unwrap();
+    std::fs::write(evil.join("o.c"), "int other(void) { return 1; }\n").unwrap();
+    let gcc = |args: &[&str]| {
+        let out = Command::new("gcc")
+            .args(args)
+            .current_dir(&evil)
+            .output()
+            .expect("gcc (the machine's C compiler) runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    gcc(&[
+        "-shared",
+        "-fPIC",
+        "-o",
+        "libevil.so",
+        "-Wl,-soname,libevil.so",
+        "e.c",
+    ]);
+    // No soname: the binary records its absolute path as DT_NEEDED.
+    gcc(&["-shared", "-fPIC", "-o", "libother.so", "o.c"]);
+    let other = evil.join("libother.so").display().to_string();
+    let rpath = format!("-Wl,-rpath,{}", evil.display());
+    gcc(&["-o", "planted", "main.c", "-L.", "-levil", &other, &rpath]);
+    std::fs::set_permissions(
+        evil.join("libevil.so"),
+        std::fs::Permissions::from_mode(0o600),
+    )
+    .unwrap();
+    let planted = std::fs::read(evil.join("planted")).unwrap();
+
+    let p = plan(vec![
+        write("bin/planted", &planted, true),
+        SetupStep::CopyLibraries(CopyLibraries {
+            binaries: vec!["bin/planted".into()],
+            target: "lib".into(),
+        }),
+    ]);
+    // Contained either way: refused, or set up without the planted libraries.
+    let _ = env.exec(&p, Policy::default());
+    for lib in ["libevil.so", "libother.so"] {
+        assert!(
+            !env.tree().join("lib").join(lib).exists(),
+            "{lib} was copied"
+        );
+    }
+    // Even allow-listed, the private one is not copied: the sandboxed ldd cannot read it (as
+    // root), or jrt refuses to copy it (as its owner).
+    let env = Env::new();
+    let policy = Policy {
+        copy_prefixes: vec![format!("{}/", evil.display())],
+        ..Policy::default()
+    };
+    if let Err(e) = env.exec(&p, policy) {
+        assert!(e.to_string().contains("not world-readable"), "{e}");
+    }
+    assert!(!env.tree().join("lib/libevil.so").exists());
+}

@@ -94,14 +94,14 @@ fn run_steps(
                 safe_dir(&tree, Path::new(p)).map_err(failed("mkdir"))?;
             }
             SetupStep::CopyFromHost(c) => {
-                // The check was on the path as written; a symlink among its parents (Debian's
-                // /usr/lib/ssl/private -> /etc/ssl/private) must not reach further.
-                super::check::allowed_real(&c.source, &ex.policy.copy_prefixes)
-                    .map_err(failed("copy-from-host"))?;
+                // The check was on the path as written; opened beneath its prefix, a symlink
+                // among its parents (Debian's /usr/lib/ssl/private -> /etc/ssl/private) cannot
+                // reach further.
                 let dest = safe_new(&tree, &c.target).map_err(failed("copy-from-host"))?;
                 let source = Path::new(&c.source);
                 let exclude: Vec<PathBuf> = c.exclude.iter().map(|e| source.join(e)).collect();
-                copy_tree(source, &dest, &exclude).map_err(failed("copy-from-host"))?;
+                super::hostcopy::copy_tree(&c.source, &dest, &exclude, &ex.policy.copy_prefixes)
+                    .map_err(failed("copy-from-host"))?;
             }
             SetupStep::CopyLibraries(c) => {
                 let dir =
@@ -434,47 +434,6 @@ fn program_path(tree: &Path, program: &str) -> Result<PathBuf, String> {
     }
 }
 
-/// Copies a host file or directory; symlinks are copied as symlinks, modes normalised;
-/// the paths in `exclude` are skipped.
-fn copy_tree(src: &Path, dest: &Path, exclude: &[PathBuf]) -> Result<(), String> {
-    if exclude.iter().any(|e| e == src) {
-        return Ok(());
-    }
-    let meta = std::fs::symlink_metadata(src)
-        .map_err(|e| format!("cannot read {}: {e}", src.display()))?;
-    if meta.file_type().is_symlink() {
-        let target = std::fs::read_link(src).map_err(|e| e.to_string())?;
-        std::os::unix::fs::symlink(target, dest)
-            .map_err(|e| format!("cannot create {}: {e}", dest.display()))
-    } else if meta.is_dir() {
-        if meta.permissions().mode() & 0o005 != 0o005 {
-            return Err(format!(
-                "{} is not a public directory on the host (mode {:o}); jrt copies only what \
-                 every user may read",
-                src.display(),
-                meta.permissions().mode() & 0o7777
-            ));
-        }
-        std::fs::create_dir(dest).map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-        let mut entries: Vec<_> = std::fs::read_dir(src)
-            .map_err(|e| e.to_string())?
-            .flatten()
-            .collect();
-        entries.sort_by_key(|e| e.file_name());
-        for e in entries {
-            copy_tree(&e.path(), &dest.join(e.file_name()), exclude)?;
-        }
-        Ok(())
-    } else if meta.is_file() {
-        copy_public_file(src, dest)
-    } else {
-        Err(format!(
-            "{} is not a file, directory or symlink",
-            src.display()
-        ))
-    }
-}
-
 /// `path` itself when it is a file, or every ELF file below it when it is a directory
 /// (symlinks are not followed: their targets are in the tree or were refused earlier).
 fn elf_files(path: &Path) -> Result<Vec<PathBuf>, String> {
@@ -623,42 +582,8 @@ fn copy_closure(
             .canonicalize()
             .map_err(|e| format!("cannot resolve {path}: {e}"))?;
         super::check::allowed_real(&path, &policy.copy_prefixes)?;
-        super::check::allowed_real(&real.display().to_string(), &policy.copy_prefixes)?;
-        copy_public_file(&real, &dest)?;
+        super::hostcopy::copy_file(&real.display().to_string(), &dest, &policy.copy_prefixes)?;
     }
-    Ok(())
-}
-
-/// Copies a host file that everyone may read (a private file is refused, never turned into
-/// a world-readable copy), without following a symlink at `dest`.
-fn copy_public_file(src: &Path, dest: &Path) -> Result<(), String> {
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut from = std::fs::OpenOptions::new()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .open(src)
-        .map_err(|e| format!("cannot read {}: {e}", src.display()))?;
-    let meta = from
-        .metadata()
-        .map_err(|e| format!("cannot read {}: {e}", src.display()))?;
-    if !meta.is_file() {
-        return Err(format!("{} is not a regular file", src.display()));
-    }
-    if meta.permissions().mode() & 0o004 == 0 {
-        return Err(format!(
-            "{} is not world-readable on the host (mode {:o}); jrt copies only public files",
-            src.display(),
-            meta.permissions().mode() & 0o7777
-        ));
-    }
-    let mut to = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .custom_flags(libc::O_NOFOLLOW)
-        .mode(crate::extract::normalise_mode(meta.permissions().mode()))
-        .open(dest)
-        .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-    std::io::copy(&mut from, &mut to).map_err(|e| format!("cannot copy {}: {e}", src.display()))?;
     Ok(())
 }
 

@@ -11,6 +11,7 @@
 
 mod check;
 mod exec;
+mod hostcopy;
 mod tree;
 
 pub use check::{Policy, check, loader_variable};
