@@ -31,6 +31,8 @@ impl Work {
         let work = Work {
             dir: tempfile::tempdir().unwrap(),
         };
+        // Private, as a root-only directory would be: the sandbox must not need to walk it.
+        std::fs::set_permissions(work.path(), std::fs::Permissions::from_mode(0o700)).unwrap();
         std::fs::create_dir_all(work.runtimes()).unwrap();
         std::fs::create_dir_all(work.home()).unwrap();
         work.jrt()

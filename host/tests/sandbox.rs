@@ -7,7 +7,11 @@ use std::time::Duration;
 use jrt::process::Keep;
 use jrt::sandbox::{self, Limits, Network, Spec};
 
+/// A tree below `dir`, which is made private (0700): the staging area may sit below
+/// directories only jrt's user may walk, and the sandbox must still reach its tree.
 fn tree(dir: &Path) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o700)).unwrap();
     let t = dir.join("tree");
     std::fs::create_dir_all(&t).unwrap();
     t.canonicalize().unwrap()

@@ -26,6 +26,10 @@ pub struct Prepared {
     pub gid: u32,
     /// Keep the host's network namespace (the step declared network).
     pub network: bool,
+    /// Where the new root's tmpfs is mounted, and its options.
+    pub root: CString,
+    pub root_options: CString,
+    /// What builds the root, relative to it.
     pub ops: Vec<Op>,
     /// The cloned bind sources, one per `Op::Bind` slot (filled by the child).
     pub clones: Vec<RawFd>,
@@ -105,6 +109,7 @@ pub fn enter(p: &mut Prepared) -> io::Result<()> {
     }
 
     clone_sources(p)?;
+    enter_root(p)?;
 
     // Become the sandbox user now (so what the setup makes is owned by a mapped id), keeping
     // the namespace's capabilities just long enough to build the root.
@@ -208,7 +213,10 @@ fn clone_sources(p: &mut Prepared) -> io::Result<()> {
     Ok(())
 }
 
-fn build_root(p: &Prepared) -> io::Result<()> {
+/// Mounts the new root's tmpfs and makes it the working directory, while the child still
+/// has jrt's ids: the staging area may be below directories only root may walk. Everything
+/// after this resolves relative to it.
+fn enter_root(p: &Prepared) -> io::Result<()> {
     check(p, c"making mounts private", unsafe {
         libc::mount(
             std::ptr::null(),
@@ -218,7 +226,24 @@ fn build_root(p: &Prepared) -> io::Result<()> {
             std::ptr::null(),
         )
     })?;
-    let mut root: Option<&CStr> = None;
+    let r = unsafe {
+        libc::mount(
+            c"tmpfs".as_ptr(),
+            p.root.as_ptr(),
+            c"tmpfs".as_ptr(),
+            libc::MS_NOSUID | libc::MS_NODEV,
+            p.root_options.as_ptr().cast(),
+        )
+    };
+    if r != 0 {
+        return fail_at(p, c"mounting the new root at ", &p.root, errno());
+    }
+    check(p, c"entering the new root", unsafe {
+        libc::chdir(p.root.as_ptr())
+    })
+}
+
+fn build_root(p: &Prepared) -> io::Result<()> {
     for op in &p.ops {
         match op {
             Op::Mkdir(path) => {
@@ -259,7 +284,6 @@ fn build_root(p: &Prepared) -> io::Result<()> {
                 if r != 0 {
                     return fail_at(p, c"mounting a tmpfs at ", at, errno());
                 }
-                root.get_or_insert(at);
             }
             Op::Bind {
                 from,
@@ -325,14 +349,8 @@ fn build_root(p: &Prepared) -> io::Result<()> {
             }
         }
     }
-    let Some(root) = root else {
-        return fail(p, c"building the root (no root in the plan)", libc::EINVAL);
-    };
-    // pivot_root(".", ".") stacks the old root under the new one; detaching it leaves only
-    // the new root (pivot_root(2), "NOTES").
-    check(p, c"entering the new root", unsafe {
-        libc::chdir(root.as_ptr())
-    })?;
+    // pivot_root(".", ".") stacks the old root under the new one (the working directory);
+    // detaching it leaves only the new root (pivot_root(2), "NOTES").
     check(p, c"pivoting into the new root", unsafe {
         libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) as i32
     })?;

@@ -189,7 +189,7 @@ pub fn run(
             })?;
         }
     }
-    let (ops, binds) = view::plan(spec, &root, &tmp, &shm)?;
+    let (ops, binds) = view::plan(spec, (ids.uid, ids.gid), &tmp, &shm)?;
     let filters = seccomp::programs()?;
     let ruleset = fence::ruleset(spec, &[&tmp, &shm])?;
     let cgroup = cgroup::Cgroup::create(&spec.limits);
@@ -212,6 +212,8 @@ pub fn run(
         uid: ids.uid,
         gid: ids.gid,
         network: spec.network != Network::None,
+        root: cstring(&root)?,
+        root_options: view::tmpfs_options("1m", ids.uid, ids.gid),
         ops,
         clones: vec![-1; binds],
         tree,

@@ -2,7 +2,9 @@
 //! out in the parent (where allocating is safe) and replayed by the child with bare system
 //! calls.
 //!
-//! The root is a tmpfs, made read-only once built. Everything in it is either a directory
+//! The root is a tmpfs, made read-only once built. The child mounts it and enters it while it
+//! still has jrt's ids (the staging area may sit below directories only root may walk), so
+//! every path here is relative to it. Everything in it is either a directory
 //! made for a mount point, or a bind of something the issue allows: system directories and
 //! the user's pass-through paths read-only, the tree and the private `/tmp` as the spec says,
 //! five device nodes, and a `/proc` of the new PID namespace.
@@ -52,25 +54,26 @@ pub enum Op {
     Seal(CString),
 }
 
-/// The operations for `spec`, building the root at `root` with `tmp` as its `/tmp` and
-/// `shm` as its `/dev/shm`, and how many bind sources they clone.
+/// The tmpfs options of the root and `/dev`: owned by the sandbox user, who makes the mount
+/// points in them.
+pub fn tmpfs_options(size: &str, uid: u32, gid: u32) -> CString {
+    c(&format!("mode=0755,size={size},uid={uid},gid={gid}"))
+}
+
+/// The operations for `spec`, run inside the new root (relative paths), with `tmp` as its
+/// `/tmp` and `shm` as its `/dev/shm`, and how many bind sources they clone.
 pub fn plan(
     spec: &Spec,
-    root: &Path,
+    ids: (u32, u32),
     tmp: &Path,
     shm: &Path,
 ) -> Result<(Vec<Op>, usize), SandboxError> {
     let mut b = Builder {
-        root: root.to_path_buf(),
         ops: Vec::new(),
         made: BTreeSet::new(),
         binds: 0,
     };
     let read_only = (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV) as libc::c_ulong;
-    b.push(Op::Tmpfs {
-        at: cstring(root)?,
-        options: c("mode=0755,size=1m"),
-    });
     for name in SYSTEM {
         let host = Path::new("/").join(name);
         match std::fs::symlink_metadata(&host) {
@@ -106,7 +109,7 @@ pub fn plan(
     b.mkdirs(dev)?;
     b.push(Op::Tmpfs {
         at: cstring(&b.inside(dev))?,
-        options: c("mode=0755,size=64k"),
+        options: tmpfs_options("64k", ids.0, ids.1),
     });
     for name in DEVICES {
         let host = dev.join(name);
@@ -163,12 +166,11 @@ pub fn plan(
         });
     }
     b.bind(&spec.tree, &spec.tree, true, tree_flags)?;
-    b.push(Op::Seal(cstring(root)?));
+    b.push(Op::Seal(c(".")));
     Ok((b.ops, b.binds))
 }
 
 struct Builder {
-    root: PathBuf,
     ops: Vec<Op>,
     /// Paths (as seen inside) already made or mounted.
     made: BTreeSet<PathBuf>,
@@ -180,9 +182,9 @@ impl Builder {
         self.ops.push(op);
     }
 
-    /// `path` (absolute, as seen inside) below the new root.
+    /// `path` (absolute, as seen inside) relative to the new root.
     fn inside(&self, path: &Path) -> PathBuf {
-        self.root.join(path.strip_prefix("/").unwrap_or(path))
+        path.strip_prefix("/").unwrap_or(path).to_path_buf()
     }
 
     /// Whether `path` is at or below something bound or linked already (system directories):
