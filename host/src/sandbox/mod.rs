@@ -107,7 +107,7 @@ pub struct Ran {
 /// Why a program could not be run confined.
 #[derive(Debug, thiserror::Error)]
 pub enum SandboxError {
-    #[error("cannot confine setup programs on this machine: {stage}: {source}{}", hint(.source))]
+    #[error("cannot confine setup programs on this machine: {stage}: {source}{}", hint(.stage, .source))]
     Unsupported {
         stage: String,
         source: std::io::Error,
@@ -131,9 +131,11 @@ pub enum SandboxError {
     Nul(String),
 }
 
-fn hint(e: &std::io::Error) -> &'static str {
+fn hint(stage: &str, e: &std::io::Error) -> &'static str {
     match e.raw_os_error() {
-        Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSPC) => {
+        Some(libc::EPERM) | Some(libc::EACCES) | Some(libc::ENOSPC)
+            if stage.starts_with("creating the namespaces") =>
+        {
             "; setup programs need user namespaces (sysctl user.max_user_namespaces > 0, \
              kernel.unprivileged_userns_clone=1, or in a container: a seccomp profile that \
              allows unshare); nothing was run"
