@@ -104,6 +104,12 @@ fn main() {
         std::fs::write(&file, &bytes)
             .unwrap_or_else(|e| fail(&format!("cannot write {}: {e}", file.display())));
         if embedded {
+            // The tests add a built-in's own component to check that shadowing one is asked.
+            println!(
+                "cargo:rustc-env=JRT_BUILTIN_PLUGIN_{}={}",
+                stem.trim_start_matches("jrt_plugin_").to_uppercase(),
+                file.display()
+            );
             let sha = hex::encode(Sha256::digest(&bytes));
             writeln!(
                 generated,

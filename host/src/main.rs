@@ -447,8 +447,21 @@ fn run(cli: &Cli) -> Result<()> {
                 let rows = ops::plugins::list(&plugin_ctx()?)?;
                 print::output(cli.json, &rows, print::plugins)
             }
-            PluginCommand::Add { file } => {
+            PluginCommand::Add {
+                file,
+                sha256,
+                replace_builtin,
+            } => {
                 let ctx = plugin_ctx()?;
+                if let Some(hex) = sha256
+                    && (hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                {
+                    return Err(UsageError(format!("--sha256 '{hex}' is not 64 hex digits")).into());
+                }
+                let options = ops::plugins::AddOptions {
+                    sha256: sha256.clone(),
+                    replace_builtin: *replace_builtin,
+                };
                 let added = if file.starts_with("http://") || file.starts_with("https://") {
                     let url = url::Url::parse(file)
                         .map_err(|e| UsageError(format!("'{file}' is not a URL: {e}")))?;
@@ -458,11 +471,19 @@ fn run(cli: &Cli) -> Result<()> {
                         );
                     }
                     let http = jrt::http::Http::new(jrt::http::Policy::default())?;
-                    ops::plugins::add_url(&ctx, &url, &http)?
+                    ops::plugins::add_url(&ctx, &url, &http, &options)?
                 } else {
-                    ops::plugins::add(&ctx, Path::new(file))?
+                    ops::plugins::add(&ctx, Path::new(file), &options)?
                 };
                 print::output(cli.json, &added, |a| print::plugin_added(a, cli.quiet))
+            }
+            PluginCommand::Remove { name } => {
+                let removed = ops::plugins::remove(&plugin_ctx()?, name)?;
+                print::output(cli.json, &removed, |r| {
+                    if !cli.quiet {
+                        println!("removed plugin {} {}", r.name, r.version)
+                    }
+                })
             }
         },
     }

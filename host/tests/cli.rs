@@ -247,3 +247,113 @@ fn usage_errors_exit_2() {
     jrt(root.path()).arg("no-such-command").assert().code(2);
     jrt(root.path()).args(["plugin", "add"]).assert().code(2);
 }
+
+#[test]
+fn plugin_add_pins_by_sha256_asks_before_shadowing_a_builtin_and_remove_undoes_it() {
+    let root = tempfile::tempdir().unwrap();
+    let wasm = env!("JRT_TEST_PLUGIN_MISBEHAVE");
+    let sha = hex::encode(<sha2::Sha256 as sha2::Digest>::digest(
+        std::fs::read(wasm).unwrap(),
+    ));
+    let added = |root: &Path| {
+        let out = jrt(root)
+            .args(["plugin", "list", "--json"])
+            .assert()
+            .success();
+        json(&out.get_output().stdout)
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|r| r["source"] == "added")
+            .cloned()
+            .collect::<Vec<Value>>()
+    };
+
+    // A download or file with another hash than the one asked for is refused.
+    let wrong = "0".repeat(64);
+    jrt(root.path())
+        .args(["plugin", "add", wasm, "--sha256", &wrong])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(format!(
+            "has sha256 {sha}, but --sha256 asked for {wrong}"
+        )));
+    assert!(added(root.path()).is_empty());
+    jrt(root.path())
+        .args(["plugin", "add", wasm, "--sha256", "xyz"])
+        .assert()
+        .code(2);
+    jrt(root.path())
+        .args(["plugin", "add", wasm, "--sha256", &sha.to_uppercase()])
+        .assert()
+        .success();
+    assert_eq!(added(root.path()).len(), 1);
+
+    // Plain http is refused unless it is this machine; nothing is downloaded.
+    jrt(root.path())
+        .args(["plugin", "add", "http://plugins.example.invalid/x.wasm"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("plain http").and(predicate::str::contains("https only")));
+
+    // A plugin named like a built-in replaces it only when asked to, and says so in the list.
+    let python = env!("JRT_BUILTIN_PLUGIN_PYTHON");
+    jrt(root.path())
+        .args(["plugin", "add", python])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "would replace the built-in plugin 'python'",
+        ));
+    assert_eq!(added(root.path()).len(), 1);
+    jrt(root.path())
+        .args(["plugin", "add", python, "--replace-builtin"])
+        .assert()
+        .success();
+    let now = added(root.path());
+    let shadow = now.iter().find(|r| r["name"] == "python").unwrap();
+    assert_eq!(shadow["shadows"], "built-in python");
+    jrt(root.path())
+        .args(["plugin", "list"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("(shadows built-in python)"));
+
+    // Remove: the built-in is in effect again; a second remove, or a built-in, is an error.
+    jrt(root.path())
+        .args(["plugin", "remove", "python"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("removed plugin python"));
+    let out = jrt(root.path())
+        .args(["plugin", "list", "--json"])
+        .assert()
+        .success();
+    let rows = json(&out.get_output().stdout);
+    let python_row = rows
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["name"] == "python")
+        .unwrap();
+    assert_eq!(python_row["source"], "built-in");
+    jrt(root.path())
+        .args(["plugin", "remove", "python"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "built-in plugins cannot be removed",
+        ));
+    jrt(root.path())
+        .args(["plugin", "remove", "misbehave"])
+        .assert()
+        .success();
+    assert!(added(root.path()).is_empty());
+    let plugins = root.path().join(".jrt/plugins");
+    let left: Vec<_> = std::fs::read_dir(&plugins)
+        .unwrap()
+        .flatten()
+        .filter(|e| e.path().extension().is_some_and(|x| x == "wasm"))
+        .collect();
+    assert!(left.is_empty(), "components left behind: {left:?}");
+}

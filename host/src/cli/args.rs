@@ -157,10 +157,21 @@ pub enum Command {
 pub enum PluginCommand {
     /// List the built-in and added plugins with their API version.
     List,
-    /// Check a plugin component (.wasm) and add it.
+    /// Check a plugin component (.wasm, a file or an https URL) and add it, pinned by sha256.
     Add {
-        /// The component file.
+        /// The component file or https URL.
         file: String,
+        /// Refuse the component unless its sha256 is this (hex).
+        #[arg(long, value_name = "HEX")]
+        sha256: Option<String>,
+        /// Let a plugin named like a built-in one replace it.
+        #[arg(long)]
+        replace_builtin: bool,
+    },
+    /// Remove an added plugin (a built-in one it replaced is in effect again).
+    Remove {
+        /// The plugin's name, as `jrt plugin list` shows it.
+        name: String,
     },
 }
 

@@ -226,13 +226,17 @@ pub fn plugins(rows: &Vec<Row>) {
     );
     for r in rows {
         println!(
-            "{:<12} {:<9} {:<16} {:<5} {:<10} {}",
+            "{:<12} {:<9} {:<16} {:<5} {:<10} {}{}",
             r.name,
             r.version,
             r.families.join(","),
             r.api_version,
             r.source,
-            &r.sha256[..16.min(r.sha256.len())]
+            &r.sha256[..16.min(r.sha256.len())],
+            r.shadows
+                .as_ref()
+                .map(|b| format!("  (shadows {b})"))
+                .unwrap_or_default()
         );
     }
 }

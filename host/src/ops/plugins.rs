@@ -1,4 +1,4 @@
-//! `jrt plugin list` and `jrt plugin add`.
+//! `jrt plugin list`, `jrt plugin add` and `jrt plugin remove`.
 
 use std::path::Path;
 
@@ -18,8 +18,11 @@ pub struct Row {
     pub sha256: String,
     /// `built-in` or `added`.
     pub source: &'static str,
-    /// For added plugins, the built-in one it replaces.
+    /// For added plugins, whether it replaces a built-in one.
     pub overrides_builtin: bool,
+    /// The built-in it shadows, such as `built-in python`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub shadows: Option<String>,
 }
 
 fn row(plugin: &Plugin, builtins: &[String]) -> Row {
@@ -32,6 +35,8 @@ fn row(plugin: &Plugin, builtins: &[String]) -> Row {
         sha256: plugin.meta.sha256.clone(),
         source: if added { "added" } else { "built-in" },
         overrides_builtin: added && builtins.contains(&plugin.meta.name),
+        shadows: (added && builtins.contains(&plugin.meta.name))
+            .then(|| format!("built-in {}", plugin.meta.name)),
     }
 }
 
@@ -57,14 +62,79 @@ pub struct Added {
     pub replaced_version: Option<String>,
 }
 
+/// What a user may ask of an add.
+#[derive(Debug, Clone, Default)]
+pub struct AddOptions {
+    /// The component's sha256 (hex), checked before anything is loaded or stored.
+    pub sha256: Option<String>,
+    /// Allow a plugin named like a built-in one to replace it.
+    pub replace_builtin: bool,
+}
+
 /// Checks and adds a plugin component from a file.
-pub fn add(ctx: &Context, file: &Path) -> Result<Added, PluginError> {
-    let (plugin, replaced) = ctx.catalog.add(&ctx.host, file)?;
+pub fn add(ctx: &Context, file: &Path, options: &AddOptions) -> Result<Added, PluginError> {
+    let label = file.display().to_string();
+    if let Some(want) = &options.sha256 {
+        let bytes = std::fs::read(file).map_err(|e| PluginError::io("cannot read", file, e))?;
+        check_sha(&label, &bytes, want)?;
+    }
     let builtins = builtin_names(ctx)?;
+    let (plugin, replaced) = ctx
+        .catalog
+        .add(&ctx.host, file, |p| allow(&label, p, &builtins, options))?;
     Ok(Added {
         plugin: row(&plugin, &builtins),
         replaced_version: replaced.map(|e| e.version),
     })
+}
+
+/// Removes an added plugin; a built-in one it replaced is in effect again.
+pub fn remove(ctx: &Context, name: &str) -> Result<crate::plugin::catalog::Entry, PluginError> {
+    match ctx.catalog.remove(name)? {
+        Some(entry) => Ok(entry),
+        None => Err(PluginError::NotAdded {
+            name: name.to_string(),
+            builtin: builtin_names(ctx)?.iter().any(|b| b == name),
+        }),
+    }
+}
+
+fn check_sha(label: &str, bytes: &[u8], want: &str) -> Result<(), PluginError> {
+    let actual = crate::fsutil::sha256_hex(bytes);
+    if !actual.eq_ignore_ascii_case(want.trim()) {
+        return Err(PluginError::ShaMismatch {
+            source_name: label.to_string(),
+            expected: want.trim().to_ascii_lowercase(),
+            actual,
+        });
+    }
+    Ok(())
+}
+
+/// Refuses a plugin that would shadow a built-in unless the user asked for it.
+fn allow(
+    label: &str,
+    plugin: &Plugin,
+    builtins: &[String],
+    options: &AddOptions,
+) -> Result<(), PluginError> {
+    if builtins.contains(&plugin.meta.name) && !options.replace_builtin {
+        return Err(PluginError::ShadowsBuiltin {
+            source_name: label.to_string(),
+            name: plugin.meta.name.clone(),
+        });
+    }
+    Ok(())
+}
+
+/// Whether a plain-http URL points at this machine (a test server, a local mirror).
+fn loopback(url: &url::Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
 }
 
 /// Downloads a plugin component (size-capped) and adds it like a file.
@@ -72,6 +142,7 @@ pub fn add_url(
     ctx: &Context,
     url: &url::Url,
     http: &crate::http::Http,
+    options: &AddOptions,
 ) -> Result<Added, PluginError> {
     use crate::plugin::catalog::MAX_PLUGIN_BYTES;
     use std::io::Read;
@@ -79,6 +150,12 @@ pub fn add_url(
         source_name: url.to_string(),
         reason,
     };
+    // Plain http only to this machine: anyone on the path could swap the component.
+    if url.scheme() != "https" && !(url.scheme() == "http" && loopback(url)) {
+        return Err(PluginError::InsecureUrl {
+            url: url.to_string(),
+        });
+    }
     let resp = http
         .get(url, None, &[])
         .map_err(|e| failed(format!("it cannot be downloaded: {e}")))?;
@@ -98,10 +175,17 @@ pub fn add_url(
             MAX_PLUGIN_BYTES >> 20
         )));
     }
-    let (plugin, replaced) =
-        ctx.catalog
-            .add_bytes(&ctx.host, url.as_str(), wasm, Origin::Url(url.to_string()))?;
+    if let Some(want) = &options.sha256 {
+        check_sha(url.as_str(), &wasm, want)?;
+    }
     let builtins = builtin_names(ctx)?;
+    let (plugin, replaced) = ctx.catalog.add_bytes(
+        &ctx.host,
+        url.as_str(),
+        wasm,
+        Origin::Url(url.to_string()),
+        |p| allow(url.as_str(), p, &builtins, options),
+    )?;
     Ok(Added {
         plugin: row(&plugin, &builtins),
         replaced_version: replaced.map(|e| e.version),

@@ -1,4 +1,4 @@
-//! The plugins a user added with `jrt plugin add`.
+//! The plugins a user added with `jrt plugin add` (and removes with `jrt plugin remove`).
 //!
 //! Each is stored as `<dir>/<sha256>.wasm` and listed in `<dir>/plugins.json` with its sha256,
 //! which pins it: a stored file whose bytes changed is refused at load. Adds take a lock and
@@ -86,10 +86,12 @@ impl Catalog {
 
     /// Checks `file` (a component of the right world and API version) and adds it, replacing
     /// an added plugin of the same name. Returns the plugin and the entry it replaced.
+    /// `allow` sees the loaded plugin before anything is stored and may refuse it.
     pub fn add(
         &self,
         host: &PluginHost,
         file: &Path,
+        allow: impl FnOnce(&Plugin) -> Result<(), PluginError>,
     ) -> Result<(Plugin, Option<Entry>), PluginError> {
         let wasm = read_capped(file)?;
         self.add_bytes(
@@ -97,6 +99,7 @@ impl Catalog {
             &file.display().to_string(),
             wasm,
             Origin::File(file.to_path_buf()),
+            allow,
         )
     }
 
@@ -108,9 +111,11 @@ impl Catalog {
         label: &str,
         wasm: Vec<u8>,
         origin: Origin,
+        allow: impl FnOnce(&Plugin) -> Result<(), PluginError>,
     ) -> Result<(Plugin, Option<Entry>), PluginError> {
         let sha256 = fsutil::sha256_hex(&wasm);
         let plugin = host.load(label, &wasm, &sha256, origin)?;
+        allow(&plugin)?;
 
         std::fs::create_dir_all(&self.dir)
             .map_err(|e| PluginError::io("cannot create", &self.dir, e))?;
@@ -137,13 +142,7 @@ impl Catalog {
                 .map(|d| d.as_secs())
                 .unwrap_or(0),
         });
-        let json = serde_json::to_vec_pretty(&index).map_err(|e| PluginError::Catalog {
-            path: self.dir.join(INDEX),
-            reason: e.to_string(),
-        })?;
-        let index_path = self.dir.join(INDEX);
-        fsutil::write_atomic(&index_path, &json)
-            .map_err(|e| PluginError::io("cannot write", &index_path, e))?;
+        self.write_index(&index)?;
 
         // The replaced component is garbage now unless another entry shares its bytes.
         if let Some(old) = &replaced
@@ -155,6 +154,35 @@ impl Catalog {
         let mut plugin = plugin;
         plugin.origin = Origin::Added(stored);
         Ok((plugin, replaced))
+    }
+
+    /// Removes the added plugin `name` (its component too, unless another entry shares it).
+    /// Returns what it removed; `None` when no added plugin has that name.
+    pub fn remove(&self, name: &str) -> Result<Option<Entry>, PluginError> {
+        if !self.dir.join(INDEX).exists() {
+            return Ok(None);
+        }
+        let _lock = self.lock()?;
+        let mut index = self.read_index()?;
+        let Some(at) = index.plugins.iter().position(|e| e.name == name) else {
+            return Ok(None);
+        };
+        let removed = index.plugins.remove(at);
+        self.write_index(&index)?;
+        if !index.plugins.iter().any(|e| e.sha256 == removed.sha256) {
+            let _ = std::fs::remove_file(self.wasm_path(&removed.sha256));
+        }
+        Ok(Some(removed))
+    }
+
+    fn write_index(&self, index: &Index) -> Result<(), PluginError> {
+        let index_path = self.dir.join(INDEX);
+        let json = serde_json::to_vec_pretty(index).map_err(|e| PluginError::Catalog {
+            path: index_path.clone(),
+            reason: e.to_string(),
+        })?;
+        fsutil::write_atomic(&index_path, &json)
+            .map_err(|e| PluginError::io("cannot write", &index_path, e))
     }
 
     fn read_index(&self) -> Result<Index, PluginError> {

@@ -84,6 +84,26 @@ pub enum PluginError {
         expected: String,
         actual: String,
     },
+    #[error(
+        "{source_name} has sha256 {actual}, but --sha256 asked for {expected}; nothing was added"
+    )]
+    ShaMismatch {
+        source_name: String,
+        expected: String,
+        actual: String,
+    },
+    #[error(
+        "{source_name} is a plugin named '{name}', which would replace the built-in plugin \
+         '{name}'; add it with --replace-builtin if that is what you want (nothing was added)"
+    )]
+    ShadowsBuiltin { source_name: String, name: String },
+    #[error(
+        "{url} is plain http on a host that is not this machine; plugins are downloaded over \
+         https only (nothing was downloaded)"
+    )]
+    InsecureUrl { url: String },
+    #[error("no added plugin is named '{name}'{}", if *.builtin { " (built-in plugins cannot be removed; an added one that replaced it can)" } else { "" })]
+    NotAdded { name: String, builtin: bool },
     #[error("{action} {}: {source}", path.display())]
     Io {
         action: &'static str,
