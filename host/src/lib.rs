@@ -12,6 +12,7 @@
 
 pub mod buffers;
 pub mod config;
+pub mod display;
 pub mod extract;
 pub mod facts;
 pub mod fetch;

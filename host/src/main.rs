@@ -35,7 +35,9 @@ fn main() -> ExitCode {
         Err(e) => {
             let usage = e.downcast_ref::<UsageError>().is_some();
             if e.downcast_ref::<Reported>().is_none() {
-                let message = format!("{e:#}");
+                // Errors quote registries, packages and programs: nothing of theirs may drive
+                // the terminal.
+                let message = jrt::display::safe(&format!("{e:#}")).into_owned();
                 if cli.json {
                     println!("{}", serde_json::json!({ "error": message }));
                 } else {

@@ -193,3 +193,40 @@ fn a_run_killed_during_extraction_leaves_nothing_and_the_next_run_succeeds() {
         "the install finished before it could be killed; make the package bigger"
     );
 }
+
+/// A registry's strings cannot drive the terminal: an ANSI escape in a description, a name of
+/// a platform or a package's failing output is printed escaped.
+#[test]
+fn text_from_a_registry_is_printed_escaped() {
+    let d = tempfile::tempdir().unwrap();
+    let reg = d.path().join("registry");
+    std::fs::create_dir_all(&reg).unwrap();
+    let index = write_registry(
+        &reg,
+        &[Published::honest(
+            "esc",
+            "1.0.0",
+            prebuilt("esc", "1.0.0", 1),
+        )],
+    );
+    let text = std::fs::read_to_string(&index).unwrap();
+    let text = text.replace(
+        "esc test runtime",
+        "\\u001b[2J\\u001b]0;owned\\u0007cleared",
+    );
+    std::fs::write(&index, text).unwrap();
+    for args in [&["list", "--available"][..], &["info", "esc"][..]] {
+        let out = jrt(d.path()).args(args).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(
+            !out.stdout.contains(&0x1b) && !out.stdout.contains(&0x07),
+            "{args:?} printed raw controls"
+        );
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(stdout.contains("\\u{1b}[2J"), "{args:?}: {stdout}");
+    }
+}

@@ -2,6 +2,7 @@
 
 use std::io::IsTerminal;
 
+use jrt::display::one_line as s;
 use jrt::install::{InstallError, Outcome};
 use jrt::ops::detect::Report;
 use jrt::ops::install::Planned;
@@ -105,10 +106,10 @@ pub fn install_results(json: bool, quiet: bool, results: &[Result<Outcome, Insta
                     );
                 }
                 for note in &o.notes {
-                    eprintln!("note: {}@{}: {note}", o.name, o.version);
+                    eprintln!("note: {}@{}: {}", o.name, o.version, s(note));
                 }
             }
-            Err(e) => eprintln!("error: {e}"),
+            Err(e) => eprintln!("error: {}", jrt::display::safe(&e.to_string())),
         }
     }
 }
@@ -141,9 +142,9 @@ pub fn available(rows: &Vec<Available>) {
         }
         println!(
             "{:<28} {:<10} {}{}",
-            r.name,
-            r.version,
-            r.description,
+            s(&r.name),
+            s(&r.version),
+            s(&r.description),
             if notes.is_empty() {
                 String::new()
             } else {
@@ -155,19 +156,19 @@ pub fn available(rows: &Vec<Available>) {
 
 pub fn info(rows: &[Available], installed: &[Installed]) {
     if let Some(first) = rows.first() {
-        println!("{} — {}", first.name, first.description);
-        println!("registry  {}", first.registry);
+        println!("{} — {}", s(&first.name), s(&first.description));
+        println!("registry  {}", s(&first.registry));
         if !first.family.is_empty() {
-            println!("family    {}", first.family.join(" + "));
+            println!("family    {}", s(&first.family.join(" + ")));
         }
     }
     for r in rows {
         println!(
             "  {:<10} {:>9}  {}  platforms: {}{}{}",
-            r.version,
+            s(&r.version),
             size(r.size),
-            r.checksum,
-            r.platforms.join(", "),
+            s(&r.checksum),
+            s(&r.platforms.join(", ")),
             if r.prebuilt.is_empty() {
                 String::new()
             } else {
@@ -227,10 +228,10 @@ pub fn plugins(rows: &Vec<Row>) {
     for r in rows {
         println!(
             "{:<12} {:<9} {:<16} {:<5} {:<10} {}{}",
-            r.name,
-            r.version,
-            r.families.join(","),
-            r.api_version,
+            s(&r.name),
+            s(&r.version),
+            s(&r.families.join(",")),
+            s(&r.api_version),
             r.source,
             &r.sha256[..16.min(r.sha256.len())],
             r.shadows

@@ -128,7 +128,7 @@ impl PluginHost {
         let threshold = level_rank(options.log_level);
         let log: LogSink = Arc::new(move |plugin, level, message| {
             if level_rank(level) >= threshold {
-                eprintln!("jrt: plugin {plugin}: {message}");
+                eprintln!("jrt: plugin {plugin}: {}", crate::display::safe(message));
             }
         });
         let fingerprint = engine::fingerprint(&engine);
