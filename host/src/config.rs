@@ -42,6 +42,9 @@ pub struct JrtConfig {
     pub registries: Vec<RegistryEntry>,
     /// The minisign public key registries must be signed with (a .pub file or its `RW…` line).
     pub public_key: Option<String>,
+    /// Allow plain http to other machines (registries, packages, plan fetches, plugins).
+    #[serde(default)]
+    pub allow_insecure_http: bool,
 }
 
 /// The part of Joblet's `~/.rnx/config.yaml` jrt reads.
@@ -74,6 +77,8 @@ pub struct Config {
     pub registries: Vec<RegistryEntry>,
     /// The minisign public key registries must be signed with.
     pub public_key: Option<String>,
+    /// Plain http to other machines is allowed (`allow_insecure_http: true`).
+    pub allow_insecure_http: bool,
     /// The files that were read.
     pub files: Vec<PathBuf>,
 }
@@ -121,6 +126,7 @@ pub fn load(explicit: Option<&Path>, rnx: Option<&Path>) -> Result<Config, Confi
         config.root = jrt.root;
         config.cache_dir = jrt.cache_dir;
         config.public_key = jrt.public_key;
+        config.allow_insecure_http = jrt.allow_insecure_http;
         entries.extend(jrt.registries);
         config.files.push(path.clone());
     }

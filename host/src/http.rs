@@ -30,6 +30,8 @@ pub struct Policy {
     pub max_delay: Duration,
     /// The longest `Retry-After` honoured; longer waits fail instead.
     pub max_retry_after: Duration,
+    /// Allow plain http to other machines (`--allow-insecure-http`); loopback always may.
+    pub allow_insecure_http: bool,
 }
 
 impl Default for Policy {
@@ -41,8 +43,29 @@ impl Default for Policy {
             base_delay: Duration::from_millis(250),
             max_delay: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
+            allow_insecure_http: false,
         }
     }
+}
+
+/// Why plain http is refused, for every download jrt makes.
+const INSECURE: &str = "plain http to another machine is refused: anyone on the path could \
+    change what jrt installs. Use https, or pass --allow-insecure-http (or set \
+    allow_insecure_http: true in jrt's config.yaml)";
+
+/// Whether `url` points at this machine (a test server, a local mirror).
+pub fn is_loopback(url: &Url) -> bool {
+    match url.host() {
+        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
+        None => false,
+    }
+}
+
+/// Whether fetching `url` would be plain http that `allow_insecure` does not permit.
+pub fn is_insecure(url: &Url, allow_insecure: bool) -> bool {
+    url.scheme() == "http" && !allow_insecure && !is_loopback(url)
 }
 
 /// An HTTP failure, already classified.
@@ -89,9 +112,13 @@ impl Http {
     /// new one loads the system's root certificates again and starts a thread, which cost
     /// an install twice over (the registry's client and the installer's).
     pub fn new(policy: Policy) -> Result<Self, HttpError> {
-        type Shared = Vec<((Duration, Duration), Client)>;
+        type Shared = Vec<((Duration, Duration, bool), Client)>;
         static SHARED: std::sync::OnceLock<std::sync::Mutex<Shared>> = std::sync::OnceLock::new();
-        let key = (policy.connect_timeout, policy.read_timeout);
+        let key = (
+            policy.connect_timeout,
+            policy.read_timeout,
+            policy.allow_insecure_http,
+        );
         let shared = SHARED.get_or_init(Default::default);
         let mut clients = shared.lock().map_err(|_| HttpError::Transport {
             url: String::new(),
@@ -112,10 +139,14 @@ impl Http {
     fn client(policy: &Policy) -> Result<Client, HttpError> {
         // reqwest is built without a crypto provider; install ring once per process.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let redirect = reqwest::redirect::Policy::custom(|attempt| {
+        let allow_insecure = policy.allow_insecure_http;
+        let redirect = reqwest::redirect::Policy::custom(move |attempt| {
             if is_downgrade(attempt.previous(), attempt.url()) {
                 let to = attempt.url().to_string();
                 attempt.error(format!("refusing a redirect from https to {to}"))
+            } else if is_insecure(attempt.url(), allow_insecure) {
+                let to = attempt.url().to_string();
+                attempt.error(format!("refusing a redirect to {to}: {INSECURE}"))
             } else if attempt.previous().len() >= 10 {
                 attempt.error("more than 10 redirects")
             } else {
@@ -147,6 +178,12 @@ impl Http {
         range_from: Option<u64>,
         extra: &[(header::HeaderName, String)],
     ) -> Result<Response, HttpError> {
+        if is_insecure(url, self.policy.allow_insecure_http) {
+            return Err(HttpError::Refused {
+                url: url.to_string(),
+                message: INSECURE.into(),
+            });
+        }
         let mut retried = 0;
         loop {
             let mut req = self

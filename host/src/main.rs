@@ -75,6 +75,10 @@ fn run(cli: &Cli) -> Result<()> {
         .or_else(|| config.cache_dir.clone())
         .or_else(jrt::paths::default_cache);
     let public_key = cli.public_key.clone().or_else(|| config.public_key.clone());
+    let http_policy = jrt::http::Policy {
+        allow_insecure_http: cli.allow_insecure_http || config.allow_insecure_http,
+        ..jrt::http::Policy::default()
+    };
     let load_registries = || -> Result<Vec<jrt::registry::source::Registry>> {
         let chosen = ops::registries::chosen(&cli.registry, &config);
         let trust = match &public_key {
@@ -89,7 +93,7 @@ fn run(cli: &Cli) -> Result<()> {
         };
         Ok(ops::registries::load(
             &chosen,
-            || jrt::http::Http::new(jrt::http::Policy::default()),
+            || jrt::http::Http::new(http_policy),
             cache.as_deref(),
             cli.offline,
             trust.as_ref(),
@@ -135,6 +139,7 @@ fn run(cli: &Cli) -> Result<()> {
             let resolved = ops::install::resolve_all(&registries, &specs, &platform)?;
             let cache = cache.context("cannot tell where to cache downloads: set --cache-dir")?;
             let mut installer = Installer::new(&root, &cache, cli.offline);
+            installer.http_policy = http_policy;
             // Source packages may reuse a host interpreter: the host finds them (when a
             // source package is set up), the plugins decide, and only the found
             // interpreters' own files become copyable.
@@ -276,7 +281,7 @@ fn run(cli: &Cli) -> Result<()> {
                 let http = if cli.offline {
                     None
                 } else {
-                    Some(jrt::http::Http::new(jrt::http::Policy::default())?)
+                    Some(jrt::http::Http::new(http_policy)?)
                 };
                 let progress: Box<dyn jrt::progress::Progress> = if shows_bars(cli) {
                     Box::new(cli::progress::Bars::new())
@@ -472,7 +477,7 @@ fn run(cli: &Cli) -> Result<()> {
                             UsageError(format!("cannot download {file} with --offline")).into()
                         );
                     }
-                    let http = jrt::http::Http::new(jrt::http::Policy::default())?;
+                    let http = jrt::http::Http::new(http_policy)?;
                     ops::plugins::add_url(&ctx, &url, &http, &options)?
                 } else {
                     ops::plugins::add(&ctx, Path::new(file), &options)?

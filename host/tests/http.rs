@@ -60,6 +60,7 @@ fn quick() -> jrt::http::Policy {
         base_delay: Duration::from_millis(5),
         max_delay: Duration::from_millis(40),
         max_retry_after: Duration::from_secs(3),
+        allow_insecure_http: false,
     }
 }
 

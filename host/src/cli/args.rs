@@ -33,6 +33,10 @@ pub struct Cli {
     /// Use only what is cached; never touch the network.
     #[arg(long, global = true)]
     pub offline: bool,
+    /// Allow plain http to other machines (registries, packages, plan fetches, plugins); by
+    /// default only https, and http on this machine, are used.
+    #[arg(long, global = true)]
+    pub allow_insecure_http: bool,
     /// Trust registries only when signed by this minisign public key (a .pub file or its
     /// `RW…` line); also refuses expired registries and rollbacks.
     #[arg(long, global = true, env = "JRT_PUBLIC_KEY", value_name = "KEY")]

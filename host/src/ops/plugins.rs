@@ -127,16 +127,6 @@ fn allow(
     Ok(())
 }
 
-/// Whether a plain-http URL points at this machine (a test server, a local mirror).
-fn loopback(url: &url::Url) -> bool {
-    match url.host() {
-        Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
-        Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
-        Some(url::Host::Domain(d)) => d.eq_ignore_ascii_case("localhost"),
-        None => false,
-    }
-}
-
 /// Downloads a plugin component (size-capped) and adds it like a file.
 pub fn add_url(
     ctx: &Context,
@@ -150,8 +140,11 @@ pub fn add_url(
         source_name: url.to_string(),
         reason,
     };
-    // Plain http only to this machine: anyone on the path could swap the component.
-    if url.scheme() != "https" && !(url.scheme() == "http" && loopback(url)) {
+    // Plain http only to this machine (or when the user opted in): anyone on the path could
+    // swap the component.
+    if !matches!(url.scheme(), "https" | "http")
+        || crate::http::is_insecure(url, http.policy().allow_insecure_http)
+    {
         return Err(PluginError::InsecureUrl {
             url: url.to_string(),
         });

@@ -142,15 +142,28 @@ pub struct Registry {
 
 impl Registry {
     /// Resolves a `download_url` from this registry against its location.
+    /// A registry served over http(s) may not point at this machine's files (`file://`): it
+    /// would make the node read whatever path the registry names.
     pub fn resolve_url(&self, download_url: &str) -> Result<Url, String> {
-        if let Ok(url) = Url::parse(download_url) {
-            return Ok(url);
+        let url = match Url::parse(download_url) {
+            Ok(url) => url,
+            Err(_) => {
+                let base = self.source.base().ok_or_else(|| {
+                    format!("cannot resolve '{download_url}': the registry has no base URL")
+                })?;
+                base.join(download_url)
+                    .map_err(|e| format!("cannot resolve '{download_url}' against {base}: {e}"))?
+            }
+        };
+        if url.scheme() == "file" && matches!(self.source, Source::Url(_)) {
+            return Err(format!(
+                "its download_url '{}' is a local file, and the registry {} is not: only a \
+                 registry that is itself a local file or directory may point at local files",
+                crate::display::one_line(download_url),
+                self.source.display()
+            ));
         }
-        let base = self.source.base().ok_or_else(|| {
-            format!("cannot resolve '{download_url}': the registry has no base URL")
-        })?;
-        base.join(download_url)
-            .map_err(|e| format!("cannot resolve '{download_url}' against {base}: {e}"))
+        Ok(url)
     }
 }
 

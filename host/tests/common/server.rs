@@ -62,9 +62,14 @@ pub struct Server {
 
 impl Server {
     pub fn start() -> Server {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        Server::start_on("127.0.0.1", "127.0.0.1")
+    }
+
+    /// A server listening on `bind` (such as `0.0.0.0`), reached as `host` in its URLs.
+    pub fn start_on(bind: &str, host: &str) -> Server {
+        let listener = TcpListener::bind((bind, 0)).unwrap();
         let addr = listener.local_addr().unwrap();
-        let base = format!("http://{addr}");
+        let base = format!("http://{host}:{}", addr.port());
         let state = Arc::new(Mutex::new(State {
             files: HashMap::new(),
             headers: HashMap::new(),

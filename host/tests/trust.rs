@@ -1,0 +1,114 @@
+//! Trust by default, through the CLI: what jrt refuses to take from the network, and what the
+//! user must opt in to.
+
+mod common;
+#[path = "common/packages.rs"]
+mod packages;
+#[path = "common/server.rs"]
+mod server;
+#[path = "common/tarball.rs"]
+mod tarball;
+
+use std::net::{IpAddr, UdpSocket};
+
+use packages::*;
+use server::Server;
+
+/// This machine's address on its network (not loopback): "connecting" a UDP socket picks the
+/// interface without sending anything.
+fn non_loopback_ip() -> IpAddr {
+    let socket = UdpSocket::bind("0.0.0.0:0").unwrap();
+    socket
+        .connect("192.0.2.1:9")
+        .expect("this machine has a network interface besides loopback");
+    let ip = socket.local_addr().unwrap().ip();
+    assert!(
+        !ip.is_loopback() && !ip.is_unspecified(),
+        "no non-loopback address: {ip}"
+    );
+    ip
+}
+
+/// A registry with one prebuilt package, served over plain http at `host`.
+fn served(server: &Server, dir: &std::path::Path) {
+    let bytes = prebuilt("rt", "1.0.0", 3);
+    let index = write_registry(dir, &[Published::honest("rt", "1.0.0", bytes.clone())]);
+    server.put("rt-1.0.0.tar.gz", bytes);
+    server.put("registry.json", std::fs::read(index).unwrap());
+}
+
+#[test]
+fn plain_http_to_another_machine_is_refused_unless_the_user_opts_in() {
+    let ip = non_loopback_ip();
+    let server = Server::start_on("0.0.0.0", &ip.to_string());
+    let work = tempfile::tempdir().unwrap();
+    served(&server, work.path());
+    let url = server.url("registry.json");
+
+    let out = common::jrt_in(work.path(), std::path::Path::new(&url))
+        .args(["install", "rt"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("plain http to another machine is refused")
+            && stderr.contains("--allow-insecure-http"),
+        "{stderr}"
+    );
+    assert!(
+        server.log().is_empty(),
+        "jrt contacted the server before refusing"
+    );
+    assert!(!work.path().join("root/rt/1.0.0").exists());
+
+    // With the opt-in, on the command line or in the config file, it installs.
+    common::jrt_in(work.path(), std::path::Path::new(&url))
+        .args(["--allow-insecure-http", "install", "rt"])
+        .assert()
+        .success();
+    assert!(work.path().join("root/rt/1.0.0/runtime.yml").is_file());
+    let config = work.path().join("config.yaml");
+    std::fs::write(&config, "allow_insecure_http: true\n").unwrap();
+    common::jrt_in(work.path(), std::path::Path::new(&url))
+        .arg("--config")
+        .arg(&config)
+        .args(["install", "--force", "rt"])
+        .assert()
+        .success();
+}
+
+#[test]
+fn a_registry_served_over_http_cannot_point_at_local_files() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let bytes = prebuilt("rt", "1.0.0", 3);
+    let local = work.path().join("rt.tar.gz");
+    std::fs::write(&local, &bytes).unwrap();
+    let index = serde_json::json!({
+        "version": "1",
+        "runtimes": { "rt": { "1.0.0": {
+            "version": "1.0.0",
+            "description": "points at a local file",
+            "download_url": url::Url::from_file_path(&local).unwrap().to_string(),
+            "checksum": format!("sha256:{}", sha256(&bytes)),
+            "size": bytes.len(),
+            "platforms": ["ubuntu-amd64", "ubuntu-arm64", "rhel-amd64", "rhel-arm64", "amzn-amd64", "amzn-arm64"],
+        }}}
+    });
+    server.put("registry.json", serde_json::to_vec(&index).unwrap());
+    let out = common::jrt_in(
+        work.path(),
+        std::path::Path::new(&server.url("registry.json")),
+    )
+    .args(["install", "rt"])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("is a local file, and the registry") && stderr.contains("is not"),
+        "{stderr}"
+    );
+    assert!(!work.path().join("root/rt/1.0.0").exists());
+}
