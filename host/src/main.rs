@@ -350,15 +350,15 @@ fn run(cli: &Cli) -> Result<()> {
                     .with_context(|| format!("cannot read {}", index.display()))?;
                 // Never sign what jrt itself would refuse to read.
                 let mut parsed = jrt::registry::Index::parse(&bytes, &index.display().to_string())?;
-                if let Some(days) = expires_in_days {
-                    parsed.expires = Some(jrt::time::format(
-                        jrt::time::now() + i64::from(*days) * 86400,
-                    ));
-                    parsed.serial = Some(parsed.serial.unwrap_or(0) + 1);
-                    bytes = parsed.to_json();
-                    jrt::fsutil::write_atomic(index, &bytes)
-                        .with_context(|| format!("cannot write {}", index.display()))?;
-                }
+                // Clients with a key require both: a stale copy must expire, and an older one
+                // must not be replayed after this one.
+                parsed.expires = Some(jrt::time::format(
+                    jrt::time::now() + i64::from(*expires_in_days) * 86400,
+                ));
+                parsed.serial = Some(parsed.serial.unwrap_or(0) + 1);
+                bytes = parsed.to_json();
+                jrt::fsutil::write_atomic(index, &bytes)
+                    .with_context(|| format!("cannot write {}", index.display()))?;
                 let password = std::env::var("JRT_SIGNING_PASSWORD").unwrap_or_default();
                 let name = index
                     .file_name()

@@ -320,8 +320,14 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
         .arg(&pk)
         .assert()
         .success()
-        .stdout(predicate::str::contains("signature ok, serial 1"));
-    // Signing with an expiry sets `expires` ahead and bumps the serial.
+        .stdout(predicate::str::contains("signature ok, serial 2"));
+    // Signing sets `expires` 90 days ahead by default and bumps the serial (add made it 1).
+    let signed: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(d.join("registry.json")).unwrap()).unwrap();
+    let days =
+        (jrt::time::parse(signed["expires"].as_str().unwrap()).unwrap() - jrt::time::now()) / 86400;
+    assert!((89..=90).contains(&days), "{signed}");
+    // --expires-in-days changes it.
     std::fs::copy(d.join("registry.json"), d.join("dated.json")).unwrap();
     jrt(d)
         .args([
@@ -341,7 +347,7 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
     let expires = jrt::time::parse(dated["expires"].as_str().unwrap()).unwrap();
     let days = (expires - jrt::time::now()) / 86400;
     assert!((29..=30).contains(&days), "{dated}");
-    assert_eq!(dated["serial"], 2);
+    assert_eq!(dated["serial"], 3);
     jrt(d)
         .args([
             "registry",
@@ -436,7 +442,7 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
         .failure()
         .stderr(predicate::str::contains("not the configured key"));
 
-    // A newer registry (serial 2) is seen; then the old one (serial 1) is a rollback.
+    // A newer registry (serial 4) is seen; then the old one (serial 2) is a rollback.
     std::fs::copy(d.join("registry.json"), d.join("old.json")).unwrap();
     std::fs::copy(d.join("registry.json.minisig"), d.join("old.json.minisig")).unwrap();
     let rt2 = runtime_dir(d, &server, "1.1.0");
@@ -457,27 +463,44 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
         .assert()
         .failure()
         .stderr(
-            predicate::str::contains("serial 1 is lower than 2")
+            predicate::str::contains("serial 2 is lower than 4")
                 .and(predicate::str::contains("rollback")),
         );
 
-    // Expired, though correctly signed.
+    // Expired, though correctly signed (signed by the library, which takes the bytes as
+    // they are; the CLI would date it ahead).
+    let sign_as_is = |name: &str, index: &serde_json::Value| {
+        let bytes = serde_json::to_vec_pretty(index).unwrap();
+        std::fs::write(d.join(name), &bytes).unwrap();
+        let sig = jrt::registry::signature::sign(&bytes, &sk, PASSWORD, "registry.json").unwrap();
+        std::fs::write(d.join(format!("{name}.minisig")), sig).unwrap();
+        publish(&d.join(name));
+    };
     let mut index: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.join("registry.json")).unwrap()).unwrap();
     index["expires"] = "2020-01-01T00:00:00Z".into();
-    index["serial"] = 3.into();
-    std::fs::write(
-        d.join("expired.json"),
-        serde_json::to_vec_pretty(&index).unwrap(),
-    )
-    .unwrap();
-    sign(d, "expired.json", &sk);
-    publish(&d.join("expired.json"));
+    index["serial"] = 5.into();
+    sign_as_is("expired.json", &index);
     client(&pk)
         .args(["list", "--available"])
         .assert()
         .failure()
         .stderr(predicate::str::contains("expired at 2020-01-01T00:00:00Z"));
+
+    // Signed, but without `expires` or without `serial`: refused, naming the field.
+    for field in ["expires", "serial"] {
+        let mut index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(d.join("registry.json")).unwrap()).unwrap();
+        index.as_object_mut().unwrap().remove(field);
+        sign_as_is("bare.json", &index);
+        client(&pk)
+            .args(["list", "--available"])
+            .assert()
+            .failure()
+            .stderr(predicate::str::contains(format!(
+                "a signed registry must have `{field}`"
+            )));
+    }
 
     // No signature at all, with a key configured.
     server.put("/rel/registry.json", good);

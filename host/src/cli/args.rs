@@ -205,8 +205,8 @@ pub enum RegistryCommand {
         index: PathBuf,
         /// Set `expires` this many days ahead (and bump `serial`) before signing, so a
         /// client refuses this registry once it is stale.
-        #[arg(long, value_name = "DAYS")]
-        expires_in_days: Option<u32>,
+        #[arg(long, value_name = "DAYS", default_value_t = 90)]
+        expires_in_days: u32,
     },
     /// Check <index>.minisig against --public-key, and the index's expiry.
     Verify {

@@ -38,6 +38,14 @@ pub enum SignatureError {
     },
     #[error("{registry}: the signature does not match its bytes (tampered or truncated): {reason}")]
     Invalid { registry: String, reason: String },
+    #[error(
+        "{registry}: a signed registry must have `{field}` (a public key is configured), and \
+         this one has none; sign it with `jrt registry sign`, which sets both"
+    )]
+    MissingField {
+        registry: String,
+        field: &'static str,
+    },
     #[error("{registry}: expired at {expires}; a registry past its `expires` date is refused")]
     Expired { registry: String, expires: String },
     #[error("{registry}: `expires` '{expires}' is not an RFC 3339 date")]
@@ -162,6 +170,23 @@ pub fn verify(
 }
 
 /// Refuses an index past its `expires` date.
+/// A signed index must carry `expires` (so a stale copy stops being trusted) and `serial` (so
+/// an older one cannot be replayed after a newer one).
+pub fn require_freshness(registry: &str, index: &Index) -> Result<(), SignatureError> {
+    for (field, present) in [
+        ("expires", index.expires.is_some()),
+        ("serial", index.serial.is_some()),
+    ] {
+        if !present {
+            return Err(SignatureError::MissingField {
+                registry: registry.to_string(),
+                field,
+            });
+        }
+    }
+    Ok(())
+}
+
 pub fn check_expiry(registry: &str, index: &Index, now: i64) -> Result<(), SignatureError> {
     let Some(expires) = &index.expires else {
         return Ok(());

@@ -65,6 +65,7 @@ impl Trust {
     ) -> Result<Index, SourceError> {
         super::signature::verify(shown, bytes, sig, &self.key)?;
         let index = Index::parse(bytes, shown)?;
+        super::signature::require_freshness(shown, &index)?;
         super::signature::check_expiry(shown, &index, crate::time::now())?;
         super::signature::check_serial(&self.state_dir, id, shown, &index)?;
         Ok(index)
