@@ -173,6 +173,34 @@ fn hosts_used(plan: &crate::plugin::types::Plan, grant: Option<&setup::Grant>) -
     hosts
 }
 
+/// Runs the family plugin's own manifest checks at install time, before any plan is asked for:
+/// a package whose manifest was never validated at publish time (or was changed after) is
+/// refused here, with every error the plugin found.
+fn validated(
+    env: &SetupEnv<'_>,
+    plugin: &Plugin,
+    manifest: &crate::plugin::types::Manifest,
+) -> Result<(), String> {
+    use crate::plugin::types::Severity;
+    let diagnostics = env
+        .host
+        .validate_manifest(plugin, manifest)
+        .map_err(|e| e.to_string())?;
+    let errors: Vec<String> = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .map(|d| format!("{}: {}", d.field, d.message))
+        .collect();
+    if errors.is_empty() {
+        return Ok(());
+    }
+    Err(format!(
+        "its manifest does not pass the {} plugin's checks ({}); nothing was run",
+        plugin.meta.name,
+        errors.join("; ")
+    ))
+}
+
 /// What setting a package up did.
 pub struct SetUp {
     pub plugins: Vec<PluginUse>,
@@ -229,6 +257,7 @@ pub fn set_up(
                     known.join(", ")
                 )
             })?;
+        validated(env, plugin, &wit)?;
         let plan = env
             .host
             .plan_setup(plugin, &request)
@@ -365,6 +394,7 @@ pub fn plans(env: &SetupEnv<'_>, manifest: &Manifest) -> Result<Vec<Planned>, St
                 .iter()
                 .find(|p| p.meta.families.iter().any(|f| f == family))
                 .ok_or_else(|| format!("no plugin serves the family '{family}'"))?;
+            validated(env, plugin, &request.manifest)?;
             let plan = env
                 .host
                 .plan_setup(plugin, &request)

@@ -35,8 +35,20 @@ pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
     let has_cuda = manifest.families.iter().any(|f| f == "cuda");
     for (i, pin) in field_list(manifest, "packages").iter().enumerate() {
         let mut words = pin.split_whitespace();
+        // A plain requirement: a package name (with extras) and an exact version, nothing pip
+        // would read as an option (`-e`, `--index-url=...`).
+        let name_ok = |n: &str| {
+            n.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
+                && n.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"-_.[],".contains(&b))
+        };
+        let version_ok = |v: &str| {
+            !v.is_empty()
+                && v.bytes()
+                    .all(|b| b.is_ascii_alphanumeric() || b"._+!*-".contains(&b))
+        };
         match words.next().and_then(|w| w.split_once("==")) {
-            Some((name, version)) if !name.is_empty() && !version.is_empty() => {}
+            Some((name, version)) if name_ok(name) && version_ok(version) => {}
             _ => out.push(error(
                 &format!("packages[{i}]"),
                 format!("'{pin}' is not pinned as name==version"),

@@ -52,3 +52,34 @@ fn upstream_python_manifest_passes_and_loose_ones_do_not() {
             .any(|d| d.field == "python_version" && d.message.contains("is missing"))
     );
 }
+
+#[test]
+fn pip_options_in_packages_are_refused() {
+    for pin in [
+        "pip==23.3.1 --index-url=https://evil.invalid/simple",
+        "pip==23.3.1 --extra-index-url https://evil.invalid/simple",
+        "-e==1 git+https://evil.invalid/x",
+        "--index-url==https://evil.invalid",
+        "pip==23.3.1;--pre",
+    ] {
+        let d = Python::validate_manifest(manifest(vec![
+            ("python_version", FieldValue::Text("3.11.7".into())),
+            ("packages", list(&[pin])),
+        ]));
+        assert!(
+            d.iter().any(|d| d.field == "packages[0]"),
+            "'{pin}' was accepted: {d:?}"
+        );
+    }
+    let extras = Python::validate_manifest(manifest(vec![
+        ("python_version", FieldValue::Text("3.11.7".into())),
+        (
+            "packages",
+            list(&["torch==2.1.0+cu118", "uvicorn[standard]==0.24.0"]),
+        ),
+    ]));
+    assert!(
+        extras.iter().all(|d| !d.message.contains("not pinned")),
+        "{extras:?}"
+    );
+}
