@@ -95,3 +95,23 @@ pub fn jrt_in(dir: &Path, registry: &Path) -> assert_cmd::Command {
         .arg(registry);
     cmd
 }
+
+/// Whether no process whose command line holds `marker` is left, waiting up to two seconds for
+/// the kernel to finish killing a sandbox's processes. The marker keeps tests that run beside
+/// each other from counting each other's processes.
+pub fn none_left(marker: &str) -> bool {
+    let started = std::time::Instant::now();
+    loop {
+        let out = std::process::Command::new("pgrep")
+            .args(["-c", "-f", marker])
+            .output()
+            .expect("pgrep (procps) runs");
+        if String::from_utf8_lossy(&out.stdout).trim() == "0" {
+            return true;
+        }
+        if started.elapsed() > Duration::from_secs(2) {
+            return false;
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
