@@ -11,6 +11,9 @@
 //!     url: https://github.com/acme/joblet-runtimes
 //!     priority: 10                  # higher is consulted first; ties keep file order
 //!     enabled: true
+//! allow_insecure_http: false        # plain http to other machines (loopback always may)
+//! download_min_rate: 65536          # bytes/s: a download's deadline is its size at this
+//! download_grace_seconds: 30        #   rate plus this grace
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -45,6 +48,10 @@ pub struct JrtConfig {
     /// Allow plain http to other machines (registries, packages, plan fetches, plugins).
     #[serde(default)]
     pub allow_insecure_http: bool,
+    /// The slowest average a download may have, in bytes per second.
+    pub download_min_rate: Option<u64>,
+    /// Seconds every download gets on top of its size at the minimum rate.
+    pub download_grace_seconds: Option<u64>,
 }
 
 /// The part of Joblet's `~/.rnx/config.yaml` jrt reads.
@@ -79,6 +86,10 @@ pub struct Config {
     pub public_key: Option<String>,
     /// Plain http to other machines is allowed (`allow_insecure_http: true`).
     pub allow_insecure_http: bool,
+    /// `download_min_rate` (bytes/s), when set.
+    pub download_min_rate: Option<u64>,
+    /// `download_grace_seconds`, when set.
+    pub download_grace_seconds: Option<u64>,
     /// The files that were read.
     pub files: Vec<PathBuf>,
 }
@@ -127,6 +138,14 @@ pub fn load(explicit: Option<&Path>, rnx: Option<&Path>) -> Result<Config, Confi
         config.cache_dir = jrt.cache_dir;
         config.public_key = jrt.public_key;
         config.allow_insecure_http = jrt.allow_insecure_http;
+        if jrt.download_min_rate == Some(0) {
+            return Err(ConfigError {
+                path: path.clone(),
+                message: "download_min_rate must be at least 1 (bytes per second)".into(),
+            });
+        }
+        config.download_min_rate = jrt.download_min_rate;
+        config.download_grace_seconds = jrt.download_grace_seconds;
         entries.extend(jrt.registries);
         config.files.push(path.clone());
     }

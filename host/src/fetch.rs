@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::buffers::Recycler;
+use crate::fsutil;
 use crate::http::{Body, Http, HttpError};
 use crate::registry::Checksum;
 
@@ -418,7 +419,9 @@ pub fn open(
     offline: bool,
 ) -> Result<Opened, FetchError> {
     let cached = cache.path(checksum);
-    if let Ok(file) = File::open(&cached) {
+    // Not through a link: a link planted in the cache could make jrt read any file as the
+    // package (its checksum would still catch it, but the read itself could block on a FIFO).
+    if let Ok(file) = fsutil::open_no_follow(&cached, File::options().read(true)) {
         return Ok(Opened {
             reader: Box::new(file),
             cached: true,
@@ -439,8 +442,12 @@ pub fn open(
                 url: url.to_string(),
                 message: "not a local path".into(),
             })?;
-            let source = File::open(&path).map_err(io("cannot read", &path))?;
-            let file = File::create(&part_path).map_err(io("cannot create", &part_path))?;
+            let source = fsutil::open_regular(&path).map_err(io("cannot read", &path))?;
+            let file = fsutil::open_no_follow(
+                &part_path,
+                File::options().write(true).create(true).truncate(true),
+            )
+            .map_err(io("cannot create", &part_path))?;
             Ok(Opened {
                 reader: Box::new(Tee::new(source, file)),
                 cached: false,
@@ -458,12 +465,16 @@ pub fn open(
                 message: "no HTTP client".into(),
             })?;
             // Resume what an earlier run collected, unless it cannot be a prefix.
-            let have = std::fs::metadata(&part_path).map(|m| m.len()).unwrap_or(0);
+            let have = std::fs::symlink_metadata(&part_path)
+                .ok()
+                .filter(|m| m.is_file())
+                .map_or(0, |m| m.len());
             let have = if have > size { 0 } else { have };
             if have == size && size > 0 {
                 // An earlier run got every byte but stopped before settling them: check them
                 // as they are (a range starting at the end would only earn a 416).
-                let file = File::open(&part_path).map_err(io("cannot read", &part_path))?;
+                let file = fsutil::open_no_follow(&part_path, File::options().read(true))
+                    .map_err(io("cannot read", &part_path))?;
                 return Ok(Opened {
                     reader: Box::new(file),
                     cached: false,
@@ -472,11 +483,9 @@ pub fn open(
                     resumable: true,
                 });
             }
-            let file = File::options()
-                .create(true)
-                .append(true)
-                .open(&part_path)
-                .map_err(io("cannot open", &part_path))?;
+            let file =
+                fsutil::open_no_follow(&part_path, File::options().create(true).append(true))
+                    .map_err(io("cannot open", &part_path))?;
             // Truncate only a `.part` that holds something: ext4 writes out (and allocates)
             // a whole file when it is closed after a truncation to zero, which cost 25 ms
             // of a 0.65 s install for a 95 MB package.
@@ -485,7 +494,8 @@ pub fn open(
                 file.set_len(0).map_err(io("cannot truncate", &part_path))?;
             }
             let body = Body::open(http, url, have, size).map_err(FetchError::Http)?;
-            let earlier = File::open(&part_path).map_err(io("cannot read", &part_path))?;
+            let earlier = fsutil::open_no_follow(&part_path, File::options().read(true))
+                .map_err(io("cannot read", &part_path))?;
             let reader = earlier.take(have).chain(Tee::new(body, file));
             Ok(Opened {
                 reader: Box::new(reader),

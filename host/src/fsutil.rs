@@ -1,7 +1,53 @@
-//! Filesystem helpers for changing user files atomically.
+//! Filesystem helpers: changing user files atomically, and opening files jrt keeps (caches,
+//! locks, state) or reads from a `file://` URL without being led elsewhere by a planted link,
+//! FIFO or device.
 
-use std::io::Write;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Write};
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
+
+/// Opens `path` with `options`, refusing a symbolic link at its last component (a link
+/// planted where jrt keeps a lock, a `.part` file or its trust state would turn jrt's write
+/// into a write wherever it points), and refusing anything but a regular file.
+pub fn open_no_follow(path: &Path, options: &mut OpenOptions) -> io::Result<File> {
+    let file = options
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)
+        .map_err(|e| {
+            if e.raw_os_error() == Some(libc::ELOOP) {
+                io::Error::new(
+                    io::ErrorKind::InvalidInput,
+                    "it is a symbolic link, and jrt does not follow links where it keeps its files",
+                )
+            } else {
+                e
+            }
+        })?;
+    regular(file)
+}
+
+/// Opens `path` for reading only when it is a regular file (links followed): a FIFO or a
+/// device behind a `file://` URL would block jrt or feed it without end.
+pub fn open_regular(path: &Path) -> io::Result<File> {
+    // O_NONBLOCK so opening a FIFO does not wait for a writer before the check below.
+    let file = OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_CLOEXEC | libc::O_NONBLOCK)
+        .open(path)?;
+    regular(file)
+}
+
+fn regular(file: File) -> io::Result<File> {
+    if file.metadata()?.is_file() {
+        Ok(file)
+    } else {
+        Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "it is not a regular file (jrt reads no FIFOs, devices or directories here)",
+        ))
+    }
+}
 
 /// Writes `bytes` to `path` atomically: a temp file in the same directory, fsync, rename,
 /// then fsync of the directory so the rename survives a crash. The file keeps the mode of

@@ -9,9 +9,14 @@
 //! byte it got to. A server that ignores the range (answers 200) or answers the wrong
 //! `Content-Range` is read from its start and the bytes already delivered are skipped; the
 //! caller's checksum over the whole stream still decides whether the result is good.
+//!
+//! Every download also has a total deadline ([`Policy::deadline`]): a grace period plus its
+//! size at the minimum rate. Per-read timeouts alone let a server that drips a byte every
+//! few seconds keep an install alive for ever; the deadline is checked after every read (and
+//! before every resume), so it overshoots by at most one read timeout.
 
 use std::io::{self, Read};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use reqwest::StatusCode;
 use reqwest::blocking::{Client, Response};
@@ -32,6 +37,10 @@ pub struct Policy {
     pub max_retry_after: Duration,
     /// Allow plain http to other machines (`--allow-insecure-http`); loopback always may.
     pub allow_insecure_http: bool,
+    /// The slowest average a download may have, in bytes per second (`download_min_rate`).
+    pub min_rate: u64,
+    /// Time every download gets on top of its size at `min_rate` (`download_grace_seconds`).
+    pub grace: Duration,
 }
 
 impl Default for Policy {
@@ -44,7 +53,19 @@ impl Default for Policy {
             max_delay: Duration::from_secs(8),
             max_retry_after: Duration::from_secs(60),
             allow_insecure_http: false,
+            min_rate: 64 << 10,
+            grace: Duration::from_secs(30),
         }
+    }
+}
+
+impl Policy {
+    /// The total time a download of `size` bytes may take: `grace` plus `size` at `min_rate`.
+    pub fn deadline(&self, size: u64) -> Duration {
+        let rate = self.min_rate.max(1);
+        self.grace
+            .saturating_add(Duration::from_secs(size / rate))
+            .saturating_add(Duration::from_nanos((size % rate) * 1_000_000_000 / rate))
     }
 }
 
@@ -168,6 +189,22 @@ impl Http {
 
     pub fn policy(&self) -> &Policy {
         &self.policy
+    }
+
+    /// Puts `resp` under the deadline for a download of at most `cap` bytes: its
+    /// Content-Length when it declares one (capped), else `cap`.
+    pub fn timed(&self, resp: Response, cap: u64) -> Timed<Response> {
+        let size = resp.content_length().unwrap_or(cap).min(cap);
+        self.timed_reader(resp, size)
+    }
+
+    /// Puts any reader under the deadline for `size` bytes.
+    pub fn timed_reader<R: Read>(&self, inner: R, size: u64) -> Timed<R> {
+        Timed {
+            inner,
+            deadline: Deadline::start(&self.policy, size),
+            got: 0,
+        }
     }
 
     /// Sends a GET (with `range_from` as a `Range` start, and extra headers), retrying what is
@@ -331,6 +368,74 @@ fn describe(e: &reqwest::Error) -> String {
     parts.join(": ")
 }
 
+/// A download's total time budget, from when its first response arrived.
+#[derive(Debug, Clone)]
+struct Deadline {
+    started: Instant,
+    limit: Duration,
+    size: u64,
+    min_rate: u64,
+    grace: Duration,
+}
+
+impl Deadline {
+    fn start(policy: &Policy, size: u64) -> Self {
+        Deadline {
+            started: Instant::now(),
+            limit: policy.deadline(size),
+            size,
+            min_rate: policy.min_rate,
+            grace: policy.grace,
+        }
+    }
+
+    /// Fails once the budget is spent, saying so (not "timed out": no single read did).
+    fn check(&self, got: u64) -> io::Result<()> {
+        let elapsed = self.started.elapsed();
+        if elapsed <= self.limit {
+            return Ok(());
+        }
+        Err(io::Error::new(
+            io::ErrorKind::TimedOut,
+            format!(
+                "the download deadline passed after {:.1} s with {got} of {} bytes: a download \
+                 may take {} s plus its size at {} bytes/s, {:.1} s here (download_min_rate \
+                 and download_grace_seconds in jrt's config.yaml change it)",
+                elapsed.as_secs_f64(),
+                self.size,
+                self.grace.as_secs(),
+                self.min_rate,
+                self.limit.as_secs_f64(),
+            ),
+        ))
+    }
+}
+
+/// A reader under a total deadline ([`Http::timed`]).
+pub struct Timed<R> {
+    inner: R,
+    deadline: Deadline,
+    got: u64,
+}
+
+impl<R> Timed<R> {
+    pub fn get_ref(&self) -> &R {
+        &self.inner
+    }
+}
+
+impl<R: Read> Read for Timed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.deadline.check(self.got)?;
+        let n = self.inner.read(buf)?;
+        self.got += n as u64;
+        if n > 0 {
+            self.deadline.check(self.got)?;
+        }
+        Ok(n)
+    }
+}
+
 /// A package body that resumes after a cut connection. Delivers exactly the bytes from
 /// `start` on, as one stream, until the server has sent `total` bytes in all.
 pub struct Body {
@@ -343,6 +448,8 @@ pub struct Body {
     /// Bytes of the current response to discard (the server restarted from 0).
     skip: u64,
     retried: u32,
+    /// The whole transfer's budget, resumes and backoff included.
+    deadline: Deadline,
     /// Why the transfer gave up; every later read repeats it.
     failed: Option<String>,
     /// Every response, for tests and `-v`: (status, range asked for).
@@ -360,6 +467,8 @@ impl Body {
             response: None,
             skip: 0,
             retried: 0,
+            // The budget covers what is left to fetch, not what an earlier run already got.
+            deadline: Deadline::start(http.policy(), total.saturating_sub(start)),
             failed: None,
             requests: Vec::new(),
         };
@@ -397,6 +506,9 @@ impl Body {
     /// Drops the current connection and reconnects from `offset`, within the retry budget.
     fn reconnect(&mut self, why: String) -> io::Result<()> {
         self.response = None;
+        if let Err(e) = self.deadline.check(self.delivered()) {
+            return Err(self.give_up(e.to_string()));
+        }
         if self.retried + 1 >= self.http.policy.attempts {
             return Err(self.give_up(format!(
                 "{why} at byte {} of {}{}",
@@ -415,6 +527,12 @@ impl Body {
                 .to_string();
             self.give_up(message)
         })
+    }
+
+    /// Bytes this transfer delivered (what an earlier run had is not counted).
+    fn delivered(&self) -> u64 {
+        self.offset
+            .saturating_sub(self.total.saturating_sub(self.deadline.size))
     }
 
     fn give_up(&mut self, message: String) -> io::Error {
@@ -441,6 +559,9 @@ impl Read for Body {
                     Some(r) => r.read(buf),
                     None => Ok(0),
                 };
+            }
+            if let Err(e) = self.deadline.check(self.delivered()) {
+                return Err(self.give_up(e.to_string()));
             }
             let Some(resp) = self.response.as_mut() else {
                 self.reconnect("connection lost".into())?;

@@ -75,9 +75,15 @@ fn run(cli: &Cli) -> Result<()> {
         .or_else(|| config.cache_dir.clone())
         .or_else(jrt::paths::default_cache);
     let public_key = cli.public_key.clone().or_else(|| config.public_key.clone());
+    let defaults = jrt::http::Policy::default();
     let http_policy = jrt::http::Policy {
         allow_insecure_http: cli.allow_insecure_http || config.allow_insecure_http,
-        ..jrt::http::Policy::default()
+        min_rate: config.download_min_rate.unwrap_or(defaults.min_rate),
+        grace: config
+            .download_grace_seconds
+            .map(std::time::Duration::from_secs)
+            .unwrap_or(defaults.grace),
+        ..defaults
     };
     let load_registries = || -> Result<Vec<jrt::registry::source::Registry>> {
         let chosen = ops::registries::chosen(&cli.registry, &config);

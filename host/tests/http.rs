@@ -61,6 +61,8 @@ fn quick() -> jrt::http::Policy {
         max_delay: Duration::from_millis(40),
         max_retry_after: Duration::from_secs(3),
         allow_insecure_http: false,
+        min_rate: 64 << 10,
+        grace: Duration::from_secs(30),
     }
 }
 
@@ -216,6 +218,39 @@ fn a_stall_times_out_and_resumes() {
     let e = f.install().unwrap_err().to_string();
     assert!(!f.installed());
     assert!(e.contains("the read timed out"), "{e}");
+}
+
+#[test]
+fn a_drip_feed_hits_the_total_deadline_and_keeps_what_it_got() {
+    // Every read succeeds (a byte each 20 ms, far inside the read timeout): only the total
+    // deadline (grace plus size at the minimum rate) ends it.
+    let f = fixture();
+    f.server
+        .faults(PKG, vec![Fault::Drip(Duration::from_millis(20))]);
+    let policy = jrt::http::Policy {
+        min_rate: 1 << 20,
+        grace: Duration::from_secs(1),
+        ..quick()
+    };
+    let started = Instant::now();
+    let e = f
+        .install_with(&f.installer(policy))
+        .unwrap_err()
+        .to_string();
+    let took = started.elapsed();
+    assert!(e.contains("the download deadline passed"), "{e}");
+    assert!(e.contains("download_min_rate"), "{e}");
+    assert!(took < Duration::from_secs(5), "took {took:?}");
+    assert!(!f.installed());
+    // What arrived is kept for a resume, and the next run (a normal server) finishes it.
+    let kept = f.part_len().unwrap_or(0);
+    assert!(kept > 0, "nothing kept");
+    f.install().unwrap();
+    assert!(f.installed());
+    assert_eq!(
+        f.ranges().last().cloned().flatten(),
+        Some(format!("bytes={kept}-"))
+    );
 }
 
 #[test]

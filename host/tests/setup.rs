@@ -532,3 +532,63 @@ fn copy_libraries_takes_only_allow_listed_public_libraries() {
     }
     assert!(!env.tree().join("lib/libevil.so").exists());
 }
+
+#[test]
+fn the_fetch_cache_is_checked_again_and_file_urls_read_only_regular_files() {
+    let env = Env::new();
+    let good = b"the build the plan pins".to_vec();
+    let source = env.dir.path().join("build.bin");
+    std::fs::write(&source, &good).unwrap();
+    let url = format!("file://{}", source.display());
+    let p = plan(vec![fetch(&url, &sha(&good), "build.bin", false, 0)]);
+    env.exec(&p, Policy::default()).unwrap();
+    let cached = env.dir.path().join("cache/fetched").join(sha(&good));
+    assert_eq!(std::fs::read(&cached).unwrap(), good);
+
+    // A file planted under the pinned hash is hashed, found wrong, and fetched again; a
+    // link planted there is replaced, not followed.
+    let planted = env.dir.path().join("planted");
+    std::fs::write(&planted, b"an attacker's build").unwrap();
+    for plant in ["copy", "link"] {
+        std::fs::remove_file(&cached).unwrap();
+        if plant == "copy" {
+            std::fs::copy(&planted, &cached).unwrap();
+        } else {
+            std::os::unix::fs::symlink(&planted, &cached).unwrap();
+        }
+        std::fs::remove_dir_all(env.tree()).unwrap();
+        std::fs::create_dir(env.tree()).unwrap();
+        env.exec(&p, Policy::default()).unwrap();
+        assert_eq!(std::fs::read(env.tree().join("build.bin")).unwrap(), good);
+        assert!(!std::fs::symlink_metadata(&cached).unwrap().is_symlink());
+        assert_eq!(std::fs::read(&cached).unwrap(), good, "{plant}");
+        assert_eq!(std::fs::read(&planted).unwrap(), b"an attacker's build");
+    }
+
+    // A FIFO behind file:// (which would block the install, or feed it for ever) and a
+    // device are refused at once, naming the path.
+    let fifo = env.dir.path().join("fifo");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap()
+            .success()
+    );
+    for path in [fifo.as_path(), Path::new("/dev/zero")] {
+        let p = plan(vec![fetch(
+            &format!("file://{}", path.display()),
+            &"ab".repeat(32),
+            "x",
+            false,
+            0,
+        )]);
+        let started = std::time::Instant::now();
+        let e = env.exec(&p, Policy::default()).unwrap_err().to_string();
+        assert!(started.elapsed() < Duration::from_secs(5));
+        assert!(
+            e.contains("not a regular file") && e.contains(&path.display().to_string()),
+            "{e}"
+        );
+    }
+}

@@ -12,7 +12,7 @@ mod tarball;
 use std::net::{IpAddr, UdpSocket};
 
 use packages::*;
-use server::Server;
+use server::{Fault, Server};
 
 /// This machine's address on its network (not loopback): "connecting" a UDP socket picks the
 /// interface without sending anything.
@@ -111,4 +111,48 @@ fn a_registry_served_over_http_cannot_point_at_local_files() {
         "{stderr}"
     );
     assert!(!work.path().join("root/rt/1.0.0").exists());
+}
+
+#[test]
+fn a_drip_fed_registry_or_package_hits_the_deadline_the_config_sets() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    served(&server, work.path());
+    let url = server.url("registry.json");
+    // A deadline of 1 s plus the size at 1 MiB/s: a byte every 20 ms never makes it.
+    let config = work.path().join("config.yaml");
+    std::fs::write(
+        &config,
+        "download_min_rate: 1048576\ndownload_grace_seconds: 1\n",
+    )
+    .unwrap();
+    let drip = || Fault::Drip(std::time::Duration::from_millis(20));
+    let install = || {
+        common::jrt_in(work.path(), std::path::Path::new(&url))
+            .arg("--config")
+            .arg(&config)
+            .args(["install", "rt"])
+            .output()
+            .unwrap()
+    };
+    for path in ["registry.json", "rt-1.0.0.tar.gz"] {
+        server.faults(path, vec![drip()]);
+        let started = std::time::Instant::now();
+        let out = install();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{path}: installed");
+        assert!(
+            stderr.contains("the download deadline passed") && stderr.contains("download_min_rate"),
+            "{path}: {stderr}"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+        assert!(!work.path().join("root/rt/1.0.0").exists());
+    }
+    // A rate of 0 would mean no deadline at all: refused, naming the key.
+    std::fs::write(&config, "download_min_rate: 0\n").unwrap();
+    let out = install();
+    assert!(String::from_utf8_lossy(&out.stderr).contains("download_min_rate must be at least 1"));
+    // And a normal server with the default deadline installs.
+    std::fs::write(&config, "").unwrap();
+    assert!(install().status.success());
 }

@@ -159,7 +159,8 @@ pub fn add_url(
         )));
     }
     let mut wasm = Vec::new();
-    resp.take(MAX_PLUGIN_BYTES + 1)
+    http.timed(resp, MAX_PLUGIN_BYTES + 1)
+        .take(MAX_PLUGIN_BYTES + 1)
         .read_to_end(&mut wasm)
         .map_err(|e| failed(format!("the download failed: {e}")))?;
     if wasm.len() as u64 > MAX_PLUGIN_BYTES {

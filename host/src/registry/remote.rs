@@ -84,7 +84,8 @@ pub fn load_trusted(
             .get(&sig_url, None, &[])
             .map_err(|e| missing(e.to_string()))?;
         let mut text = String::new();
-        resp.take(MAX_SIGNATURE_BYTES)
+        http.timed(resp, MAX_SIGNATURE_BYTES)
+            .take(MAX_SIGNATURE_BYTES)
             .read_to_string(&mut text)
             .map_err(|e| missing(e.to_string()))?;
         Ok(text)
@@ -138,7 +139,7 @@ pub fn load_trusted(
             conditional.push((header::IF_MODIFIED_SINCE, lm.clone()));
         }
     }
-    let mut resp = http.get(url, None, &conditional).map_err(|e| {
+    let resp = http.get(url, None, &conditional).map_err(|e| {
         let hint = if previous.is_some() {
             "; a cached copy exists: pass --offline to use it"
         } else {
@@ -170,7 +171,7 @@ pub fn load_trusted(
             .unwrap_or(0),
     };
     let mut bytes = Vec::new();
-    (&mut resp)
+    http.timed(resp, MAX_INDEX_BYTES + 1)
         .take(MAX_INDEX_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| SourceError::Read(shown.clone(), e.to_string()))?;

@@ -10,6 +10,7 @@ use sha2::{Digest, Sha256};
 use super::SetupError;
 use super::check::{Policy, check};
 use crate::extract::{Limits, extract};
+use crate::fsutil;
 use crate::http::Http;
 use crate::plugin::types::{Plan, Probe, ProbeOutput, SetupStep};
 use crate::process::Keep;
@@ -587,23 +588,33 @@ fn copy_closure(
     Ok(())
 }
 
-/// Downloads (or takes from the cache) a file pinned by sha256.
+/// Fetches a pinned file into the fetch cache (`<cache>/fetched/<sha256>`), or finds it there.
+/// A cached file is hashed again before it is used (anyone who could write the cache could
+/// otherwise swap a build a plan pins), and replaced when it does not match. Downloads get
+/// the same limits as packages: at most [`MAX_FETCH_BYTES`], under the client's deadline;
+/// `file://` reads only regular files.
 fn fetch_pinned(url: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, String> {
+    use std::fs::File;
     let sha256 = sha256.to_ascii_lowercase();
     let dir = ex.cache.join("fetched");
     let dest = dir.join(&sha256);
-    if dest.is_file() {
-        return Ok(dest);
+    if let Ok(file) = fsutil::open_no_follow(&dest, File::options().read(true)) {
+        match hash_capped(file, url) {
+            Ok(actual) if actual == sha256 => return Ok(dest),
+            // Wrong bytes (planted, or torn by a crash): fetch it again.
+            _ => std::fs::remove_file(&dest)
+                .map_err(|e| format!("cannot remove {}: {e}", dest.display()))?,
+        }
     }
     std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
-    let mut reader: Box<dyn Read> = match parsed.scheme() {
+    let reader: Box<dyn Read> = match parsed.scheme() {
         "file" => {
             let path = parsed
                 .to_file_path()
                 .map_err(|()| format!("'{url}' is not a local path"))?;
             Box::new(
-                std::fs::File::open(&path)
+                fsutil::open_regular(&path)
                     .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
             )
         }
@@ -611,21 +622,15 @@ fn fetch_pinned(url: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, S
             let http = ex
                 .http
                 .ok_or_else(|| format!("cannot download {url} with --offline"))?;
-            Box::new(http.get(&parsed, None, &[]).map_err(|e| e.to_string())?)
+            let resp = http.get(&parsed, None, &[]).map_err(|e| e.to_string())?;
+            if resp.content_length().is_some_and(|l| l > MAX_FETCH_BYTES) {
+                return Err(too_large(url));
+            }
+            Box::new(http.timed(resp, MAX_FETCH_BYTES))
         }
     };
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| e.to_string())?;
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 << 10];
-    loop {
-        let n = reader.read(&mut buf).map_err(|e| format!("{url}: {e}"))?;
-        if n == 0 {
-            break;
-        }
-        hasher.update(&buf[..n]);
-        std::io::Write::write_all(&mut tmp, &buf[..n]).map_err(|e| e.to_string())?;
-    }
-    let actual = hex::encode(hasher.finalize());
+    let actual = hash_capped(Tee(reader, tmp.as_file_mut()), url)?;
     if actual != sha256 {
         return Err(format!(
             "{url}: checksum mismatch: the plan pins sha256:{sha256}, the download is sha256:{actual}"
@@ -633,6 +638,45 @@ fn fetch_pinned(url: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, S
     }
     tmp.persist(&dest).map_err(|e| e.error.to_string())?;
     Ok(dest)
+}
+
+/// The most a plan may fetch in one file (CUDA's installers are about 4 GiB).
+pub const MAX_FETCH_BYTES: u64 = 8 << 30;
+
+fn too_large(url: &str) -> String {
+    format!(
+        "{url}: the download is larger than the {} GiB a plan may fetch",
+        MAX_FETCH_BYTES >> 30
+    )
+}
+
+/// Hex sha256 of everything `reader` gives, refusing more than [`MAX_FETCH_BYTES`].
+fn hash_capped(mut reader: impl Read, url: &str) -> Result<String, String> {
+    let mut hasher = Sha256::new();
+    let mut buf = vec![0u8; 256 << 10];
+    let mut total = 0u64;
+    loop {
+        let n = reader.read(&mut buf).map_err(|e| format!("{url}: {e}"))?;
+        if n == 0 {
+            return Ok(hex::encode(hasher.finalize()));
+        }
+        total += n as u64;
+        if total > MAX_FETCH_BYTES {
+            return Err(too_large(url));
+        }
+        hasher.update(&buf[..n]);
+    }
+}
+
+/// Copies what is read into a file.
+struct Tee<R, W>(R, W);
+
+impl<R: Read, W: std::io::Write> Read for Tee<R, W> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.0.read(buf)?;
+        self.1.write_all(&buf[..n])?;
+        Ok(n)
+    }
 }
 
 /// Unpacks a .tar.gz into `target` (strip 1: its top directory's contents; strip 0: the top

@@ -28,6 +28,9 @@ pub enum Fault {
     CutAfterNoLength(usize),
     /// Send this many body bytes, then go silent for a long while.
     StallAfter(usize),
+    /// Send the body one byte at a time, this long apart (each read succeeds; only a total
+    /// deadline stops it).
+    Drip(Duration),
     /// Answer a range request with 200 and the whole body.
     IgnoreRange,
     /// Answer a range request with a range that starts 100 bytes later than asked.
@@ -263,7 +266,19 @@ fn handle(conn: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
         }
         _ => payload.len(),
     };
-    let _ = out.write_all(&payload[..send]);
+    if let Fault::Drip(every) = fault {
+        for byte in payload.iter().take(send) {
+            if stop.load(Ordering::SeqCst)
+                || out.write_all(std::slice::from_ref(byte)).is_err()
+                || out.flush().is_err()
+            {
+                break;
+            }
+            std::thread::sleep(every);
+        }
+    } else {
+        let _ = out.write_all(&payload[..send]);
+    }
     let _ = out.flush();
     if let Fault::StallAfter(_) = fault {
         for _ in 0..3000 {
