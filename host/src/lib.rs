@@ -20,6 +20,7 @@ pub mod fsutil;
 pub mod gzip;
 pub mod http;
 pub mod install;
+pub mod lock;
 pub mod manifest;
 pub mod ops;
 pub mod ordered;

@@ -123,6 +123,12 @@ fn run(cli: &Cli) -> Result<()> {
         )
     };
     let layout = Layout::new(&root);
+    // As root, a root or cache that others can write would let them plant plugins or swap
+    // staging: refuse before anything is read from or written to them.
+    let meta_dir = layout.meta();
+    let mut trusted = vec![root.as_path(), meta_dir.as_path()];
+    trusted.extend(cache.as_deref());
+    jrt::paths::check_trusted(&trusted)?;
     match &cli.command {
         Command::Install {
             specs,

@@ -4,6 +4,8 @@
 
 mod common;
 
+use sha2::Digest;
+
 use std::time::{Duration, Instant};
 
 use common::*;
@@ -359,6 +361,7 @@ fn compiled_code_is_cached_and_bad_entries_are_recompiled() {
         .unwrap()
         .flatten()
         .map(|e| e.path())
+        .filter(|p| !p.ends_with("mac.key"))
         .collect();
     assert_eq!(entries.len(), 1, "one entry, no temp files: {entries:?}");
     let entry = &entries[0];
@@ -428,7 +431,12 @@ fn compiled_code_is_cached_and_bad_entries_are_recompiled() {
         .unwrap()
         .serialize()
         .unwrap();
-    std::fs::write(entry, jrt::plugin::cache::entry_bytes(b.sha256, &foreign)).unwrap();
+    let key = jrt::plugin::cache::mac_key(cache.path()).unwrap();
+    std::fs::write(
+        entry,
+        jrt::plugin::cache::entry_bytes(&key, b.sha256, &foreign),
+    )
+    .unwrap();
     let p = load(&host);
     assert_eq!(p.cache, CacheOutcome::Replaced);
     assert_eq!(
@@ -438,6 +446,80 @@ fn compiled_code_is_cached_and_bad_entries_are_recompiled() {
         "ubuntu-amd64"
     );
     assert_eq!(load(&host).cache, CacheOutcome::Hit);
+}
+
+#[test]
+fn forged_compiled_code_is_never_run() {
+    // An attacker who can write the cache but not read its key puts another plugin's
+    // compiled code (the misbehaving test plugin's, compiled by this very engine) under
+    // python's name, framed as an entry: with a MAC of a key of their own, and with a plain
+    // sha256 as entries once had. Neither is run: python is recompiled and answers.
+    let cache = tempfile::tempdir().unwrap();
+    let host = host(Some(cache.path()));
+    let b = &jrt::plugin::builtin::BUILTIN[0];
+    let load = |host: &jrt::plugin::PluginHost| {
+        host.load(b.package, b.wasm, b.sha256, jrt::plugin::Origin::Builtin)
+            .unwrap()
+    };
+    assert_eq!(load(&host).cache, CacheOutcome::Compiled);
+    let _evil = misbehave(&host);
+    let evil_entry = cache
+        .path()
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            let n = p.file_name().unwrap().to_string_lossy().to_string();
+            !n.starts_with(b.sha256) && n.ends_with(".cwasm")
+        })
+        .unwrap();
+    let framed = std::fs::read(&evil_entry).unwrap();
+    // magic line, 64 hex digits, 32 bytes of MAC, then wasmtime's serialized code.
+    let magic = framed.iter().position(|&c| c == b'\n').unwrap() + 1;
+    let code = &framed[magic + 64 + 32..];
+    let entry = cache
+        .path()
+        .read_dir()
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| {
+            p.file_name()
+                .unwrap()
+                .to_string_lossy()
+                .starts_with(b.sha256)
+        })
+        .unwrap();
+    let attacker_key = [7u8; 32];
+    let mut old_style = b"jrt-compiled-plugin v2\n".to_vec();
+    old_style.extend_from_slice(b.sha256.as_bytes());
+    old_style.extend_from_slice(&sha2::Sha256::digest(code));
+    old_style.extend_from_slice(code);
+    for forged in [
+        jrt::plugin::cache::entry_bytes(&attacker_key, b.sha256, code),
+        old_style,
+    ] {
+        std::fs::write(&entry, &forged).unwrap();
+        let fresh = host_for(cache.path());
+        let p = load(&fresh);
+        assert_eq!(p.cache, CacheOutcome::Replaced);
+        assert_eq!(p.meta.name, "python");
+        still_usable(&fresh);
+    }
+
+    // A key file others can read (or that another user owns) is no key: nothing is taken
+    // from the cache or written to it.
+    use std::os::unix::fs::PermissionsExt;
+    let key = cache.path().join("mac.key");
+    std::fs::set_permissions(&key, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let fresh = host_for(cache.path());
+    assert_eq!(load(&fresh).cache, CacheOutcome::Compiled);
+    assert_eq!(load(&fresh).cache, CacheOutcome::Compiled);
+}
+
+fn host_for(cache: &std::path::Path) -> jrt::plugin::PluginHost {
+    host(Some(cache))
 }
 
 fn still_usable(host: &jrt::plugin::PluginHost) {

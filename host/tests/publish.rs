@@ -466,6 +466,27 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
             predicate::str::contains("serial 2 is lower than 4")
                 .and(predicate::str::contains("rollback")),
         );
+    // The record of serials lost: reported, not restarted from zero (which would let the old
+    // index through); a link planted in its place is not followed.
+    let trust = common::cache_with_compiled(d).join("trust");
+    let record = trust.join("serials.json");
+    std::fs::rename(&record, d.join("serials.bak")).unwrap();
+    client(&pk)
+        .args(["list", "--available"])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains("the record of registry serials")
+                .and(predicate::str::contains("serials.kept")),
+        );
+    std::os::unix::fs::symlink(d.join("serials.bak"), &record).unwrap();
+    client(&pk)
+        .args(["list", "--available"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("symbolic link"));
+    std::fs::remove_file(&record).unwrap();
+    std::fs::rename(d.join("serials.bak"), &record).unwrap();
 
     // Expired, though correctly signed (signed by the library, which takes the bytes as
     // they are; the CLI would date it ahead).

@@ -156,3 +156,97 @@ fn a_drip_fed_registry_or_package_hits_the_deadline_the_config_sets() {
     std::fs::write(&config, "").unwrap();
     assert!(install().status.success());
 }
+
+/// Runs `jrt install rt` against `url` from `work`.
+fn install(work: &std::path::Path, url: &str) -> std::process::Output {
+    common::jrt_in(work, std::path::Path::new(url))
+        .args(["install", "rt"])
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn a_root_or_cache_others_can_write_is_refused_when_running_as_root() {
+    use std::os::unix::fs::PermissionsExt;
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    served(&server, work.path());
+    let url = server.url("registry.json");
+    let root = work.path().join("root");
+    let cache = work.path().join("cache");
+    std::fs::create_dir_all(root.join(".jrt")).unwrap();
+    std::fs::create_dir_all(&cache).unwrap();
+    let as_root = unsafe { libc::geteuid() } == 0;
+    for (dir, mode) in [(&root, 0o775), (&root.join(".jrt"), 0o757), (&cache, 0o770)] {
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(mode)).unwrap();
+        let out = install(work.path(), &url);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if as_root {
+            assert!(!out.status.success(), "{}: installed", dir.display());
+            assert!(
+                stderr.contains(&format!("{} is writable by", dir.display()))
+                    && stderr.contains(&format!("chmod go-w {}", dir.display())),
+                "{stderr}"
+            );
+            assert!(server.log().is_empty(), "fetched before refusing");
+            assert!(!root.join("rt/1.0.0").exists());
+        } else {
+            // Nobody to guard against but the user: their own modes are theirs to choose.
+            assert!(out.status.success(), "{stderr}");
+            std::fs::remove_dir_all(root.join("rt")).unwrap();
+        }
+        std::fs::set_permissions(dir, std::fs::Permissions::from_mode(0o755)).unwrap();
+    }
+    if as_root {
+        // Owned by another user.
+        std::os::unix::fs::chown(&cache, Some(65534), None).unwrap();
+        let stderr = String::from_utf8_lossy(&install(work.path(), &url).stderr).to_string();
+        assert!(
+            stderr.contains("is owned by uid 65534, not root")
+                && stderr.contains(&format!("chown root {}", cache.display())),
+            "{stderr}"
+        );
+        std::os::unix::fs::chown(&cache, Some(0), None).unwrap();
+    }
+    assert!(install(work.path(), &url).status.success());
+}
+
+#[test]
+fn a_symlinked_lock_or_part_file_is_not_followed() {
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    served(&server, work.path());
+    let url = server.url("registry.json");
+    let victim = work.path().join("victim");
+    let locks = work.path().join("root/.jrt/locks");
+    std::fs::create_dir_all(&locks).unwrap();
+    let lock = locks.join("rt@1.0.0.lock");
+    std::os::unix::fs::symlink(&victim, &lock).unwrap();
+    let out = install(work.path(), &url);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("rt@1.0.0.lock") && stderr.contains("symbolic link"),
+        "{stderr}"
+    );
+    assert!(!victim.exists(), "the lock's link was followed");
+    std::fs::remove_file(&lock).unwrap();
+
+    // A `.part` file (where a download is collected) planted as a link to a file the
+    // attacker wants overwritten.
+    std::fs::write(&victim, b"precious").unwrap();
+    let bytes = prebuilt("rt", "1.0.0", 3);
+    let packages = work.path().join("cache/packages");
+    std::fs::create_dir_all(&packages).unwrap();
+    let part = packages.join(format!("{}.tar.gz.part", sha256(&bytes)));
+    std::os::unix::fs::symlink(&victim, &part).unwrap();
+    let out = install(work.path(), &url);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(".tar.gz.part") && stderr.contains("symbolic link"),
+        "{stderr}"
+    );
+    assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
+    assert!(!work.path().join("root/rt/1.0.0").exists());
+}

@@ -16,7 +16,6 @@
 //! install stays in place until the new one is.
 
 pub mod layout;
-pub mod lock;
 pub mod receipt;
 pub mod source;
 
@@ -30,6 +29,7 @@ use serde::Serialize;
 use crate::extract::{self, ExtractError, Limits};
 use crate::fetch::{self, FetchError, PackageCache};
 use crate::http::{Http, HttpError};
+use crate::lock;
 use crate::progress::Progress;
 use crate::registry::Resolved;
 use crate::registry::source::Registry;

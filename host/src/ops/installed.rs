@@ -5,8 +5,8 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::install::layout::{self, Layout};
-use crate::install::lock;
 use crate::install::receipt::{Drift, Receipt};
+use crate::lock;
 use crate::registry::source::Registry;
 use crate::registry::{Spec, VersionReq};
 

@@ -231,6 +231,18 @@ pub fn exec(
     // host, since everything mounted on it is private to this process.
     let new_root = layout.meta().join("run");
     mkdirs(&new_root)?;
+    // Never through a link: mounting onto one would mount wherever it points. (Nobody but
+    // this user, or root, can write `.jrt`: `paths::check_trusted` saw to that.)
+    match std::fs::symlink_metadata(&new_root) {
+        Ok(m) if m.is_dir() => {}
+        _ => {
+            return Err(RunError::Mount {
+                action: "refusing to mount on",
+                path: new_root,
+                source: std::io::Error::other("it is not a directory (a symbolic link?)"),
+            });
+        }
+    }
     unshare()?;
 
     let tmpfs = CString::new("tmpfs").unwrap_or_default();

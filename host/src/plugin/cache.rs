@@ -1,15 +1,21 @@
 //! The on-disk cache of compiled plugin code.
 //!
 //! An entry is `<dir>/<wasm sha256>-<engine fingerprint>.cwasm`: a magic line, the sha256 of
-//! the wasm it was compiled from, the sha256 of the payload, then wasmtime's serialized
-//! component. The wasm's hash is inside the entry, not only in its name, so an entry copied or
-//! renamed onto another plugin's name is not taken for that plugin. Entries are written atomically. One that
-//! is truncated, corrupted, or made by another engine is recompiled and replaced, never run:
-//! wasmtime checks the engine, our hash checks the bytes.
+//! the wasm it was compiled from, a MAC, then wasmtime's serialized component. Compiled code
+//! runs natively once deserialized, so an entry is only taken when its MAC checks: a keyed
+//! BLAKE3 hash over the wasm's sha256 and the payload, with a 32-byte secret kept in
+//! `<dir>/mac.key` (0600, owned by the user jrt runs as, opened without following links). A
+//! cache writer who cannot read that key cannot forge an entry; one whose key file is not
+//! private is not used at all (plugins are then compiled every time). The wasm's hash is in
+//! the entry, not only in its name, so an entry renamed onto another plugin's name is not taken
+//! for that plugin. Entries are written atomically. One that is truncated, corrupted, forged,
+//! or made by another engine is recompiled and replaced, never run: wasmtime checks the
+//! engine, the MAC checks the bytes and who wrote them.
 
+use std::io::Read;
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
-use sha2::{Digest, Sha256};
 use wasmtime::Engine;
 use wasmtime::component::Component;
 
@@ -17,7 +23,11 @@ use super::PluginError;
 use super::error::chain;
 use crate::fsutil;
 
-const MAGIC: &[u8] = b"jrt-compiled-plugin v1\n";
+const MAGIC: &[u8] = b"jrt-compiled-plugin v2\n";
+const KEY_FILE: &str = "mac.key";
+
+/// The secret that authenticates entries.
+pub type MacKey = [u8; 32];
 
 /// Whether a component came from the cache or was compiled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -31,12 +41,18 @@ pub enum CacheOutcome {
 pub(crate) struct CodeCache {
     dir: Option<PathBuf>,
     fingerprint: String,
+    /// The MAC key, read (or made) on first use; `None` inside when the cache is unusable.
+    key: std::sync::OnceLock<Option<MacKey>>,
 }
 
 impl CodeCache {
     /// A cache in `dir` (none: compile every time).
     pub(crate) fn new(dir: Option<PathBuf>, fingerprint: String) -> Self {
-        CodeCache { dir, fingerprint }
+        CodeCache {
+            dir,
+            fingerprint,
+            key: std::sync::OnceLock::new(),
+        }
     }
 
     /// The entry's path for a wasm with this sha256.
@@ -55,13 +71,17 @@ impl CodeCache {
         wasm: &[u8],
         sha256: &str,
     ) -> Result<(Component, CacheOutcome), PluginError> {
-        let Some(path) = self.entry_path(sha256) else {
+        let (Some(path), Some(dir)) = (self.entry_path(sha256), self.dir.as_deref()) else {
+            return Ok((compile(engine, name, wasm)?, CacheOutcome::Compiled));
+        };
+        // No trustworthy key, no cache: compiled code we cannot authenticate is never run.
+        let Some(key) = self.key.get_or_init(|| mac_key(dir).ok()) else {
             return Ok((compile(engine, name, wasm)?, CacheOutcome::Compiled));
         };
         let mut outcome = CacheOutcome::Compiled;
-        match std::fs::read(&path) {
+        match read_entry(&path) {
             Ok(bytes) => {
-                if let Some(component) = deserialize(engine, sha256, &bytes) {
+                if let Some(component) = deserialize(engine, key, sha256, &bytes) {
                     return Ok((component, CacheOutcome::Hit));
                 }
                 outcome = CacheOutcome::Replaced;
@@ -72,7 +92,7 @@ impl CodeCache {
         let component = compile(engine, name, wasm)?;
         // A cache we cannot write only costs speed; never fail the call over it.
         if let Ok(serialized) = component.serialize() {
-            let _ = store(&path, &entry_bytes(sha256, &serialized));
+            let _ = store(&path, &entry_bytes(key, sha256, &serialized));
         }
         Ok((component, outcome))
     }
@@ -106,33 +126,129 @@ fn compile(engine: &Engine, name: &str, wasm: &[u8]) -> Result<Component, Plugin
     })
 }
 
-/// Returns the component when the entry is intact and made for this engine.
-fn deserialize(engine: &Engine, wasm_sha256: &str, bytes: &[u8]) -> Option<Component> {
+/// Returns the component when the entry is intact, authenticated and made for this engine.
+fn deserialize(
+    engine: &Engine,
+    key: &MacKey,
+    wasm_sha256: &str,
+    bytes: &[u8],
+) -> Option<Component> {
     let rest = bytes.strip_prefix(MAGIC)?;
     let rest = rest.strip_prefix(wasm_sha256.as_bytes())?;
     if rest.len() < 32 {
         return None;
     }
-    let (digest, payload) = rest.split_at(32);
-    if Sha256::digest(payload).as_slice() != digest {
+    let (mac, payload) = rest.split_at(32);
+    // blake3's Hash compares in constant time.
+    if mac_of(key, wasm_sha256, payload) != blake3::Hash::from_bytes(mac.try_into().ok()?) {
         return None;
     }
     // SAFETY: the payload is byte-for-byte what `Component::serialize` wrote into our own
-    // cache (checked by the digest above), and wasmtime itself refuses artifacts made by
-    // another version or configuration of the engine.
+    // cache (the MAC above proves it came from a holder of our key, not merely that it is
+    // intact), and wasmtime itself refuses artifacts made by another version or
+    // configuration of the engine.
     unsafe { Component::deserialize(engine, payload) }.ok()
 }
 
-/// Frames wasmtime's serialized component as a cache entry for the wasm with this sha256.
-/// Public for the tests that forge entries.
+fn mac_of(key: &MacKey, wasm_sha256: &str, payload: &[u8]) -> blake3::Hash {
+    let mut hasher = blake3::Hasher::new_keyed(key);
+    hasher.update(wasm_sha256.as_bytes());
+    hasher.update(payload);
+    hasher.finalize()
+}
+
+/// Frames wasmtime's serialized component as a cache entry for the wasm with this sha256,
+/// authenticated with `key`. Public for the tests that forge entries.
 #[doc(hidden)]
-pub fn entry_bytes(wasm_sha256: &str, serialized: &[u8]) -> Vec<u8> {
+pub fn entry_bytes(key: &MacKey, wasm_sha256: &str, serialized: &[u8]) -> Vec<u8> {
     let mut bytes = Vec::with_capacity(MAGIC.len() + 64 + 32 + serialized.len());
     bytes.extend_from_slice(MAGIC);
     bytes.extend_from_slice(wasm_sha256.as_bytes());
-    bytes.extend_from_slice(&Sha256::digest(serialized));
+    bytes.extend_from_slice(mac_of(key, wasm_sha256, serialized).as_bytes());
     bytes.extend_from_slice(serialized);
     bytes
+}
+
+/// The most an entry may be (compiled plugins are a few MiB).
+const MAX_ENTRY_BYTES: u64 = 256 << 20;
+
+fn read_entry(path: &Path) -> std::io::Result<Vec<u8>> {
+    let file = fsutil::open_no_follow(path, std::fs::File::options().read(true))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_ENTRY_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_ENTRY_BYTES {
+        return Err(std::io::Error::other("the entry is too large"));
+    }
+    Ok(bytes)
+}
+
+/// The cache's MAC key: read when there is one that only this user can read, else made.
+/// Public for the tests that forge entries.
+#[doc(hidden)]
+pub fn mac_key(dir: &Path) -> std::io::Result<MacKey> {
+    let path = dir.join(KEY_FILE);
+    match read_key(&path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        other => return other,
+    }
+    std::fs::create_dir_all(dir)?;
+    let mut key = [0u8; 32];
+    random(&mut key)?;
+    // Made under a temp name and linked into place, which fails if another run got there
+    // first: then both use the one that won.
+    let tmp = tempfile::Builder::new()
+        .prefix(".mac-key-")
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o600))
+        .tempfile_in(dir)?;
+    std::io::Write::write_all(&mut tmp.as_file(), &key)?;
+    tmp.as_file().sync_all()?;
+    match std::fs::hard_link(tmp.path(), &path) {
+        Ok(()) => Ok(key),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => read_key(&path),
+        Err(e) => Err(e),
+    }
+}
+
+/// Reads a key file that is a regular file (not a link), owned by this user, private.
+fn read_key(path: &Path) -> std::io::Result<MacKey> {
+    let mut file = std::fs::File::options()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)?;
+    let meta = file.metadata()?;
+    // SAFETY: geteuid has no preconditions.
+    let me = unsafe { libc::geteuid() };
+    if !meta.is_file() || meta.uid() != me || meta.mode() & 0o077 != 0 || meta.len() != 32 {
+        return Err(std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            format!(
+                "{} is not a private key file of this user: compiled plugins are not cached",
+                path.display()
+            ),
+        ));
+    }
+    let mut key = [0u8; 32];
+    file.read_exact(&mut key)?;
+    Ok(key)
+}
+
+/// Fills `buf` from the kernel's random source.
+fn random(buf: &mut [u8]) -> std::io::Result<()> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        // SAFETY: writes at most the remaining length into our own buffer.
+        let n =
+            unsafe { libc::getrandom(buf[filled..].as_mut_ptr().cast(), buf.len() - filled, 0) };
+        if n < 0 {
+            let e = std::io::Error::last_os_error();
+            if e.kind() != std::io::ErrorKind::Interrupted {
+                return Err(e);
+            }
+        } else {
+            filled += n as usize;
+        }
+    }
+    Ok(())
 }
 
 fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

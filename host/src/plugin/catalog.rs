@@ -4,8 +4,6 @@
 //! which pins it: a stored file whose bytes changed is refused at load. Adds take a lock and
 //! write both files atomically, so a crash leaves either the old catalog or the new one.
 
-use std::fs::File;
-use std::os::fd::AsRawFd;
 use std::path::{Path, PathBuf};
 
 use serde::{Deserialize, Serialize};
@@ -198,23 +196,9 @@ impl Catalog {
     }
 
     /// An exclusive lock on the catalog, released when the file is dropped.
-    fn lock(&self) -> Result<File, PluginError> {
+    fn lock(&self) -> Result<crate::lock::Lock, PluginError> {
         let path = self.dir.join(".lock");
-        let file = File::options()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| PluginError::io("cannot open", &path, e))?;
-        // SAFETY: flock on a file descriptor we own for the duration of the call.
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } != 0 {
-            return Err(PluginError::io(
-                "cannot lock",
-                path,
-                std::io::Error::last_os_error(),
-            ));
-        }
-        Ok(file)
+        crate::lock::exclusive(&path).map_err(|e| PluginError::io("cannot lock", path, e))
     }
 }
 

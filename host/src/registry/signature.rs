@@ -59,6 +59,14 @@ pub enum SignatureError {
         serial: u64,
         seen: u64,
     },
+    #[error(
+        "the record of registry serials {} is gone, but jrt kept one there: without it an \
+         older signed index could be replayed unnoticed. Restore it from a backup, or, if it \
+         was removed on purpose, remove {} as well to trust registries afresh",
+        path.display(),
+        marker.display()
+    )]
+    LostSerials { path: PathBuf, marker: PathBuf },
     #[error("{action} {}: {source}", path.display())]
     Io {
         action: &'static str,
@@ -204,6 +212,22 @@ pub fn check_expiry(registry: &str, index: &Index, now: i64) -> Result<(), Signa
     Ok(())
 }
 
+/// The serials record, read without following a link and with a cap (it holds one number per
+/// registry).
+fn read_record(path: &Path) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    const MAX_RECORD_BYTES: u64 = 4 << 20;
+    let file = crate::fsutil::open_no_follow(path, std::fs::File::options().read(true))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_RECORD_BYTES {
+        return Err(std::io::Error::other(format!(
+            "it is over {MAX_RECORD_BYTES} bytes"
+        )));
+    }
+    Ok(bytes)
+}
+
 /// Refuses an index whose serial is below the highest seen for `id` (the registry's source),
 /// then records its serial when higher. The record is updated under a lock, atomically.
 pub fn check_serial(
@@ -222,22 +246,27 @@ pub fn check_serial(
     };
     std::fs::create_dir_all(state_dir).map_err(io("cannot create", state_dir))?;
     let lock_path = state_dir.join("serials.lock");
-    let lock = std::fs::File::create(&lock_path).map_err(io("cannot open", &lock_path))?;
-    // SAFETY: flock on a file we hold open; released when it is closed.
-    if unsafe { libc::flock(std::os::fd::AsRawFd::as_raw_fd(&lock), libc::LOCK_EX) } != 0 {
-        return Err(io("cannot lock", &lock_path)(
-            std::io::Error::last_os_error(),
-        ));
-    }
+    let lock = crate::lock::exclusive(&lock_path).map_err(io("cannot lock", &lock_path))?;
     let path = state_dir.join("serials.json");
+    // Written once the record first exists: a record that vanished afterwards (deleted,
+    // lost with a disk) must not quietly restart rollback protection from zero.
+    let kept = state_dir.join("serials.kept");
     // A record that cannot be read must not quietly turn rollback protection off.
-    let mut seen: BTreeMap<String, u64> = match std::fs::read(&path) {
+    let mut seen: BTreeMap<String, u64> = match read_record(&path) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SignatureError::Io {
             action: "cannot read the registry serials in",
             path: path.clone(),
             source: std::io::Error::other(format!("{e}; remove it to trust registries afresh")),
         })?,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => BTreeMap::new(),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            if std::fs::symlink_metadata(&kept).is_ok() {
+                return Err(SignatureError::LostSerials {
+                    path: path.clone(),
+                    marker: kept,
+                });
+            }
+            BTreeMap::new()
+        }
         Err(e) => return Err(io("cannot read", &path)(e)),
     };
     let serial = index.serial.unwrap_or(0);
@@ -249,10 +278,14 @@ pub fn check_serial(
             seen: highest,
         });
     }
-    if serial > highest {
+    if serial > highest || !seen.contains_key(id) {
         seen.insert(id.to_string(), serial);
         let bytes = serde_json::to_vec_pretty(&seen).unwrap_or_default();
         crate::fsutil::write_atomic(&path, &bytes).map_err(io("cannot write", &path))?;
+    }
+    if std::fs::symlink_metadata(&kept).is_err() {
+        crate::fsutil::write_atomic(&kept, b"serials.json exists beside this file\n")
+            .map_err(io("cannot write", &kept))?;
     }
     drop(lock);
     Ok(())

@@ -1,6 +1,8 @@
-//! Advisory file locks (flock): one per runtime version, so a second install of the same
-//! runtime waits for the first and then finds it installed. The kernel drops a lock when its
-//! holder dies, so a killed run never leaves a stale lock behind.
+//! Advisory file locks (flock), the one lock mechanism: per runtime version (a second
+//! install of the same runtime waits for the first, then finds it installed), on the plugin
+//! catalog, and on the registry serials. The kernel drops a lock when its holder dies, so a
+//! killed run never leaves a stale lock behind. Lock files are opened without following a
+//! symbolic link: one planted there would make jrt create or open a file wherever it points.
 
 use std::fs::File;
 use std::io;
@@ -17,11 +19,10 @@ fn open(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    File::options()
-        .create(true)
-        .truncate(false)
-        .write(true)
-        .open(path)
+    crate::fsutil::open_no_follow(
+        path,
+        File::options().create(true).truncate(false).write(true),
+    )
 }
 
 /// Waits for and takes the exclusive lock at `path`.
