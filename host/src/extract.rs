@@ -88,6 +88,8 @@ pub enum ExtractError {
     Unsafe { path: String, reason: String },
     #[error("the package exceeds the limit of {0}")]
     Limit(String),
+    #[error("the package is refused: {0}")]
+    Header(crate::tar_entries::HeaderError),
     #[error("cannot write {}: {source}", path.display())]
     Io { path: PathBuf, source: io::Error },
 }
@@ -96,6 +98,16 @@ fn unsafe_entry(path: impl Into<String>, reason: impl Into<String>) -> ExtractEr
     ExtractError::Unsafe {
         path: path.into(),
         reason: reason.into(),
+    }
+}
+
+impl From<crate::tar_entries::HeaderError> for ExtractError {
+    fn from(e: crate::tar_entries::HeaderError) -> Self {
+        use crate::tar_entries::HeaderError;
+        match e {
+            HeaderError::Format(e) => format_err(e),
+            e => ExtractError::Header(e),
+        }
     }
 }
 
@@ -138,8 +150,7 @@ fn extract_with(
     let mut recorded_dirs: HashSet<String> = HashSet::new();
     let mut symlinks: HashSet<String> = HashSet::new();
     let mut entries_count: u64 = 0;
-    for entry in archive.entries().map_err(format_err)? {
-        let mut entry = entry.map_err(format_err)?;
+    crate::tar_entries::each(&mut archive, limits.max_path_len, |entry, names| {
         entries_count += 1;
         if entries_count > limits.max_entries {
             return Err(ExtractError::Limit(format!(
@@ -147,7 +158,7 @@ fn extract_with(
                 limits.max_entries
             )));
         }
-        let raw = entry.path_bytes().into_owned();
+        let raw = names.path;
         let shown = String::from_utf8_lossy(&raw).into_owned();
         let name = std::str::from_utf8(&raw)
             .map_err(|_| unsafe_entry(&shown, "its name is not valid UTF-8"))?
@@ -168,7 +179,7 @@ fn extract_with(
                     "the top-level entry must be a directory",
                 ));
             }
-            continue;
+            return Ok(());
         };
         if !seen.insert(rel.clone()) {
             return Err(unsafe_entry(&name, "it appears twice in the package"));
@@ -207,7 +218,7 @@ fn extract_with(
                 } else {
                     vec![0; len]
                 };
-                let got = read_full(&mut entry, &mut data[..len]).map_err(format_err)?;
+                let got = read_full(entry, &mut data[..len]).map_err(format_err)?;
                 if got != len {
                     return Err(ExtractError::Format(format!(
                         "the entry '{name}' ends after {got} of its {size} bytes"
@@ -223,7 +234,7 @@ fn extract_with(
             } else {
                 // Large files stream to a writer in chunks, so writing and hashing them
                 // does not hold up reading the archive.
-                writers.send_stream(out.records.len(), target, mode, &mut entry, size, &name)?;
+                writers.send_stream(out.records.len(), target, mode, entry, size, &name)?;
             }
             // The digest is filled in when the writer is done.
             out.records.push(Record {
@@ -247,10 +258,9 @@ fn extract_with(
                 });
             }
         } else if entry_type.is_symlink() {
-            let link = entry
-                .link_name_bytes()
-                .ok_or_else(|| unsafe_entry(&name, "its symlink has no target"))?
-                .into_owned();
+            let link = names
+                .link
+                .ok_or_else(|| unsafe_entry(&name, "its symlink has no target"))?;
             let link = String::from_utf8(link)
                 .map_err(|_| unsafe_entry(&name, "its symlink target is not valid UTF-8"))?;
             check_symlink(&rel, &link).map_err(|reason| unsafe_entry(&name, reason))?;
@@ -270,7 +280,8 @@ fn extract_with(
             };
             return Err(unsafe_entry(&name, what));
         }
-    }
+        Ok(())
+    })?;
     if out.top.is_empty() {
         return Err(ExtractError::Format("the archive is empty".into()));
     }

@@ -32,7 +32,7 @@ pub struct MountYml {
 }
 
 /// The largest runtime.yml read (real ones are a few KiB).
-const MAX_BYTES: u64 = 1 << 20;
+const MAX_BYTES: u64 = crate::input::MAX_YAML_BYTES;
 
 impl RuntimeYml {
     /// Reads and checks `<dir>/runtime.yml`.
@@ -49,7 +49,7 @@ impl RuntimeYml {
             return Err(format!("runtime.yml is over {MAX_BYTES} bytes"));
         }
         let yml: RuntimeYml =
-            serde_norway::from_str(&text).map_err(|e| format!("runtime.yml: {e}"))?;
+            crate::input::yaml(text.as_bytes()).map_err(|e| format!("runtime.yml: {e}"))?;
         yml.check()?;
         Ok(yml)
     }

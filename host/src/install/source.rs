@@ -493,22 +493,31 @@ pub fn manifest_of_package(
         .verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
             let mut found = None;
             let mut archive = tar::Archive::new(crate::gzip::Decoder::new(reader));
-            let entries = archive
-                .entries()
-                .map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;
-            for entry in entries {
-                let mut entry = entry.map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;
-                let path = entry.path_bytes().into_owned();
-                let parts: Vec<&[u8]> = path
+            let max_path = crate::extract::Limits::default().max_path_len;
+            crate::tar_entries::each(&mut archive, max_path, |entry, names| {
+                let parts: Vec<&[u8]> = names
+                    .path
                     .split(|b| *b == b'/')
                     .filter(|p| !p.is_empty())
                     .collect();
-                if parts.len() == 2 && parts[1] == b"manifest.yaml" && entry.size() <= 1 << 20 {
+                if parts.len() == 2 && parts[1] == b"manifest.yaml" {
+                    let cap = crate::input::MAX_YAML_BYTES;
+                    if entry.size() > cap {
+                        return Err(crate::tar_entries::HeaderError::TooLong {
+                            kind: "manifest.yaml",
+                            size: entry.size(),
+                            cap,
+                        });
+                    }
                     let mut bytes = Vec::new();
-                    entry.read_to_end(&mut bytes).map_err(|e| e.to_string())?;
+                    entry
+                        .read_to_end(&mut bytes)
+                        .map_err(crate::tar_entries::HeaderError::from)?;
                     found = Some(bytes);
                 }
-            }
+                Ok::<_, crate::tar_entries::HeaderError>(())
+            })
+            .map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;
             Ok::<_, String>(found)
         })
         .map_err(|e| e.to_string())?;

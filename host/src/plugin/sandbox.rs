@@ -17,39 +17,49 @@ const STDERR_CAPACITY: usize = 64 * 1024;
 /// Where plugin log lines go: `(plugin, level, message)`.
 pub(crate) type LogSink = Arc<dyn Fn(&str, host::LogLevel, &str) + Send + Sync>;
 
-/// Denies memory growth past a cap and remembers that it did, so an out-of-memory trap can
-/// be reported as such.
+/// Denies growth past a byte budget shared by every memory and table of the call (a
+/// component is several core instances, each free to define its own memory: a cap per memory
+/// would let each of them have the whole budget), and remembers that it did, so an
+/// out-of-memory trap can be reported as such.
 pub(crate) struct Limiter {
     pub(crate) memory_bytes: usize,
+    /// Bytes held by all memories and tables of the store so far.
+    pub(crate) used: usize,
     pub(crate) denied: bool,
+}
+
+impl Limiter {
+    /// Grants a growth from `current` to `desired` bytes when the total stays in budget.
+    fn grow(&mut self, current: usize, desired: usize) -> bool {
+        let total = self.used.saturating_add(desired.saturating_sub(current));
+        if total > self.memory_bytes {
+            self.denied = true;
+            return false;
+        }
+        self.used = total;
+        true
+    }
 }
 
 impl ResourceLimiter for Limiter {
     fn memory_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        if desired > self.memory_bytes {
-            self.denied = true;
-            return Ok(false);
-        }
-        Ok(true)
+        Ok(self.grow(current, desired))
     }
 
     fn table_growing(
         &mut self,
-        _current: usize,
+        current: usize,
         desired: usize,
         _maximum: Option<usize>,
     ) -> wasmtime::Result<bool> {
-        // A table slot is a pointer; hold tables to the same byte budget.
-        if desired.saturating_mul(size_of::<usize>()) > self.memory_bytes {
-            self.denied = true;
-            return Ok(false);
-        }
-        Ok(true)
+        // A table slot is a pointer; tables draw on the same budget.
+        let slot = size_of::<usize>();
+        Ok(self.grow(current.saturating_mul(slot), desired.saturating_mul(slot)))
     }
 }
 
@@ -80,6 +90,7 @@ impl StoreState {
             table: ResourceTable::new(),
             limiter: Limiter {
                 memory_bytes,
+                used: 0,
                 denied: false,
             },
             stderr,
@@ -120,3 +131,46 @@ impl v1_0_0::host::Host for StoreState {
 }
 
 impl v1_0_0::types::Host for StoreState {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A core module defining one memory of `pages` 64 KiB pages.
+    fn module_with_memory(pages: u8) -> Vec<u8> {
+        assert!(pages < 0x80, "one LEB128 byte");
+        let mut m = b"\0asm\x01\0\0\0".to_vec();
+        m.extend_from_slice(&[5, 3, 1, 0, pages]); // memory section: 1 memory, min only
+        m
+    }
+
+    #[test]
+    fn the_memory_budget_covers_every_instance_of_a_call() {
+        // Two core instances in one store (as a component's are), 6.25 MiB of memory each,
+        // under a 10 MiB budget: the first fits, the second does not.
+        let engine = wasmtime::Engine::default();
+        let module = wasmtime::Module::new(&engine, module_with_memory(100)).unwrap();
+        let log: LogSink = Arc::new(|_, _, _| {});
+        let mut store = wasmtime::Store::new(&engine, StoreState::new("t".into(), 10 << 20, log));
+        store.limiter(|s| &mut s.limiter);
+        wasmtime::Instance::new(&mut store, &module, &[]).unwrap();
+        assert!(!store.data().limiter.denied);
+        assert!(wasmtime::Instance::new(&mut store, &module, &[]).is_err());
+        assert!(store.data().limiter.denied);
+    }
+
+    #[test]
+    fn growth_is_counted_once_per_byte() {
+        let mut l = Limiter {
+            memory_bytes: 100,
+            used: 0,
+            denied: false,
+        };
+        assert!(l.grow(0, 40)); // memory a
+        assert!(l.grow(0, 40)); // memory b
+        assert!(l.grow(40, 60)); // a grows by 20: 100 in all
+        assert!(!l.grow(40, 41)); // b by one more byte
+        assert!(l.denied);
+        assert_eq!(l.used, 100);
+    }
+}

@@ -8,6 +8,7 @@
 //! set. The file is written atomically, with sorted keys, and still reads in the upstream
 //! schema.
 
+use crate::extract::Limits;
 use std::io::Read;
 
 use sha2::Digest;
@@ -20,6 +21,8 @@ use crate::registry::index::{Artifact, Checksum, Entry, Index};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
+    #[error("not a .tar.gz: {0}")]
+    Tar(#[from] crate::tar_entries::HeaderError),
     #[error("{}: {reason}", path.display())]
     Package { path: PathBuf, reason: String },
     #[error(
@@ -84,32 +87,39 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
     let mut runtime_yml = false;
     let mut tops = std::collections::BTreeSet::new();
     let mut archive = tar::Archive::new(crate::gzip::Decoder::new(&mut hashed));
-    for entry in archive
-        .entries()
-        .map_err(|e| bad(format!("not a .tar.gz: {e}")))?
-    {
-        let mut entry = entry.map_err(|e| bad(format!("not a .tar.gz: {e}")))?;
-        let name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
-        let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
-        if let Some(top) = parts.first() {
-            tops.insert(top.to_string());
-        }
-        let mut text = || -> Result<Vec<u8>, IndexError> {
-            let mut b = Vec::new();
-            entry
-                .by_ref()
-                .take(1 << 20)
-                .read_to_end(&mut b)
-                .map_err(|e| bad(e.to_string()))?;
-            Ok(b)
-        };
-        match parts.as_slice() {
-            [_, "manifest.yaml"] => manifest = Some(text()?),
-            [_, "versions.lock"] => lock = Some(text()?),
-            [_, "runtime.yml"] => runtime_yml = true,
-            _ => {}
-        }
-    }
+    crate::tar_entries::each(
+        &mut archive,
+        Limits::default().max_path_len,
+        |entry, names| {
+            let name = String::from_utf8_lossy(&names.path).into_owned();
+            let parts: Vec<&str> = name.split('/').filter(|p| !p.is_empty()).collect();
+            if let Some(top) = parts.first() {
+                tops.insert(top.to_string());
+            }
+            let mut text = || -> Result<Vec<u8>, IndexError> {
+                let cap = crate::input::MAX_YAML_BYTES;
+                let mut b = Vec::new();
+                entry
+                    .by_ref()
+                    .take(cap + 1)
+                    .read_to_end(&mut b)
+                    .map_err(|e| bad(e.to_string()))?;
+                crate::input::size(&b, cap).map_err(|e| bad(format!("{name}: {e}")))?;
+                Ok(b)
+            };
+            match parts.as_slice() {
+                [_, "manifest.yaml"] => manifest = Some(text()?),
+                [_, "versions.lock"] => lock = Some(text()?),
+                [_, "runtime.yml"] => runtime_yml = true,
+                _ => {}
+            }
+            Ok(())
+        },
+    )
+    .map_err(|e| match e {
+        IndexError::Tar(e) => bad(format!("not a .tar.gz: {e}")),
+        e => e,
+    })?;
     drop(archive);
     std::io::copy(&mut hashed, &mut std::io::sink()).map_err(|e| bad(e.to_string()))?;
     let sha256 = hex::encode(hashed.hasher.finalize());

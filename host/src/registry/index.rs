@@ -157,6 +157,15 @@ impl Index {
 
     /// Parses and checks an index. `source_name` names it in errors.
     pub fn parse(bytes: &[u8], source_name: &str) -> Result<Self, IndexError> {
+        let capped = crate::input::size(bytes, crate::registry::source::MAX_INDEX_BYTES)
+            .and_then(|()| crate::input::json_depth(bytes));
+        if let Err(e) = capped {
+            return Err(IndexError {
+                source_name: source_name.to_string(),
+                path: "(file)".into(),
+                message: e.to_string(),
+            });
+        }
         let de = &mut serde_json::Deserializer::from_slice(bytes);
         let index: Index = serde_path_to_error::deserialize(de).map_err(|e| IndexError {
             source_name: source_name.to_string(),
