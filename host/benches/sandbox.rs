@@ -30,6 +30,7 @@ fn main() {
         network: Network::None,
         read_only: Vec::new(),
         limits: Limits::default(),
+        job: None,
     };
     let program = Path::new("/bin/true");
 

@@ -238,10 +238,20 @@ fn run(cli: &Cli) -> Result<()> {
                 }
             })
         }
-        Command::Run { spec, command } => {
+        Command::Run {
+            spec,
+            user,
+            privileged,
+            command,
+        } => {
             let spec = parse_spec(spec)?;
+            let options = ops::run::RunOptions {
+                user: user.as_deref().map(ops::run::parse_user).transpose()?,
+                privileged: *privileged,
+            };
             let (dir, yml) = ops::run::find(&layout, &spec)?;
-            match ops::run::exec(&layout, &dir, &yml, command)? {}
+            let code = ops::run::run(&layout, &dir, &yml, command, &options)?;
+            std::process::exit(code)
         }
         Command::Verify { specs } => {
             let specs = specs

@@ -27,8 +27,13 @@ pub struct RuntimeYml {
 pub struct MountYml {
     pub source: String,
     pub target: String,
-    #[serde(default)]
+    /// Read-only unless runtime.yml says `readonly: false`.
+    #[serde(default = "read_only_by_default")]
     pub readonly: bool,
+}
+
+fn read_only_by_default() -> bool {
+    true
 }
 
 /// The largest runtime.yml read (real ones are a few KiB).

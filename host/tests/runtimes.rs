@@ -87,11 +87,8 @@ fn jrt(d: &Path) -> assert_cmd::Command {
 /// Whether this machine lets `jrt run` make a mount namespace; when it does not, the test
 /// checks the refusal is the clear one instead.
 fn run_or_refusal(out: &std::process::Output) -> Option<String> {
+    // jrt run needs the same namespaces as setup programs, which these tests need anyway.
     let stderr = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() && stderr.contains("needs a private mount namespace") {
-        eprintln!("jrt run is not permitted here: {stderr}");
-        return None;
-    }
     assert!(out.status.success(), "jrt run failed: {stderr}");
     Some(String::from_utf8_lossy(&out.stdout).into_owned())
 }

@@ -26,6 +26,7 @@ fn spec(tree: &Path, writable: bool, network: Network) -> Spec {
         network,
         read_only: Vec::new(),
         limits: Limits::default(),
+        job: None,
     }
 }
 

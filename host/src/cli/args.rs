@@ -89,11 +89,19 @@ pub enum Command {
         #[arg(value_name = "SPEC")]
         spec: String,
     },
-    /// Run a command inside an installed runtime the way Joblet does: its runtime.yml mounts
-    /// over a read-only view of the host's system directories, chroot, its environment.
+    /// Run a command inside an installed runtime the way Joblet runs a job: its runtime.yml
+    /// mounts over a read-only view of the host's system directories, in new PID and mount
+    /// namespaces with a fresh /proc and a minimal /dev, without capabilities.
     Run {
         #[arg(value_name = "SPEC")]
         spec: String,
+        /// Run the command as this user (and group), as Joblet's jobs run: UID or UID:GID.
+        #[arg(long, value_name = "UID[:GID]")]
+        user: Option<String>,
+        /// Run as root with its capabilities, without the seccomp filter and Landlock (jrt
+        /// as root only). The namespaces, /proc and /dev stay as they are.
+        #[arg(long)]
+        privileged: bool,
         /// The command and its arguments, after `--`.
         #[arg(last = true, required = true, value_name = "CMD")]
         command: Vec<String>,

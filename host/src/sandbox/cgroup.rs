@@ -34,6 +34,15 @@ impl Cgroup {
         }
     }
 
+    /// No cgroup: a job's (`jrt run`) resources are Joblet's to limit, not jrt's.
+    pub fn none() -> Cgroup {
+        Cgroup {
+            procs: None,
+            dir: None,
+            unavailable: None,
+        }
+    }
+
     /// Removes the cgroup once its processes are gone (they die with the sandbox's PID 1, which
     /// can take a moment).
     pub fn remove(self) {

@@ -22,10 +22,15 @@ pub struct Rlimits {
 /// Everything the child needs, made before the fork.
 pub struct Prepared {
     pub from_root: bool,
+    /// Enter a new user namespace (all but `--privileged` jobs).
+    pub user_ns: bool,
+    /// Keep root's capabilities (a `--privileged` job).
+    pub privileged: bool,
     pub uid: u32,
     pub gid: u32,
     /// Keep the host's network namespace (the step declared network).
     pub network: bool,
+    pub hostname: &'static [u8],
     /// Where the new root's tmpfs is mounted, and its options.
     pub root: CString,
     pub root_options: CString,
@@ -50,7 +55,13 @@ pub struct Prepared {
 
 /// The parent's side of the id maps: waits for the child's pid, writes its `uid_map` and
 /// `gid_map` (a process cannot map another uid for itself), then lets it go on.
-pub fn write_maps(pid_from: OwnedFd, go: OwnedFd, uid: u32, gid: u32) -> io::Result<()> {
+pub fn write_maps(
+    pid_from: OwnedFd,
+    go: OwnedFd,
+    uid: u32,
+    gid: u32,
+    user_ns: bool,
+) -> io::Result<()> {
     use std::io::{Read, Write};
     let mut from = std::fs::File::from(pid_from);
     let mut go = std::fs::File::from(go);
@@ -61,6 +72,9 @@ pub fn write_maps(pid_from: OwnedFd, go: OwnedFd, uid: u32, gid: u32) -> io::Res
     while from.read_exact(&mut pid).is_ok() {
         let proc = format!("/proc/{}", i32::from_ne_bytes(pid));
         let written = (|| {
+            if !user_ns {
+                return Ok(());
+            }
             std::fs::write(format!("{proc}/setgroups"), "deny")?;
             std::fs::write(format!("{proc}/uid_map"), format!("{uid} {uid} 1\n"))?;
             std::fs::write(format!("{proc}/gid_map"), format!("{gid} {gid} 1\n"))
@@ -87,11 +101,11 @@ pub fn enter(p: &mut Prepared) -> io::Result<()> {
             libc::setgroups(0, std::ptr::null())
         })?;
     }
-    let mut flags = libc::CLONE_NEWUSER
-        | libc::CLONE_NEWNS
-        | libc::CLONE_NEWPID
-        | libc::CLONE_NEWIPC
-        | libc::CLONE_NEWUTS;
+    let mut flags =
+        libc::CLONE_NEWNS | libc::CLONE_NEWPID | libc::CLONE_NEWIPC | libc::CLONE_NEWUTS;
+    if p.user_ns {
+        flags |= libc::CLONE_NEWUSER;
+    }
     if !p.network {
         flags |= libc::CLONE_NEWNET;
     }
@@ -141,12 +155,18 @@ pub fn enter(p: &mut Prepared) -> io::Result<()> {
     })?;
 
     build_root(p)?;
-    let name = b"jrt-setup";
     check(p, c"setting the host name", unsafe {
-        libc::sethostname(name.as_ptr().cast(), name.len())
+        libc::sethostname(p.hostname.as_ptr().cast(), p.hostname.len())
     })?;
     set_limits(p)?;
-    drop_privileges(p)?;
+    if p.privileged {
+        // Root keeps its capabilities; it still may not gain more by exec.
+        check(p, c"setting no-new-privileges", unsafe {
+            libc::prctl(libc::PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
+        })?;
+    } else {
+        drop_privileges(p)?;
+    }
     if let Some(ruleset) = p.ruleset.take()
         && ruleset.restrict_self().is_err()
     {
@@ -191,19 +211,66 @@ fn relay(child: libc::pid_t) -> ! {
 fn clone_sources(p: &mut Prepared) -> io::Result<()> {
     const OPEN_TREE_CLONE: libc::c_uint = 1;
     for op in &p.ops {
-        if let Op::Bind { from, slot, .. } = op {
+        if let Op::Bind {
+            from,
+            slot,
+            recursive,
+            flags,
+            ..
+        } = op
+        {
+            let deep = if *recursive {
+                libc::AT_RECURSIVE as libc::c_uint
+            } else {
+                0
+            };
             let fd = unsafe {
                 libc::syscall(
                     libc::SYS_open_tree,
                     libc::AT_FDCWD,
                     from.as_ptr(),
-                    OPEN_TREE_CLONE | libc::O_CLOEXEC as libc::c_uint,
+                    OPEN_TREE_CLONE | deep | libc::O_CLOEXEC as libc::c_uint,
                 )
             };
             if fd < 0 {
                 say(p.why, b"cloning the mount of ");
                 say(p.why, from.to_bytes());
                 return Err(io::Error::from_raw_os_error(errno()));
+            }
+            if *recursive && flags & libc::MS_RDONLY != 0 {
+                // The remount after attaching reaches only the top mount; make the whole
+                // cloned tree read-only (and nosuid, nodev) while it is still detached.
+                #[repr(C)]
+                struct MountAttr {
+                    attr_set: u64,
+                    attr_clr: u64,
+                    propagation: u64,
+                    userns_fd: u64,
+                }
+                const MOUNT_ATTR_RDONLY: u64 = 0x1;
+                const MOUNT_ATTR_NOSUID: u64 = 0x2;
+                const MOUNT_ATTR_NODEV: u64 = 0x4;
+                let attr = MountAttr {
+                    attr_set: MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV,
+                    attr_clr: 0,
+                    propagation: 0,
+                    userns_fd: 0,
+                };
+                let r = unsafe {
+                    libc::syscall(
+                        libc::SYS_mount_setattr,
+                        fd as libc::c_int,
+                        c"".as_ptr(),
+                        (libc::AT_EMPTY_PATH | libc::AT_RECURSIVE) as libc::c_uint,
+                        &attr as *const MountAttr,
+                        size_of::<MountAttr>(),
+                    )
+                };
+                if r != 0 {
+                    say(p.why, b"making read-only every mount below ");
+                    say(p.why, from.to_bytes());
+                    return Err(io::Error::from_raw_os_error(errno()));
+                }
             }
             if let Some(place) = p.clones.get_mut(*slot) {
                 *place = fd as RawFd;
@@ -290,6 +357,7 @@ fn build_root(p: &Prepared) -> io::Result<()> {
                 to,
                 flags,
                 slot,
+                ..
             } => {
                 const MOVE_MOUNT_F_EMPTY_PATH: libc::c_uint = 4;
                 let clone = p.clones.get(*slot).copied().unwrap_or(-1);

@@ -30,11 +30,14 @@ pub fn ruleset(spec: &Spec, scratch: &[&Path]) -> Result<Option<RulesetCreated>,
     let path = |p: &Path| {
         PathFd::new(p).map_err(|e| SandboxError::Landlock(format!("{}: {e}", p.display())))
     };
-    let created = Ruleset::default()
-        .handle_access(writes())
-        .map_err(err)?
-        .handle_access(AccessNet::from_all(ABI_WANTED))
-        .map_err(err)?
+    let mut ruleset = Ruleset::default().handle_access(writes()).map_err(err)?;
+    // A job on the host's network may connect anywhere: leave TCP unhandled.
+    if spec.network != Network::Host {
+        ruleset = ruleset
+            .handle_access(AccessNet::from_all(ABI_WANTED))
+            .map_err(err)?;
+    }
+    let created = ruleset
         .scope(Scope::from_all(ABI_WANTED))
         .map_err(err)?
         .create()
@@ -45,7 +48,17 @@ pub fn ruleset(spec: &Spec, scratch: &[&Path]) -> Result<Option<RulesetCreated>,
             .add_rule(PathBeneath::new(path(dir)?, writes()))
             .map_err(err)?;
     }
-    if spec.writable {
+    for m in spec
+        .job
+        .iter()
+        .flat_map(|j| &j.mounts)
+        .filter(|m| !m.readonly)
+    {
+        created = created
+            .add_rule(PathBeneath::new(path(&m.source)?, writes()))
+            .map_err(err)?;
+    }
+    if spec.writable && spec.job.is_none() {
         created = created
             .add_rule(PathBeneath::new(path(&spec.tree)?, writes()))
             .map_err(err)?;

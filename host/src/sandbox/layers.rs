@@ -124,6 +124,7 @@ fn try_confined() -> Result<(), String> {
         network: Network::None,
         read_only: Vec::new(),
         limits: Limits::default(),
+        job: None,
     };
     let program = ["/usr/bin/true", "/bin/true"]
         .into_iter()

@@ -22,6 +22,11 @@
 //! 4. the grandchild builds the new root, pivots into it, drops every capability, sets
 //!    rlimits, NO_NEW_PRIVS, Landlock and seccomp, and execs.
 //!
+//! `jrt run` runs a job through the same steps ([`run_job`]) with a job's view instead of a
+//! plan's ([`Job`]): the runtime.yml mounts at their targets (read-only unless they say
+//! otherwise) over the same read-only system directories plus `/etc`, the same minimal
+//! `/dev` and fresh `/proc`, the host's network, the terminal, and no timeout.
+//!
 //! When the machine cannot make the namespaces, nothing runs: the error says why. Landlock and
 //! the cgroup are layers on top; where the kernel lacks them the namespaces still hold and
 //! [`layers`] (shown by `jrt detect --json`) says what is active.
@@ -54,6 +59,8 @@ pub enum Network {
     None,
     /// The host's network, TCP connect only to these ports where Landlock can enforce it.
     Ports(Vec<u16>),
+    /// The host's network, unrestricted (a job's, as Joblet's host-network mode gives it).
+    Host,
 }
 
 /// Resource caps for one program and everything it starts.
@@ -94,6 +101,34 @@ pub struct Spec {
     /// Host paths bound read-only at their own path (what the user passed through).
     pub read_only: Vec<PathBuf>,
     pub limits: Limits,
+    /// A job's view instead of the tree's (`jrt run`): the tree is then not seen at all.
+    pub job: Option<Job>,
+}
+
+/// What a job (`jrt run`) sees and who it runs as.
+#[derive(Debug, Clone)]
+pub struct Job {
+    /// The runtime's mounts, parents before children.
+    pub mounts: Vec<JobMount>,
+    /// Where the job's scratch directories (its root's mount point, `/tmp`) are made: a
+    /// directory only jrt's user may write.
+    pub scratch: PathBuf,
+    /// The uid and gid it runs as (`--user`); none: [`Ids::current`]'s.
+    pub user: Option<(u32, u32)>,
+    /// `--privileged` (jrt as root only): root with its capabilities, no user namespace, no
+    /// seccomp filter or Landlock ruleset. The PID and mount namespaces, the fresh `/proc`
+    /// and the minimal `/dev` stay.
+    pub privileged: bool,
+}
+
+/// One runtime.yml mount, resolved.
+#[derive(Debug, Clone)]
+pub struct JobMount {
+    /// The host path, inside the runtime.
+    pub source: PathBuf,
+    /// Where the job sees it (absolute).
+    pub target: PathBuf,
+    pub readonly: bool,
 }
 
 /// How a confined program ended, and what the sandbox could not do this time.
@@ -154,98 +189,8 @@ pub fn run(
     timeout: Duration,
     keep: Keep,
 ) -> Result<Ran, SandboxError> {
-    let ids = Ids::current();
-    let mut notes = Vec::new();
-    // The new root's mount point and the private /tmp, next to the tree (same filesystem, a
-    // place jrt may write); removed when this returns.
-    let scratch = tempfile::Builder::new()
-        .prefix(".jrt-sandbox-")
-        .tempdir_in(spec.tree.parent().unwrap_or(Path::new("/")))
-        .map_err(|e| SandboxError::Prepare {
-            action: "cannot create a scratch directory beside",
-            path: spec.tree.clone(),
-            source: e,
-        })?;
-    let tmp = scratch.path().join("tmp");
-    let shm = scratch.path().join("shm");
-    let root = scratch.path().join("root");
-    for dir in [&tmp, &shm, &root] {
-        std::fs::create_dir(dir).map_err(|e| SandboxError::Prepare {
-            action: "cannot create",
-            path: dir.clone(),
-            source: e,
-        })?;
-    }
-    if ids.from_root {
-        // The sandbox user must be able to write what it may write; the caller takes the
-        // tree back ([`reclaim`]) before it is placed.
-        let mut mine = vec![tmp.as_path(), shm.as_path()];
-        if spec.writable {
-            mine.push(&spec.tree);
-        }
-        for path in mine {
-            hand_over(path, ids.uid, ids.gid).map_err(|e| SandboxError::Prepare {
-                action: "cannot hand over",
-                path: path.to_path_buf(),
-                source: e,
-            })?;
-        }
-    }
-    let (ops, binds) = view::plan(spec, (ids.uid, ids.gid), &tmp, &shm)?;
-    let filters = seccomp::programs()?;
-    let ruleset = fence::ruleset(spec, &[&tmp, &shm])?;
-    let cgroup = cgroup::Cgroup::create(&spec.limits);
-    if let Some(why) = &cgroup.unavailable {
-        notes.push(why.clone());
-    }
-
-    let cpu = if spec.limits.cpu_seconds > 0 {
-        spec.limits.cpu_seconds
-    } else {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
-        timeout.as_secs().max(60).saturating_mul(cores)
-    };
-    let tree = cstring(&spec.tree)?;
-    let (map_read, map_write) = pipe()?; // child -> parent: its pid, once unshared
-    let (go_read, go_write) = pipe()?; // parent -> child: maps written
-    let (why_read, why_write) = pipe()?; // child -> parent: which stage failed
-    let mut prepared = child::Prepared {
-        from_root: ids.from_root,
-        uid: ids.uid,
-        gid: ids.gid,
-        network: spec.network != Network::None,
-        root: cstring(&root)?,
-        root_options: view::tmpfs_options("1m", ids.uid, ids.gid),
-        ops,
-        clones: vec![-1; binds],
-        tree,
-        limits: child::Rlimits {
-            processes: spec.limits.processes,
-            open_files: spec.limits.open_files,
-            file_size: spec.limits.file_size,
-            cpu_seconds: cpu,
-        },
-        cgroup_procs: cgroup.procs.as_ref().map(|f| f.as_raw_fd()),
-        report_pid: map_write.as_raw_fd(),
-        wait_maps: go_read.as_raw_fd(),
-        why: why_write.as_raw_fd(),
-        filters,
-        ruleset,
-    };
-
-    let mut cmd = Command::new(program);
-    cmd.args(args)
-        .env_clear()
-        .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-    // SAFETY: the closure runs between fork and exec; it only makes system calls on memory
-    // prepared above (see `child::enter`).
-    unsafe {
-        use std::os::unix::process::CommandExt;
-        cmd.pre_exec(move || child::enter(&mut prepared));
-    }
-    let mapper =
-        std::thread::spawn(move || child::write_maps(map_read, go_write, ids.uid, ids.gid));
-    let result = crate::process::run(&mut cmd, keep, timeout, |cmd| {
+    let mut confined = Confined::prepare(spec, program, args, env, Some(timeout))?;
+    let result = crate::process::run(&mut confined.cmd, keep, timeout, |cmd| {
         // A script the plan just wrote can be briefly "busy" (ETXTBSY): a child that another
         // thread forked meanwhile holds its write descriptor until it execs.
         let mut attempt = 0;
@@ -259,30 +204,221 @@ pub fn run(
             }
         }
     });
-    // The closure (and with it our copies of the child's pipe ends) goes with `cmd`.
-    drop(cmd);
-    drop(map_write);
-    drop(go_read);
-    drop(why_write);
-    let mapped = mapper.join().unwrap_or(Ok(()));
-    let stage = read_all(why_read);
-    cgroup.remove();
-    match result {
-        Ok(finished) => Ok(Ran { finished, notes }),
-        Err(source) => {
-            if let Err(e) = mapped {
-                return Err(SandboxError::Unsupported {
-                    stage: "writing the user namespace's id maps".into(),
+    let notes = confined.notes.clone();
+    let finished = confined.finish(result)?;
+    Ok(Ran { finished, notes })
+}
+
+/// Runs a job (`spec.job` set) confined by `spec` with the caller's terminal and no
+/// timeout, as `jrt run` does; returns how it ended.
+pub fn run_job(
+    spec: &Spec,
+    program: &Path,
+    args: &[String],
+    env: &[(String, String)],
+) -> Result<std::process::ExitStatus, SandboxError> {
+    let mut confined = Confined::prepare(spec, program, args, env, None)?;
+    let result = confined.cmd.spawn().and_then(|mut child| child.wait());
+    confined.finish(result)
+}
+
+/// A program set up to start confined, and what has to be settled once it has run.
+struct Confined {
+    cmd: Command,
+    program: PathBuf,
+    notes: Vec<String>,
+    mapper: std::thread::JoinHandle<std::io::Result<()>>,
+    /// Our copies of the child's pipe ends, closed once it has started.
+    child_ends: [OwnedFd; 3],
+    why_read: OwnedFd,
+    cgroup: cgroup::Cgroup,
+    /// The root's mount point and the private `/tmp`; removed when this is dropped.
+    _scratch: tempfile::TempDir,
+}
+
+impl Confined {
+    /// Prepares `program` for `timeout` (none: a job, which runs as long as it runs).
+    fn prepare(
+        spec: &Spec,
+        program: &Path,
+        args: &[String],
+        env: &[(String, String)],
+        timeout: Option<Duration>,
+    ) -> Result<Confined, SandboxError> {
+        let job = spec.job.as_ref();
+        let privileged = job.is_some_and(|j| j.privileged);
+        let ids = match job.and_then(|j| j.user) {
+            Some((uid, gid)) => Ids {
+                uid,
+                gid,
+                from_root: Ids::current().from_root,
+            },
+            None if privileged => Ids {
+                uid: 0,
+                gid: 0,
+                from_root: true,
+            },
+            None => Ids::current(),
+        };
+        let mut notes = Vec::new();
+        // The new root's mount point and the private /tmp, next to the tree (same
+        // filesystem, a place jrt may write), or in the job's scratch directory.
+        let beside = match job {
+            Some(j) => j.scratch.clone(),
+            None => spec.tree.parent().unwrap_or(Path::new("/")).to_path_buf(),
+        };
+        let scratch = tempfile::Builder::new()
+            .prefix(".jrt-sandbox-")
+            .tempdir_in(&beside)
+            .map_err(|e| SandboxError::Prepare {
+                action: "cannot create a scratch directory in",
+                path: beside.clone(),
+                source: e,
+            })?;
+        let tmp = scratch.path().join("tmp");
+        let shm = scratch.path().join("shm");
+        let root = scratch.path().join("root");
+        for dir in [&tmp, &shm, &root] {
+            std::fs::create_dir(dir).map_err(|e| SandboxError::Prepare {
+                action: "cannot create",
+                path: dir.clone(),
+                source: e,
+            })?;
+        }
+        if ids.from_root {
+            // The program's user must be able to write what it may write; the caller takes
+            // the tree back ([`reclaim`]) before it is placed.
+            let mut mine = vec![tmp.as_path(), shm.as_path()];
+            if spec.writable && job.is_none() {
+                mine.push(&spec.tree);
+            }
+            for path in mine {
+                hand_over(path, ids.uid, ids.gid).map_err(|e| SandboxError::Prepare {
+                    action: "cannot hand over",
+                    path: path.to_path_buf(),
                     source: e,
-                });
+                })?;
             }
-            if !stage.is_empty() {
-                return Err(SandboxError::Unsupported { stage, source });
+        }
+        let (ops, binds) = view::plan(spec, (ids.uid, ids.gid), &tmp, &shm)?;
+        let (filters, ruleset) = if privileged {
+            (&[][..], None)
+        } else {
+            (seccomp::programs()?, fence::ruleset(spec, &[&tmp, &shm])?)
+        };
+        let cgroup = match job {
+            Some(_) => cgroup::Cgroup::none(),
+            None => cgroup::Cgroup::create(&spec.limits),
+        };
+        if let Some(why) = &cgroup.unavailable {
+            notes.push(why.clone());
+        }
+
+        let cpu = match timeout {
+            _ if spec.limits.cpu_seconds > 0 => spec.limits.cpu_seconds,
+            Some(timeout) => {
+                let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as u64;
+                timeout.as_secs().max(60).saturating_mul(cores)
             }
-            Err(SandboxError::Start {
-                program: program.to_path_buf(),
-                source,
-            })
+            // A job runs as long as it runs (capped by jrt's own hard limit).
+            None => u64::MAX,
+        };
+        let workdir = match job {
+            Some(_) => PathBuf::from("/"),
+            None => spec.tree.clone(),
+        };
+        let (map_read, map_write) = pipe()?; // child -> parent: its pid, once unshared
+        let (go_read, go_write) = pipe()?; // parent -> child: maps written
+        let (why_read, why_write) = pipe()?; // child -> parent: which stage failed
+        let mut prepared = child::Prepared {
+            from_root: ids.from_root,
+            user_ns: !privileged,
+            privileged,
+            uid: ids.uid,
+            gid: ids.gid,
+            network: spec.network != Network::None,
+            hostname: if job.is_some() {
+                b"jrt-run"
+            } else {
+                b"jrt-setup"
+            },
+            root: cstring(&root)?,
+            root_options: view::tmpfs_options("1m", ids.uid, ids.gid),
+            ops,
+            clones: vec![-1; binds],
+            tree: cstring(&workdir)?,
+            limits: child::Rlimits {
+                processes: spec.limits.processes,
+                open_files: spec.limits.open_files,
+                file_size: spec.limits.file_size,
+                cpu_seconds: cpu,
+            },
+            cgroup_procs: cgroup.procs.as_ref().map(|f| f.as_raw_fd()),
+            report_pid: map_write.as_raw_fd(),
+            wait_maps: go_read.as_raw_fd(),
+            why: why_write.as_raw_fd(),
+            filters,
+            ruleset,
+        };
+
+        let mut cmd = Command::new(program);
+        cmd.args(args)
+            .env_clear()
+            .envs(env.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        // SAFETY: the closure runs between fork and exec; it only makes system calls on
+        // memory prepared above (see `child::enter`).
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(move || child::enter(&mut prepared));
+        }
+        let (uid, gid, user_ns) = (ids.uid, ids.gid, !privileged);
+        let mapper =
+            std::thread::spawn(move || child::write_maps(map_read, go_write, uid, gid, user_ns));
+        Ok(Confined {
+            cmd,
+            program: program.to_path_buf(),
+            notes,
+            mapper,
+            child_ends: [map_write, go_read, why_write],
+            why_read,
+            cgroup,
+            _scratch: scratch,
+        })
+    }
+
+    /// Settles what `result` (the program's run) left: our pipe ends, the id-map thread,
+    /// the cgroup; a failure to start is explained by the stage the child reported.
+    fn finish<T>(self, result: std::io::Result<T>) -> Result<T, SandboxError> {
+        let Confined {
+            cmd,
+            program,
+            mapper,
+            child_ends,
+            why_read,
+            cgroup,
+            _scratch,
+            ..
+        } = self;
+        // The closure (and with it our copies of the child's pipe ends) goes with `cmd`.
+        drop(cmd);
+        drop(child_ends);
+        let mapped = mapper.join().unwrap_or(Ok(()));
+        let stage = read_all(why_read);
+        cgroup.remove();
+        match result {
+            Ok(done) => Ok(done),
+            Err(source) => {
+                if let Err(e) = mapped {
+                    return Err(SandboxError::Unsupported {
+                        stage: "writing the user namespace's id maps".into(),
+                        source: e,
+                    });
+                }
+                if !stage.is_empty() {
+                    return Err(SandboxError::Unsupported { stage, source });
+                }
+                Err(SandboxError::Start { program, source })
+            }
         }
     }
 }

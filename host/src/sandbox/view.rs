@@ -7,7 +7,8 @@
 //! every path here is relative to it. Everything in it is either a directory
 //! made for a mount point, or a bind of something the issue allows: system directories and
 //! the user's pass-through paths read-only, the tree and the private `/tmp` as the spec says,
-//! five device nodes, and a `/proc` of the new PID namespace.
+//! five device nodes, and a `/proc` of the new PID namespace. A job's view (`jrt run`) has
+//! all of `/etc` read-only and the runtime's mounts instead of the tree.
 
 use std::collections::BTreeSet;
 use std::ffi::CString;
@@ -48,6 +49,10 @@ pub enum Op {
         to: CString,
         flags: libc::c_ulong,
         slot: usize,
+        /// With every mount below `from`, each made read-only too when `flags` say so (a
+        /// job's view: what the host mounted inside `/etc` or a runtime stays visible, and
+        /// never writable through a read-only bind).
+        recursive: bool,
     },
     Proc(CString),
     /// Makes the root tmpfs read-only, once everything is mounted in it.
@@ -72,6 +77,7 @@ pub fn plan(
         ops: Vec::new(),
         made: BTreeSet::new(),
         binds: 0,
+        recursive: spec.job.is_some(),
     };
     let read_only = (libc::MS_RDONLY | libc::MS_NOSUID | libc::MS_NODEV) as libc::c_ulong;
     for name in SYSTEM {
@@ -93,7 +99,11 @@ pub fn plan(
     b.mkdirs(etc)?;
     let network = spec.network != Network::None;
     let names = ETC.iter().chain(ETC_NETWORK.iter().filter(|_| network));
-    for name in names {
+    if spec.job.is_some() {
+        // A job gets the host's /etc as Joblet gives it (users, time zone, name service).
+        b.bind(etc, etc, true, read_only)?;
+    }
+    for name in names.filter(|_| spec.job.is_none()) {
         let host = etc.join(name);
         // `/etc/resolv.conf` is often a link into `/run`: bind what it points to.
         let Ok(real) = host.canonicalize() else {
@@ -157,6 +167,18 @@ pub fn plan(
         b.bind(&real, &real, meta.is_dir(), read_only)?;
     }
 
+    if let Some(job) = &spec.job {
+        for m in &job.mounts {
+            let flags = if m.readonly { read_only } else { writable };
+            check_target(&job.mounts, &m.target)?;
+            let dir = std::fs::metadata(&m.source)
+                .map_err(prepare(&m.source))?
+                .is_dir();
+            b.bind(&m.source, &m.target, dir, flags)?;
+        }
+        b.push(Op::Seal(c(".")));
+        return Ok((b.ops, b.binds));
+    }
     let tree_flags = if spec.writable { writable } else { read_only };
     if b.covered(&spec.tree) {
         return Err(SandboxError::Prepare {
@@ -170,11 +192,54 @@ pub fn plan(
     Ok((b.ops, b.binds))
 }
 
+/// Refuses a job mount `target` whose path goes through a symbolic link: in a runtime mounted
+/// earlier, or in a host system directory. The mounts are made before the root is entered, so
+/// a link would resolve against the host's root and put the mount (or its mount point) there.
+fn check_target(mounts: &[super::JobMount], target: &Path) -> Result<(), SandboxError> {
+    let refuse = |via: &Path| SandboxError::Prepare {
+        action: "refusing a mount target that goes through a symbolic link:",
+        path: target.to_path_buf(),
+        source: std::io::Error::other(format!("{} is a link", via.display())),
+    };
+    let mut at = PathBuf::from("/");
+    for part in target.components().skip(1) {
+        at.push(part);
+        if at == target {
+            break;
+        }
+        // What provides `at`: the deepest mount at or above it; else the host, below a
+        // system directory or /etc; else the root's own tmpfs, which holds no links.
+        let mount = mounts
+            .iter()
+            .filter(|m| at.starts_with(&m.target))
+            .max_by_key(|m| m.target.components().count());
+        let host = match mount {
+            Some(m) => m
+                .source
+                .join(at.strip_prefix(&m.target).unwrap_or(Path::new(""))),
+            None if SYSTEM
+                .iter()
+                .chain(["etc"].iter())
+                .any(|d| at.starts_with(Path::new("/").join(d))) =>
+            {
+                at.clone()
+            }
+            None => continue,
+        };
+        if std::fs::symlink_metadata(&host).is_ok_and(|m| m.file_type().is_symlink()) {
+            return Err(refuse(&at));
+        }
+    }
+    Ok(())
+}
+
 struct Builder {
     ops: Vec<Op>,
     /// Paths (as seen inside) already made or mounted.
     made: BTreeSet<PathBuf>,
     binds: usize,
+    /// Binds take their submounts along ([`Op::Bind`]).
+    recursive: bool,
 }
 
 impl Builder {
@@ -236,6 +301,7 @@ impl Builder {
             to: cstring(&self.inside(to))?,
             flags,
             slot: self.binds,
+            recursive: self.recursive,
         };
         self.binds += 1;
         self.push(op);

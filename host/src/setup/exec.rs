@@ -157,6 +157,7 @@ fn run_steps(
                     },
                     read_only: passed_paths(&env),
                     limits: ex.policy.limits,
+                    job: None,
                 };
                 for (k, v) in &r.env {
                     let v = if k == "LD_LIBRARY_PATH" {
@@ -250,6 +251,7 @@ pub fn run_probes(
         network: Network::None,
         read_only: Vec::new(),
         limits: sandbox::Limits::default(),
+        job: None,
     };
     probes
         .iter()
@@ -518,6 +520,7 @@ fn copy_closure(
             .filter(|p| p.exists())
             .collect(),
         limits: policy.limits,
+        job: None,
     };
     let out = run(
         &spec,
