@@ -83,3 +83,25 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(bytes))
 }
+
+/// Visits `root` and everything below it without following symbolic links (a link is
+/// visited, never entered), depth first. `visit` sees each path with its `lstat` metadata; a
+/// directory's entries are listed after it was visited, so `visit` may first change the
+/// directory's owner or mode. `io_err` turns a failure to read a path into the caller's error.
+pub fn walk<E>(
+    root: &Path,
+    io_err: impl Fn(&'static str, &Path, io::Error) -> E,
+    mut visit: impl FnMut(&Path, &std::fs::Metadata) -> Result<(), E>,
+) -> Result<(), E> {
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(path) = stack.pop() {
+        let meta = std::fs::symlink_metadata(&path).map_err(|e| io_err("cannot read", &path, e))?;
+        visit(&path, &meta)?;
+        if meta.is_dir() {
+            for entry in std::fs::read_dir(&path).map_err(|e| io_err("cannot read", &path, e))? {
+                stack.push(entry.map_err(|e| io_err("cannot read", &path, e))?.path());
+            }
+        }
+    }
+    Ok(())
+}

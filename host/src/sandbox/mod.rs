@@ -464,19 +464,16 @@ pub fn reclaim(tree: &Path) -> std::io::Result<()> {
 /// Gives every entry of `tree` (not following symlinks) to `uid:gid`.
 fn hand_over(tree: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
-    let mut stack = vec![tree.to_path_buf()];
-    while let Some(path) = stack.pop() {
-        let meta = std::fs::symlink_metadata(&path)?;
-        if meta.uid() != uid || meta.gid() != gid {
-            chown(&path, uid, gid)?;
-        }
-        if meta.is_dir() {
-            for entry in std::fs::read_dir(&path)? {
-                stack.push(entry?.path());
+    crate::fsutil::walk(
+        tree,
+        |_, _, e| e,
+        |path, meta| {
+            if meta.uid() != uid || meta.gid() != gid {
+                chown(path, uid, gid)?;
             }
-        }
-    }
-    Ok(())
+            Ok(())
+        },
+    )
 }
 
 fn chown(path: &Path, uid: u32, gid: u32) -> std::io::Result<()> {

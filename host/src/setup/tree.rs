@@ -9,22 +9,21 @@ use super::SetupError;
 /// Walks `tree` without following links. Returns a note for each setuid/setgid bit removed.
 pub fn check_tree(tree: &Path) -> Result<Vec<String>, SetupError> {
     let mut notes = Vec::new();
-    let mut stack = vec![tree.to_path_buf()];
     let failed = |reason: String| SetupError::Failed {
         step: 0,
         kind: "tree check",
         reason,
     };
-    while let Some(path) = stack.pop() {
-        let meta = std::fs::symlink_metadata(&path).map_err(|e| SetupError::Io {
-            action: "cannot read",
-            path: path.clone(),
-            source: e,
-        })?;
+    let io = |action, path: &Path, source| SetupError::Io {
+        action,
+        path: path.to_path_buf(),
+        source,
+    };
+    crate::fsutil::walk(tree, io, |path, meta| {
         let kind = meta.file_type();
         let rel = path
             .strip_prefix(tree)
-            .unwrap_or(&path)
+            .unwrap_or(path)
             .display()
             .to_string();
         let special = if kind.is_block_device() || kind.is_char_device() {
@@ -43,39 +42,16 @@ pub fn check_tree(tree: &Path) -> Result<Vec<String>, SetupError> {
                 rel.escape_debug()
             )));
         }
-        if kind.is_symlink() {
-            continue;
-        }
         let mode = meta.mode();
-        if mode & 0o6000 != 0 {
-            std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode & 0o1777))
-                .map_err(|e| SetupError::Io {
-                    action: "cannot strip the setuid bit of",
-                    path: path.clone(),
-                    source: e,
-                })?;
+        if !kind.is_symlink() && mode & 0o6000 != 0 {
+            std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode & 0o1777))
+                .map_err(|e| io("cannot strip the setuid bit of", path, e))?;
             notes.push(format!(
                 "removed the setuid/setgid bit of '{}' (a runtime never raises privileges)",
                 rel.escape_debug()
             ));
         }
-        if kind.is_dir() {
-            for entry in std::fs::read_dir(&path).map_err(|e| SetupError::Io {
-                action: "cannot read",
-                path: path.clone(),
-                source: e,
-            })? {
-                stack.push(
-                    entry
-                        .map_err(|e| SetupError::Io {
-                            action: "cannot read",
-                            path: path.clone(),
-                            source: e,
-                        })?
-                        .path(),
-                );
-            }
-        }
-    }
+        Ok(())
+    })?;
     Ok(notes)
 }

@@ -76,7 +76,10 @@ pub fn cache_with_compiled(dir: &Path) -> PathBuf {
     let cache = dir.join("cache");
     std::fs::create_dir_all(&cache).unwrap();
     let link = cache.join("compiled");
-    if !link.exists() {
+    // The target made first (a link to nothing would not count as there, and the next call
+    // would make it again); the link itself looked at, not followed.
+    std::fs::create_dir_all(shared_cache()).unwrap();
+    if std::fs::symlink_metadata(&link).is_err() {
         std::os::unix::fs::symlink(shared_cache(), link).unwrap();
     }
     cache
