@@ -2,6 +2,9 @@
 //! `version`, `description`, `platforms`, family-specific keys such as `python_version` or
 //! `packages`) plus jrt's `family`. The host reads the common fields; every other top-level
 //! key is kept for the family plugins.
+//!
+//! Upstream's manifests (Joblet's official registry) name no `family`: it is inferred from
+//! their fields ([`infer_family`]), and the manifest says so ([`Manifest::family_inferred`]).
 
 use std::path::{Path, PathBuf};
 
@@ -24,8 +27,11 @@ pub struct Manifest {
     pub version: String,
     pub description: String,
     pub platforms: Vec<String>,
-    /// The runtime families in setup order (`[python, cuda]`); empty when not declared.
+    /// The runtime families in setup order (`[python, cuda]`); inferred from upstream's fields
+    /// when not declared; empty when neither says.
     pub family: Vec<String>,
+    /// Whether `family` was inferred (an upstream manifest) rather than declared.
+    pub family_inferred: bool,
     /// Every top-level key, in file order, as YAML values.
     pub fields: Vec<(String, Value)>,
 }
@@ -88,19 +94,63 @@ impl Manifest {
                 Some(_) => Err(err(key, "must be a list of strings".into())),
             }
         };
+        let declared = list("family")?;
+        let (family, family_inferred) = if declared.is_empty() {
+            let inferred = infer_family(|key| get(key).is_some());
+            let any = !inferred.is_empty();
+            (inferred, any)
+        } else {
+            (declared, false)
+        };
         Ok(Manifest {
             path: path.to_path_buf(),
             name: text("name", true)?,
             version: text("version", true)?,
             description: text("description", false)?,
             platforms: list("platforms")?,
-            family: list("family")?,
+            family,
+            family_inferred,
             fields,
         })
     }
 }
 
+/// The families an upstream manifest (one without `family`) is set up by, from the fields
+/// upstream's own setup scripts key on: `python_version` is python (with cuda after it when
+/// `cuda_version` is there too), `java_version` is jdk (GraalVM when `graalvm_version` is set:
+/// the jdk plugin reads that field). Empty when none of them is there.
+pub fn infer_family(has: impl Fn(&str) -> bool) -> Vec<String> {
+    let mut family = Vec::new();
+    if has("python_version") {
+        family.push("python".to_string());
+        if has("cuda_version") {
+            family.push("cuda".to_string());
+        }
+    } else if has("java_version") {
+        family.push("jdk".to_string());
+    }
+    family
+}
+
 impl Manifest {
+    /// The line that says an upstream manifest's family was inferred.
+    pub fn inferred_note(&self) -> Option<String> {
+        if !self.family_inferred {
+            return None;
+        }
+        let plugins: Vec<String> = self
+            .family
+            .iter()
+            .map(|f| format!("the {f} plugin"))
+            .collect();
+        Some(format!(
+            "{}@{}: upstream manifest, set up by {}; its setup scripts are not run",
+            self.name,
+            self.version,
+            plugins.join(" and ")
+        ))
+    }
+
     /// The manifest as plugins receive it (WIT `manifest`): scalars, lists and maps of scalars
     /// keep their type; anything deeper is passed as YAML text.
     pub fn to_wit(&self) -> crate::plugin::types::Manifest {

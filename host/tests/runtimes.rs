@@ -369,3 +369,158 @@ fn the_host_finds_its_own_interpreters_and_allows_only_their_files() {
         );
     }
 }
+
+/// Packs `<runtimes>/<name>` exactly as upstream's release workflow does (`tar -czf
+/// <name>-<version>.tar.gz -C runtimes <name>`) and returns the package's bytes.
+fn pack_as_upstream(runtimes: &Path, name: &str, version: &str, out: &Path) -> Vec<u8> {
+    let file = out.join(format!("{name}-{version}.tar.gz"));
+    let status = Std::new("tar")
+        .arg("-czf")
+        .arg(&file)
+        .arg("-C")
+        .arg(runtimes)
+        .arg(name)
+        .status()
+        .unwrap();
+    assert!(status.success());
+    std::fs::read(file).unwrap()
+}
+
+#[test]
+fn an_upstream_source_package_is_set_up_by_its_inferred_family_without_its_scripts() {
+    // Upstream's python-3.11 as its registry serves it: no `family`, setup.sh and
+    // setup-<platform>.sh at the top. Two changes so it can install offline here: the
+    // interpreter is the host's own (`allow_host_interpreter`; the interpreter catalog is
+    // what serves the pristine manifest), and `packages` names a local wheel, unhashed as
+    // upstream's pins are. Every setup script leaves a marker if it is ever run.
+    let version = host_python_version();
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    make_wheel(&d.join("wheels"));
+    let upstream = d.join("upstream");
+    let rt = upstream.join("python-3.11");
+    std::fs::create_dir_all(&rt).unwrap();
+    let marker = d.join("SETUP_SCRIPT_RAN");
+    let source = common::testdata().join("upstream/runtimes/python-3.11");
+    for entry in std::fs::read_dir(&source).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        let text = std::fs::read_to_string(entry.path()).unwrap();
+        let text = if name.ends_with(".sh") {
+            text.replacen('\n', &format!("\ntouch '{}'\n", marker.display()), 1)
+        } else if name == "manifest.yaml" {
+            assert!(!text.contains("family"), "upstream names no family");
+            let (head, _) = text.split_once("# Minimal packages").unwrap();
+            format!(
+                "{}allow_host_interpreter: true\npackages:\n  - jrtfixture==1.0.0\n",
+                head.replace(
+                    "python_version: 3.11.7",
+                    &format!("python_version: {version}")
+                )
+            )
+        } else {
+            text
+        };
+        std::fs::write(rt.join(&name), text).unwrap();
+        if name.ends_with(".sh") {
+            use std::os::unix::fs::PermissionsExt;
+            std::fs::set_permissions(rt.join(&name), std::fs::Permissions::from_mode(0o755))
+                .unwrap();
+        }
+    }
+    let served = d.join("served");
+    std::fs::create_dir_all(&served).unwrap();
+    let bytes = pack_as_upstream(&upstream, "python-3.11", "1.3.4", &served);
+    // Upstream's registry.json, with this package's URL, checksum and size in place of the
+    // GitHub release's.
+    let server = server::Server::start();
+    let mut index: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(common::testdata().join("upstream/registry.json")).unwrap(),
+    )
+    .unwrap();
+    let entry = &mut index["runtimes"]["python-3.11"]["1.3.4"];
+    entry["download_url"] = server.url("python-3.11-1.3.4.tar.gz").into();
+    entry["checksum"] = format!("sha256:{}", packages::sha256(&bytes)).into();
+    entry["size"] = bytes.len().into();
+    server.put("python-3.11-1.3.4.tar.gz", bytes);
+    server.put("registry.json", serde_json::to_vec(&index).unwrap());
+
+    let mut cmd = common::jrt_in(d, Path::new(&server.url("registry.json")));
+    if let Some(home) = std::env::var_os("HOME") {
+        cmd.env("HOME", home);
+    }
+    let out = cmd
+        .env("PIP_NO_INDEX", "1")
+        .env("PIP_FIND_LINKS", d.join("wheels"))
+        .args(["install", "python-3.11@1.3.4"])
+        .output()
+        .unwrap();
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{all}");
+    assert!(
+        all.contains(
+            "python-3.11@1.3.4: upstream manifest, set up by the python plugin; its setup \
+             scripts are not run"
+        ),
+        "{all}"
+    );
+    assert!(!marker.exists(), "a setup script ran");
+    let tree = d.join("root/python-3.11/1.3.4");
+    let lock = std::fs::read_to_string(tree.join("versions.lock")).unwrap();
+    assert!(
+        lock.contains("family:\n- python") && lock.contains("family_inferred: true"),
+        "{lock}"
+    );
+    assert!(lock.contains("name: jrtfixture"), "{lock}");
+    let receipt = std::fs::read_to_string(tree.join(".jrt/receipt.json")).unwrap();
+    assert!(
+        receipt.contains("\"inferred_family\": [\n    \"python\""),
+        "{receipt}"
+    );
+    // runtime.yml as Joblet's RuntimeConfig reads it: language, architectures, packages.
+    let yml = std::fs::read_to_string(tree.join("runtime.yml")).unwrap();
+    let arch = if cfg!(target_arch = "aarch64") {
+        "arm64"
+    } else {
+        "amd64"
+    };
+    assert!(
+        yml.contains("language: python")
+            && yml.contains(&format!("requirements:\n  architectures:\n  - {arch}"))
+            && yml.contains("- jrtfixture==1.0.0"),
+        "{yml}"
+    );
+    let out = common::jrt_in(d, Path::new(&server.url("registry.json")))
+        .args([
+            "run",
+            "python-3.11",
+            "--",
+            "python3",
+            "-c",
+            "import jrtfixture, platform; print(platform.python_version())",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(
+        run_or_refusal(&out).unwrap().trim(),
+        version,
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn a_manifest_without_family_or_upstream_fields_keeps_the_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    runtime(&d.join("runtimes"), "mystery", "");
+    jrt(d)
+        .args(["install", "mystery"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("names no family"));
+    assert!(!d.join("root/mystery").exists());
+}

@@ -136,7 +136,9 @@ fn a_directory_of_sources_is_a_registry() {
 }
 
 #[test]
-fn installing_a_source_runtime_without_a_family_installs_nothing() {
+fn an_upstream_runtime_is_given_its_family_and_refused_without_an_interpreter_to_use() {
+    // No `family`: python is inferred from python_version, and the python plugin says what
+    // it lacks (no host interpreter allowed, no pinned build for this architecture).
     let dir = upstream_runtimes();
     let work = tempfile::tempdir().unwrap();
     let jrt = || common::jrt_in(work.path(), dir.path());
@@ -154,8 +156,12 @@ fn installing_a_source_runtime_without_a_family_installs_nothing() {
         .code(1)
         .stderr(
             predicate::str::contains(
-                "python-3.11@1.3.4: setup failed: its manifest.yaml names no family",
+                "python-3.11@1.3.4: setup failed: plugin python: plan-setup: python-3.11 needs \
+                 CPython 3.11.7",
             )
+            .and(predicate::str::contains(
+                "python_builds has no pinned build",
+            ))
             .and(predicate::str::contains("Nothing was installed")),
         );
     assert!(!work.path().join("root/python-3.11/1.3.4").exists());

@@ -94,7 +94,7 @@ fn problems_name_file_field_and_reason() {
 }
 
 #[test]
-fn the_upstream_manifests_need_a_family() {
+fn the_upstream_manifests_validate_with_their_inferred_families() {
     let work = tempfile::tempdir().unwrap();
     let rts = work.path().join("runtimes");
     std::fs::create_dir(&rts).unwrap();
@@ -103,12 +103,21 @@ fn the_upstream_manifests_need_a_family() {
         let name = path.file_stem().unwrap().to_string_lossy().to_string();
         runtime(&rts, &name, &std::fs::read_to_string(&path).unwrap());
     }
+    // python_version gives python (and cuda_version adds cuda), java_version gives jdk:
+    // each family plugin then checks the manifest as its own.
+    jrt(work.path())
+        .arg("validate")
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("5 runtime(s) valid"));
+    // One with neither keeps the clear error.
+    runtime(&rts, "mystery", "name: mystery\nversion: 1.0.0\n");
     jrt(work.path())
         .arg("validate")
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "graalvmjdk-21/manifest.yaml: family: names no runtime family",
+            "mystery/manifest.yaml: family: names no runtime family",
         ));
 }
 

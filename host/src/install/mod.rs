@@ -306,6 +306,7 @@ impl Installer {
         })?;
 
         let mut notes = Vec::new();
+        let mut inferred_family = Vec::new();
         let (package_kind, plugins, files) = if tree.join("runtime.yml").is_file() {
             // Joblet trusts runtime.yml to build job roots: check it before it is placed.
             crate::runtime_yml::RuntimeYml::read(&tree).map_err(|reason| InstallError::Setup {
@@ -341,6 +342,7 @@ impl Installer {
             )
             .map_err(setup_err)?;
             notes = done.notes;
+            inferred_family = done.inferred_family;
             let used = done.plugins;
             let files = receipt::scan(&tree).map_err(|e| setup_err(e.to_string()))?;
             // What setup made must not reach outside the tree either, through any chain of
@@ -367,6 +369,7 @@ impl Installer {
             platform: platform.to_string(),
             package_kind: package_kind.into(),
             plugins,
+            inferred_family,
             installed_at: std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .map(|d| d.as_secs())

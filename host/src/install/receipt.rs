@@ -31,6 +31,10 @@ pub struct Receipt {
     /// The plugins that set it up, with their sha256.
     #[serde(default)]
     pub plugins: Vec<PluginUse>,
+    /// The families that set it up, when they were inferred from an upstream manifest (one
+    /// without `family`); empty when the manifest declared them or for prebuilt packages.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub inferred_family: Vec<String>,
     /// Seconds since the Unix epoch.
     pub installed_at: u64,
     pub jrt_version: String,
@@ -228,6 +232,7 @@ mod tests {
             size: 0,
             platform: "ubuntu-amd64".into(),
             package_kind: "prebuilt".into(),
+            inferred_family: Vec::new(),
             plugins: Vec::new(),
             installed_at: 0,
             jrt_version: "0".into(),

@@ -61,13 +61,33 @@ impl<'a> SetupEnv<'a> {
     }
 }
 
+/// runtime.yml as jrt writes it: Joblet's `RuntimeConfig`, whose `language`,
+/// `requirements.architectures` and `packages` `rnx runtime list/info` show.
 #[derive(Serialize)]
 struct RuntimeYml<'a> {
     name: &'a str,
     version: &'a str,
     description: &'a str,
+    language: String,
     mounts: Vec<MountYml>,
     environment: std::collections::BTreeMap<String, String>,
+    requirements: Requirements,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    packages: Vec<String>,
+}
+
+#[derive(Serialize)]
+struct Requirements {
+    architectures: Vec<String>,
+}
+
+/// The `language` Joblet shows for a runtime set up by these families (the first one's).
+fn language(families: &[String]) -> String {
+    match families.first().map(String::as_str) {
+        Some("jdk") => "java".into(),
+        Some(other) => other.into(),
+        None => String::new(),
+    }
 }
 
 #[derive(Serialize)]
@@ -82,6 +102,10 @@ struct VersionsLock<'a> {
     runtime: &'a str,
     version: &'a str,
     platform: &'a str,
+    /// The families that set it up, and whether they were inferred from an upstream manifest.
+    family: &'a [String],
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    family_inferred: bool,
     components: std::collections::BTreeMap<String, String>,
     packages: Vec<LockedPackage>,
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -204,6 +228,8 @@ fn validated(
 /// What setting a package up did.
 pub struct SetUp {
     pub plugins: Vec<PluginUse>,
+    /// The families, when inferred from an upstream manifest (for the receipt).
+    pub inferred_family: Vec<String>,
     /// Worth showing: limits the machine could not enforce, setuid bits stripped.
     pub notes: Vec<String>,
 }
@@ -240,7 +266,7 @@ pub fn set_up(
     let mut environment = std::collections::BTreeMap::new();
     let mut probes = Vec::new();
     let mut serving = Vec::new();
-    let mut notes = Vec::new();
+    let mut notes: Vec<String> = manifest.inferred_note().into_iter().collect();
     for family in &manifest.family {
         let plugin = env
             .plugins
@@ -298,12 +324,23 @@ pub fn set_up(
         serving.push(plugin);
     }
 
-    let runtime = RuntimeYml {
+    let mut runtime = RuntimeYml {
         name: &manifest.name,
         version: &manifest.version,
         description: &manifest.description,
+        language: language(&manifest.family),
         mounts,
         environment,
+        requirements: Requirements {
+            architectures: vec![
+                match env.platform.arch {
+                    crate::plugin::types::Arch::Amd64 => "amd64",
+                    crate::plugin::types::Arch::Arm64 => "arm64",
+                }
+                .to_string(),
+            ],
+        },
+        packages: Vec::new(),
     };
     // Each plan's mounts were checked; together they must still be (no target twice).
     crate::runtime_yml::check(
@@ -317,7 +354,6 @@ pub fn set_up(
             .map(|(k, v)| (k.as_str(), v.as_str())),
     )
     .map_err(|e| format!("the plans' runtime.yml is refused: {e}"))?;
-    write_yaml(&tree.join("runtime.yml"), &runtime)?;
 
     let tree_real = tree.canonicalize().unwrap_or_else(|_| tree.to_path_buf());
     let probe_env: Vec<(String, String)> = setup::library_path_in_tree(
@@ -336,6 +372,8 @@ pub fn set_up(
         runtime: &manifest.name,
         version: &manifest.version,
         platform: &env.platform.id,
+        family: &manifest.family,
+        family_inferred: manifest.family_inferred,
         components: Default::default(),
         packages: Vec::new(),
         notes: Vec::new(),
@@ -355,9 +393,21 @@ pub fn set_up(
         lock.notes.extend(captured.notes);
     }
     write_yaml(&tree.join("versions.lock"), &lock)?;
+    // Written once the versions are known: Joblet lists a runtime's packages from it.
+    runtime.packages = lock
+        .packages
+        .iter()
+        .map(|p| format!("{}=={}", p.name, p.version))
+        .collect();
+    write_yaml(&tree.join("runtime.yml"), &runtime)?;
     notes.dedup();
     Ok(SetUp {
         plugins: used,
+        inferred_family: if manifest.family_inferred {
+            manifest.family.clone()
+        } else {
+            Vec::new()
+        },
         notes,
     })
 }
