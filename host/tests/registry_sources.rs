@@ -44,6 +44,27 @@ fn sources_parse_as_the_spec_says() {
         Source::parse(&format!("{}/registry.json", dir.path().display())).unwrap(),
         want
     );
+    // OWNER/REPO, the short form rnx accepts, is that GitHub repository, unless such a local
+    // path exists.
+    assert_eq!(
+        Source::parse("acme/joblet-runtimes").unwrap(),
+        Source::parse("https://github.com/acme/joblet-runtimes").unwrap()
+    );
+    let local = tempfile::tempdir_in(".").unwrap();
+    let name = local
+        .path()
+        .file_name()
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .to_string();
+    std::fs::create_dir(local.path().join("regs")).unwrap();
+    std::fs::write(local.path().join("regs/registry.json"), "{}").unwrap();
+    let short = format!("{name}/regs");
+    assert!(matches!(Source::parse(&short).unwrap(), Source::File(_)));
+    for not_short in ["a/b/c", "-a/b", "a/..", "/abs/path"] {
+        assert!(Source::parse(not_short).is_err(), "{not_short}");
+    }
     let e = Source::parse("/no/such/registry").unwrap_err().to_string();
     assert!(e.contains("'/no/such/registry' is not a URL"), "{e}");
 }

@@ -1,7 +1,8 @@
 //! Registry sources (SPEC §2): where a `registry.json` comes from, and loading it.
 //!
-//! `https://github.com/OWNER/REPO` means that repository's `registry.json` on branch main;
-//! other http(s) URLs name the file itself; `file://` URLs and plain paths name a file, or a
+//! `https://github.com/OWNER/REPO` (or `OWNER/REPO`, the short form `rnx` accepts, when no
+//! such local path exists) means that repository's `registry.json` on branch main; other
+//! http(s) URLs name the file itself; `file://` URLs and plain paths name a file, or a
 //! directory holding a `registry.json`.
 
 use std::path::{Path, PathBuf};
@@ -72,9 +73,35 @@ impl Trust {
     }
 }
 
+/// Whether `text` has the shape of GitHub's `OWNER/REPO`: two names of GitHub's characters
+/// (an owner of letters, digits and inner hyphens; a repository of those, `.` and `_`).
+fn is_owner_repo(text: &str) -> bool {
+    let Some((owner, repo)) = text.split_once('/') else {
+        return false;
+    };
+    let owner_ok = !owner.is_empty()
+        && owner.len() <= 39
+        && !owner.starts_with('-')
+        && !owner.ends_with('-')
+        && owner
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    let repo_ok = !repo.is_empty()
+        && repo.len() <= 100
+        && repo != "."
+        && repo != ".."
+        && repo
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-._".contains(&b));
+    owner_ok && repo_ok
+}
+
 impl Source {
     /// Parses a registry source as the user wrote it.
     pub fn parse(text: &str) -> Result<Source, SourceError> {
+        if is_owner_repo(text) && !Path::new(text).exists() {
+            return Source::parse(&format!("https://github.com/{text}"));
+        }
         if let Some(rest) = text.strip_prefix("https://github.com/") {
             let parts: Vec<&str> = rest.trim_end_matches('/').split('/').collect();
             if let [owner, repo] = parts.as_slice() {
