@@ -14,6 +14,9 @@
 //! allow_insecure_http: false        # plain http to other machines (loopback always may)
 //! download_min_rate: 65536          # bytes/s: a download's deadline is its size at this
 //! download_grace_seconds: 30        #   rate plus this grace
+//! mirrors:                          # plan fetches from elsewhere (also JRT_MIRROR)
+//!   - from: https://github.com/indygreg/python-build-standalone/releases/download/
+//!     to: /srv/mirror/python-build-standalone/   # or an https:// or file:// URL
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -52,6 +55,15 @@ pub struct JrtConfig {
     pub download_min_rate: Option<u64>,
     /// Seconds every download gets on top of its size at the minimum rate.
     pub download_grace_seconds: Option<u64>,
+    #[serde(default)]
+    pub mirrors: Vec<MirrorEntry>,
+}
+
+/// One `mirrors` entry: a URL prefix and what replaces it.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct MirrorEntry {
+    pub from: String,
+    pub to: String,
 }
 
 /// The part of Joblet's `~/.rnx/config.yaml` jrt reads.
@@ -90,6 +102,8 @@ pub struct Config {
     pub download_min_rate: Option<u64>,
     /// `download_grace_seconds`, when set.
     pub download_grace_seconds: Option<u64>,
+    /// `mirrors`, checked.
+    pub mirrors: Vec<crate::setup::mirror::Mirror>,
     /// The files that were read.
     pub files: Vec<PathBuf>,
 }
@@ -146,6 +160,14 @@ pub fn load(explicit: Option<&Path>, rnx: Option<&Path>) -> Result<Config, Confi
         }
         config.download_min_rate = jrt.download_min_rate;
         config.download_grace_seconds = jrt.download_grace_seconds;
+        for m in &jrt.mirrors {
+            let mirror =
+                crate::setup::mirror::Mirror::new(&m.from, &m.to).map_err(|e| ConfigError {
+                    path: path.clone(),
+                    message: e.to_string(),
+                })?;
+            config.mirrors.push(mirror);
+        }
         entries.extend(jrt.registries);
         config.files.push(path.clone());
     }

@@ -122,6 +122,13 @@ fn run(cli: &Cli) -> Result<()> {
             },
         )
     };
+    // Mirrors for plan fetches: config.yaml's, then JRT_MIRROR's (which win a tie).
+    let mut mirrors = config.mirrors.clone();
+    if let Some(text) = std::env::var_os("JRT_MIRROR") {
+        mirrors.extend(jrt::setup::mirror::Mirror::parse_list(
+            &text.to_string_lossy(),
+        )?);
+    }
     let layout = Layout::new(&root);
     // As root, a root or cache that others can write would let them plant plugins or swap
     // staging: refuse before anything is read from or written to them.
@@ -155,12 +162,13 @@ fn run(cli: &Cli) -> Result<()> {
             // Source packages may reuse a host interpreter: the host finds them (when a
             // source package is set up), the plugins decide, and only the found
             // interpreters' own files become copyable.
-            let env = jrt::install::source::SetupEnv::new(
+            let mut env = jrt::install::source::SetupEnv::new(
                 &ctx.host,
                 &plugins,
                 &detected.facts,
                 &detected.platform,
             );
+            env.policy.mirrors = mirrors.clone();
             if *dry_run {
                 let mut plan = ops::install::plan(&registries, &resolved, &platform);
                 let http = if cli.offline {
@@ -292,12 +300,13 @@ fn run(cli: &Cli) -> Result<()> {
                     platform.clone(),
                 )
                 .map_err(usage_if_unknown_platform)?;
-                let env = jrt::install::source::SetupEnv::new(
+                let mut env = jrt::install::source::SetupEnv::new(
                     &ctx.host,
                     &plugins,
                     &detected.facts,
                     &detected.platform,
                 );
+                env.policy.mirrors = mirrors.clone();
                 let cache =
                     cache.context("cannot tell where to cache downloads: set --cache-dir")?;
                 let http = if cli.offline {

@@ -524,3 +524,99 @@ fn a_manifest_without_family_or_upstream_fields_keeps_the_clear_error() {
         .stderr(predicate::str::contains("names no family"));
     assert!(!d.join("root/mystery").exists());
 }
+
+#[test]
+fn plan_fetches_go_through_a_mirror_and_a_mirror_without_the_file_installs_nothing() {
+    // The JDK is pinned at GitHub, which this machine cannot reach; a mirror directory holds
+    // it under the same path. Its sha256 is still the manifest's.
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let jdk = packages::fake_jdk();
+    let sha = jrt::fsutil::sha256_hex(&jdk);
+    let prefix = "https://github.com/adoptium/temurin21-binaries/releases/download/";
+    let file = "jdk-21.0.1+12/OpenJDK21U-jdk_x64_linux_hotspot_21.0.1_12.tar.gz";
+    let mirror = d.join("mirror");
+    std::fs::create_dir_all(mirror.join("jdk-21.0.1+12")).unwrap();
+    std::fs::write(mirror.join(file), &jdk).unwrap();
+    let empty = d.join("empty-mirror");
+    std::fs::create_dir_all(&empty).unwrap();
+    runtime(
+        &d.join("runtimes"),
+        "jdk21",
+        &format!(
+            "family: [jdk]\njava_version: 21.0.1\nallow_host_jdk: false\njdk_builds:\n  \
+             amd64: {prefix}{file}#sha256={sha}\n  arm64: {prefix}{file}#sha256={sha}\n"
+        ),
+    );
+    let with_mirror = |dir: &Path| {
+        let mut cmd = jrt(d);
+        cmd.env("JRT_MIRROR", format!("{prefix}={}", dir.display()));
+        cmd
+    };
+    // --dry-run shows the URL after mirroring.
+    with_mirror(&mirror)
+        .args(["install", "--dry-run", "jdk21"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains(format!(
+            "fetch file://{}/{file} (mirror of {prefix}{file})",
+            mirror.display()
+        )));
+    // A mirror that lacks the file: one error naming the mirrored path, nothing left.
+    let out = with_mirror(&empty)
+        .args(["install", "jdk21"])
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains(&format!("{}/{file}", empty.display()))
+            && stderr.contains(&format!("the mirror of {prefix}{file}")),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+    assert!(!d.join("root/jdk21").exists());
+    // With the file there, through the same mirror set in config.yaml.
+    let config = d.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "mirrors:\n  - from: {prefix}\n    to: {}\n",
+            mirror.display()
+        ),
+    )
+    .unwrap();
+    jrt(d)
+        .arg("--config")
+        .arg(&config)
+        .args(["install", "jdk21"])
+        .assert()
+        .success();
+    let lock = std::fs::read_to_string(d.join("root/jdk21/1.0.0/versions.lock")).unwrap();
+    assert!(lock.contains("java: 21.0.1"), "{lock}");
+
+    // Without a mirror, an unreachable build (pinned to other bytes, so the fetch cache
+    // cannot answer): the error names the URL and suggests a mirror.
+    let sha = "ab".repeat(32);
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let far = format!("http://{}/jdk.tar.gz", closed.local_addr().unwrap());
+    drop(closed);
+    runtime(
+        &d.join("runtimes"),
+        "jdkfar",
+        &format!(
+            "family: [jdk]\njava_version: 21.0.1\nallow_host_jdk: false\njdk_builds:\n  \
+             amd64: {far}#sha256={sha}\n  arm64: {far}#sha256={sha}\n"
+        ),
+    );
+    jrt(d)
+        .args(["install", "jdkfar"])
+        .assert()
+        .failure()
+        .stderr(
+            predicate::str::contains(far.as_str())
+                .and(predicate::str::contains("set a mirror"))
+                .and(predicate::str::contains("JRT_MIRROR")),
+        );
+    assert!(!d.join("root/jdkfar").exists());
+}

@@ -462,6 +462,7 @@ pub fn describe(
     plugin: &str,
     plan: &crate::plugin::types::Plan,
     network: Option<&setup::Grant>,
+    mirrors: &[setup::mirror::Mirror],
 ) -> Vec<String> {
     use crate::plugin::types::SetupStep as S;
     let mut out: Vec<String> = plan
@@ -475,13 +476,20 @@ pub fn describe(
                 c.binaries.join(", "),
                 c.target
             ),
-            S::Fetch(f) => format!(
-                "{plugin}: fetch {} (sha256:{}) -> {}{}",
-                f.url,
-                f.sha256,
-                f.target,
-                if f.unpack { " (unpack)" } else { "" }
-            ),
+            S::Fetch(f) => {
+                // The URL jrt will read: after mirroring.
+                let (url, via) = match setup::mirror::apply(mirrors, &f.url) {
+                    Ok(u) if u != f.url => (u, format!(" (mirror of {})", f.url)),
+                    Ok(u) => (u, String::new()),
+                    Err(e) => (f.url.clone(), format!(" ({e})")),
+                };
+                format!(
+                    "{plugin}: fetch {url}{via} (sha256:{}) -> {}{}",
+                    f.sha256,
+                    f.target,
+                    if f.unpack { " (unpack)" } else { "" }
+                )
+            }
             S::Run(r) => format!(
                 "{plugin}: run {} {}{}",
                 r.program,

@@ -118,6 +118,7 @@ pub fn plan_setups(
                         &plugin,
                         &plan,
                         network.as_ref(),
+                        &env.policy.mirrors,
                     ));
                 }
             }

@@ -21,6 +21,8 @@ pub struct Policy {
     pub pass_env: Vec<String>,
     /// The caps every confined program runs under.
     pub limits: crate::sandbox::Limits,
+    /// Where plan fetches are fetched from instead ([`super::mirror`]).
+    pub mirrors: Vec<super::mirror::Mirror>,
 }
 
 impl Default for Policy {
@@ -40,6 +42,7 @@ impl Default for Policy {
             program_prefixes: ["/usr/bin/", "/bin/"].map(String::from).to_vec(),
             max_timeout_seconds: 3600,
             max_write_bytes: 16 << 20,
+            mirrors: Vec::new(),
             pass_env: [
                 "PIP_INDEX_URL",
                 "PIP_EXTRA_INDEX_URL",

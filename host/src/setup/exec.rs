@@ -595,8 +595,17 @@ fn copy_closure(
 /// A cached file is hashed again before it is used (anyone who could write the cache could
 /// otherwise swap a build a plan pins), and replaced when it does not match. Downloads get
 /// the same limits as packages: at most [`MAX_FETCH_BYTES`], under the client's deadline;
-/// `file://` reads only regular files.
-fn fetch_pinned(url: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, String> {
+/// `file://` reads only regular files. A configured mirror ([`super::mirror`]) is fetched
+/// from instead, checked against the same sha256.
+fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, String> {
+    let url = super::mirror::apply(&ex.policy.mirrors, pinned).map_err(|e| e.to_string())?;
+    let url = url.as_str();
+    // Say both when they differ: the plan pinned one, jrt read the other.
+    let from = if url == pinned {
+        String::new()
+    } else {
+        format!(" (the mirror of {pinned})")
+    };
     use std::fs::File;
     let sha256 = sha256.to_ascii_lowercase();
     let dir = ex.cache.join("fetched");
@@ -618,14 +627,19 @@ fn fetch_pinned(url: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, S
                 .map_err(|()| format!("'{url}' is not a local path"))?;
             Box::new(
                 fsutil::open_regular(&path)
-                    .map_err(|e| format!("cannot read {}: {e}", path.display()))?,
+                    .map_err(|e| format!("cannot read {}{from}: {e}", path.display()))?,
             )
         }
         _ => {
             let http = ex
                 .http
                 .ok_or_else(|| format!("cannot download {url} with --offline"))?;
-            let resp = http.get(&parsed, None, &[]).map_err(|e| e.to_string())?;
+            let resp = http.get(&parsed, None, &[]).map_err(|e| {
+                format!(
+                    "{e}{from}; if this machine cannot reach it, set a mirror (mirrors: in jrt's \
+                     config.yaml, or JRT_MIRROR=PREFIX=REPLACEMENT)"
+                )
+            })?;
             if resp.content_length().is_some_and(|l| l > MAX_FETCH_BYTES) {
                 return Err(too_large(url));
             }
@@ -636,7 +650,8 @@ fn fetch_pinned(url: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, S
     let actual = hash_capped(Tee(reader, tmp.as_file_mut()), url)?;
     if actual != sha256 {
         return Err(format!(
-            "{url}: checksum mismatch: the plan pins sha256:{sha256}, the download is sha256:{actual}"
+            "{url}{from}: checksum mismatch: the plan pins sha256:{sha256}, the download is \
+             sha256:{actual}"
         ));
     }
     tmp.persist(&dest).map_err(|e| e.error.to_string())?;

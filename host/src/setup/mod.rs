@@ -12,6 +12,7 @@
 mod check;
 mod exec;
 mod hostcopy;
+pub mod mirror;
 mod tree;
 
 pub use check::{Policy, check, loader_variable};
