@@ -21,6 +21,7 @@ pub mod gzip;
 pub mod http;
 pub mod input;
 pub mod install;
+pub mod joblet;
 pub mod lock;
 pub mod manifest;
 pub mod ops;

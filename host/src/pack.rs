@@ -12,16 +12,27 @@ use flate2::Compression;
 
 use crate::extract::normalise_mode;
 
-/// Writes the source package for the runtime directory `dir` under the top-level name
-/// `top`, leaving out hidden entries (`.git`, editor files) at any depth and the top-level
-/// `versions/` directory (the published packages' versions.lock files, which the release
-/// commits back after building: the source package must not change because of them).
-pub fn pack(dir: &Path, top: &str, out: impl Write) -> io::Result<()> {
-    pack_with(dir, top, out, &|rel| {
+/// Writes the source package for the runtime directory `dir` (whose manifest is
+/// `manifest`) under the top-level name `<name>/`, leaving out hidden entries (`.git`,
+/// editor files) at any depth and the top-level `versions/` directory (the published
+/// packages' versions.lock files, which the release commits back after building: the source
+/// package must not change because of them). A directory without its own `setup.sh` gets
+/// the one Joblet's installer needs ([`crate::joblet::setup_sh`]).
+pub fn pack(dir: &Path, manifest: &crate::manifest::Manifest, out: impl Write) -> io::Result<()> {
+    let keep = |rel: &str| {
         rel != "versions"
             && !rel.starts_with("versions/")
             && !rel.split('/').any(|part| part.starts_with('.'))
-    })
+    };
+    let extra = if dir.join("setup.sh").exists() {
+        Vec::new()
+    } else {
+        vec![(
+            "setup.sh".to_string(),
+            crate::joblet::setup_sh(&manifest.name, &manifest.version).into_bytes(),
+        )]
+    };
+    pack_entries(dir, &manifest.name, out, &keep, extra)
 }
 
 /// Like [`pack`], keeping exactly the relative paths `keep` accepts (a directory left out
@@ -32,15 +43,38 @@ pub fn pack_with(
     out: impl Write,
     keep: &dyn Fn(&str) -> bool,
 ) -> io::Result<()> {
+    pack_entries(dir, top, out, keep, Vec::new())
+}
+
+/// [`pack_with`], plus `extra` files (top-level, executable) that are not in `dir`.
+fn pack_entries(
+    dir: &Path,
+    top: &str,
+    out: impl Write,
+    keep: &dyn Fn(&str) -> bool,
+    extra: Vec<(String, Vec<u8>)>,
+) -> io::Result<()> {
     let gz = crate::gzip::Writer::new(out, Compression::new(6));
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
     tar.follow_symlinks(false);
     let mut entries = Vec::new();
     collect(dir, "", keep, &mut entries)?;
+    entries.extend(extra.iter().map(|(rel, _)| rel.clone()));
     entries.sort();
     append_dir(&mut tar, top)?;
     for rel in entries {
+        if let Some((_, bytes)) = extra.iter().find(|(r, _)| *r == rel) {
+            let mut header = tar::Header::new_gnu();
+            header.set_mtime(0);
+            header.set_uid(0);
+            header.set_gid(0);
+            header.set_entry_type(tar::EntryType::Regular);
+            header.set_mode(0o755);
+            header.set_size(bytes.len() as u64);
+            tar.append_data(&mut header, format!("{top}/{rel}"), bytes.as_slice())?;
+            continue;
+        }
         let path = dir.join(&rel);
         let meta = std::fs::symlink_metadata(&path)?;
         let name = format!("{top}/{rel}");

@@ -68,7 +68,12 @@ fn source_packages_are_byte_reproducible() {
 
     let pack = || {
         let mut out = Vec::new();
-        jrt::pack::pack(&rt, "rt", &mut out).unwrap();
+        jrt::pack::pack(
+            &rt,
+            &jrt::manifest::Manifest::read_dir(&rt).unwrap(),
+            &mut out,
+        )
+        .unwrap();
         out
     };
     let first = pack();

@@ -126,8 +126,7 @@ fn write_package(
 pub fn source(dir: &Path, out: &Path) -> Result<Built, BuildError> {
     let manifest = manifest_of(dir)?;
     let file = format!("{}-{}.tar.gz", manifest.name, manifest.version);
-    let (path, sha256, size) =
-        write_package(out, &file, |f| crate::pack::pack(dir, &manifest.name, f))?;
+    let (path, sha256, size) = write_package(out, &file, |f| crate::pack::pack(dir, &manifest, f))?;
     Ok(Built {
         name: manifest.name,
         version: manifest.version,
@@ -166,7 +165,7 @@ pub fn prebuilt(
         .tempdir_in(out)
         .map_err(io("cannot create a staging directory in", out))?;
     let mut source = Vec::new();
-    crate::pack::pack(dir, &manifest.name, &mut source).map_err(io("cannot pack", dir))?;
+    crate::pack::pack(dir, &manifest, &mut source).map_err(io("cannot pack", dir))?;
     // The extractor strips the package's top directory: the staging directory is the tree.
     crate::extract::extract(
         source.as_slice(),

@@ -272,7 +272,7 @@ pub fn load_sources(name: &str, dir: &Path, cache: &Path) -> Result<Registry, So
     for runtime in runtime_dirs(dir) {
         let manifest = Manifest::read_dir(&runtime)?;
         let mut bytes = Vec::new();
-        crate::pack::pack(&runtime, &manifest.name, &mut bytes).map_err(read_err)?;
+        crate::pack::pack(&runtime, &manifest, &mut bytes).map_err(read_err)?;
         let file = out_dir.join(format!("{}-{}.tar.gz", manifest.name, manifest.version));
         crate::fsutil::write_atomic(&file, &bytes).map_err(read_err)?;
         let url = Url::from_file_path(&file).map_err(|()| {

@@ -26,6 +26,14 @@ pub struct Prepared {
     pub user_ns: bool,
     /// Keep root's capabilities (a `--privileged` job).
     pub privileged: bool,
+    /// jrt runs as root where the kernel gives it no user namespace (a chroot, such as
+    /// Joblet's build chroot): there `/` may not be a mount (so it cannot be made private, and
+    /// `pivot_root` cannot leave it), and the root is entered with `chroot` instead (the
+    /// program, without capabilities, cannot leave it).
+    pub chrooted: bool,
+    /// In a chroot, `/` is not a mount that can be made private: these mount points (every
+    /// one visible from the chroot) are, instead.
+    pub private_mounts: Vec<CString>,
     pub uid: u32,
     pub gid: u32,
     /// Keep the host's network namespace (the step declared network).
@@ -284,7 +292,7 @@ fn clone_sources(p: &mut Prepared) -> io::Result<()> {
 /// has jrt's ids: the staging area may be below directories only root may walk. Everything
 /// after this resolves relative to it.
 fn enter_root(p: &Prepared) -> io::Result<()> {
-    check(p, c"making mounts private", unsafe {
+    let r = unsafe {
         libc::mount(
             std::ptr::null(),
             c"/".as_ptr(),
@@ -292,7 +300,22 @@ fn enter_root(p: &Prepared) -> io::Result<()> {
             libc::MS_REC | libc::MS_PRIVATE,
             std::ptr::null(),
         )
-    })?;
+    };
+    if r != 0 && p.chrooted && errno() == libc::EINVAL {
+        for at in &p.private_mounts {
+            check(p, c"making mounts private", unsafe {
+                libc::mount(
+                    std::ptr::null(),
+                    at.as_ptr(),
+                    std::ptr::null(),
+                    libc::MS_REC | libc::MS_PRIVATE,
+                    std::ptr::null(),
+                )
+            })?;
+        }
+    } else {
+        check(p, c"making mounts private", r)?;
+    }
     let r = unsafe {
         libc::mount(
             c"tmpfs".as_ptr(),
@@ -419,12 +442,20 @@ fn build_root(p: &Prepared) -> io::Result<()> {
     }
     // pivot_root(".", ".") stacks the old root under the new one (the working directory);
     // detaching it leaves only the new root (pivot_root(2), "NOTES").
-    check(p, c"pivoting into the new root", unsafe {
-        libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) as i32
-    })?;
-    check(p, c"detaching the host's root", unsafe {
-        libc::umount2(c".".as_ptr(), libc::MNT_DETACH)
-    })?;
+    let r = unsafe { libc::syscall(libc::SYS_pivot_root, c".".as_ptr(), c".".as_ptr()) as i32 };
+    if r != 0 && p.chrooted && errno() == libc::EINVAL {
+        // In a chroot, whose root is not a mount, pivot_root cannot work. chroot holds a
+        // process without CAP_SYS_CHROOT (dropped below), with `chroot` and the mount calls
+        // refused by seccomp; the old root is left unreachable by any path.
+        check(p, c"entering the new root", unsafe {
+            libc::chroot(c".".as_ptr())
+        })?;
+    } else {
+        check(p, c"pivoting into the new root", r)?;
+        check(p, c"detaching the host's root", unsafe {
+            libc::umount2(c".".as_ptr(), libc::MNT_DETACH)
+        })?;
+    }
     check(p, c"entering the tree", unsafe {
         libc::chdir(c"/".as_ptr())
     })?;

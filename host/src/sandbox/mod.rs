@@ -330,10 +330,21 @@ impl Confined {
         let (map_read, map_write) = pipe()?; // child -> parent: its pid, once unshared
         let (go_read, go_write) = pipe()?; // parent -> child: maps written
         let (why_read, why_write) = pipe()?; // child -> parent: which stage failed
+        // A chrooted root (Joblet's build chroot) gets no user namespace from the kernel
+        // (user_namespaces(7): EPERM): as root, the other namespaces and the drop to the
+        // sandbox's ids confine as well without one.
+        let chrooted = ids.from_root && !privileged && user_namespaces_refused();
+        let user_ns = !privileged && !chrooted;
         let mut prepared = child::Prepared {
             from_root: ids.from_root,
-            user_ns: !privileged,
+            user_ns,
             privileged,
+            chrooted,
+            private_mounts: if chrooted {
+                visible_mounts()?
+            } else {
+                Vec::new()
+            },
             uid: ids.uid,
             gid: ids.gid,
             network: spec.network != Network::None,
@@ -371,7 +382,7 @@ impl Confined {
             use std::os::unix::process::CommandExt;
             cmd.pre_exec(move || child::enter(&mut prepared));
         }
-        let (uid, gid, user_ns) = (ids.uid, ids.gid, !privileged);
+        let (uid, gid) = (ids.uid, ids.gid);
         let mapper =
             std::thread::spawn(move || child::write_maps(map_read, go_write, uid, gid, user_ns));
         Ok(Confined {
@@ -421,6 +432,59 @@ impl Confined {
             }
         }
     }
+}
+
+/// Whether the kernel refuses this process a user namespace (EPERM), as it does to every
+/// chrooted process (user_namespaces(7)): tried once, in a forked child that does nothing
+/// else.
+fn user_namespaces_refused() -> bool {
+    static REFUSED: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *REFUSED.get_or_init(|| {
+        // SAFETY: the child makes two system calls and exits; it touches no memory the
+        // parent's other threads could hold locked.
+        unsafe {
+            let pid = libc::fork();
+            if pid == 0 {
+                let code = if libc::unshare(libc::CLONE_NEWUSER) == 0 {
+                    0
+                } else if *libc::__errno_location() == libc::EPERM {
+                    1
+                } else {
+                    2
+                };
+                libc::_exit(code);
+            }
+            if pid < 0 {
+                return false;
+            }
+            let mut status = 0;
+            while libc::waitpid(pid, &mut status, 0) < 0 && *libc::__errno_location() == libc::EINTR
+            {
+            }
+            libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 1
+        }
+    })
+}
+
+/// Every mount point this process can see, from `/proc/self/mountinfo` (paths there are
+/// relative to the process's root; mounts outside a chroot are not listed).
+fn visible_mounts() -> Result<Vec<CString>, SandboxError> {
+    let info =
+        std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| SandboxError::Prepare {
+            action: "cannot read",
+            path: PathBuf::from("/proc/self/mountinfo"),
+            source: e,
+        })?;
+    let mut points: Vec<String> = info
+        .lines()
+        .filter_map(|l| l.split(' ').nth(4))
+        // Octal escapes (`\040` for a space) are the kernel's; such mounts are left as they are.
+        .filter(|p| !p.contains('\\'))
+        .map(str::to_string)
+        .collect();
+    points.sort();
+    points.dedup();
+    points.iter().map(|p| cstring(Path::new(p))).collect()
 }
 
 /// Who the program runs as.
