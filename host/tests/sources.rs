@@ -141,12 +141,24 @@ fn a_directory_of_sources_is_a_registry() {
 }
 
 #[test]
-fn an_upstream_runtime_is_given_its_family_and_refused_without_an_interpreter_to_use() {
-    // No `family`: python is inferred from python_version, and the python plugin says what
-    // it lacks (no host interpreter allowed, no pinned build for this architecture).
+fn upstream_runtimes_take_their_builds_from_the_catalog_through_the_mirror() {
+    // Upstream's manifests as they are: no `family` (python and jdk are inferred), no pinned
+    // builds (the plugins take jrt's catalog: python-build-standalone 3.11.7, Temurin
+    // 21.0.1+12), and GitHub out of reach, so a mirror directory stands in for it. This one
+    // lacks the builds: one error naming the mirrored path and the URL it stands for, and
+    // nothing installed.
     let dir = upstream_runtimes();
     let work = tempfile::tempdir().unwrap();
-    let jrt = || common::jrt_in(work.path(), dir.path());
+    let mirror = work.path().join("mirror");
+    std::fs::create_dir_all(&mirror).unwrap();
+    let jrt = || {
+        let mut cmd = common::jrt_in(work.path(), dir.path());
+        cmd.env(
+            "JRT_MIRROR",
+            format!("https://github.com/={}", mirror.display()),
+        );
+        cmd
+    };
     jrt()
         .args(["list", "--available"])
         .assert()
@@ -155,19 +167,42 @@ fn an_upstream_runtime_is_given_its_family_and_refused_without_an_interpreter_to
             predicate::str::contains("python-3.11")
                 .and(predicate::str::contains("Basic Python 3.11 runtime")),
         );
-    jrt()
-        .args(["install", "python-3.11"])
-        .assert()
-        .code(1)
-        .stderr(
-            predicate::str::contains(
-                "python-3.11@1.3.4: setup failed: plugin python: plan-setup: python-3.11 needs \
-                 CPython 3.11.7",
-            )
-            .and(predicate::str::contains(
-                "python_builds has no pinned build",
-            ))
-            .and(predicate::str::contains("Nothing was installed")),
+    let arch = if cfg!(target_arch = "aarch64") {
+        ("aarch64", "aarch64")
+    } else {
+        ("x86_64", "x64")
+    };
+    let cases = [
+        (
+            "python-3.11@1.3.4",
+            format!(
+                "indygreg/python-build-standalone/releases/download/20240107/\
+                 cpython-3.11.7+20240107-{}-unknown-linux-gnu-install_only.tar.gz",
+                arch.0
+            ),
+        ),
+        (
+            "openjdk-21@1.3.1",
+            format!(
+                "adoptium/temurin21-binaries/releases/download/jdk-21.0.1%2B12/\
+                 OpenJDK21U-jdk_{}_linux_hotspot_21.0.1_12.tar.gz",
+                arch.1
+            ),
+        ),
+    ];
+    for (spec, path) in cases {
+        let out = jrt().args(["install", spec]).output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(1), "{spec}: {stderr}");
+        let decoded = path.replace("%2B", "+");
+        assert!(
+            stderr.contains(&format!("cannot read {}/{decoded}", mirror.display()))
+                && stderr.contains(&format!("the mirror of https://github.com/{path}"))
+                && stderr.contains("Nothing was installed"),
+            "{spec}: {stderr}"
         );
-    assert!(!work.path().join("root/python-3.11/1.3.4").exists());
+        assert_eq!(stderr.matches("error:").count(), 1, "{stderr}");
+        let name = spec.split('@').next().unwrap();
+        assert!(!work.path().join("root").join(name).exists(), "{spec}");
+    }
 }

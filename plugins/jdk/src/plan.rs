@@ -6,6 +6,7 @@
 //! never a 21. The runtime is the JDK home (`isolated/opt/jdk`, mounted at `/opt/jdk`) with
 //! the shared-library closure of its ELF files.
 
+use jrt_plugin_kit::catalog;
 use jrt_plugin_kit::layout::{JDK_HOME, JDK_HOME_IN_JOB, allowed, pinned_build, probe};
 use jrt_plugin_kit::log;
 use jrt_plugin_kit::platform::arch_name;
@@ -109,10 +110,20 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
             exclude: vec![],
         }));
     } else {
-        let Some((url, sha256)) = pinned_build(manifest, "jdk_builds", arch)? else {
+        // The manifest's own pin, else jrt's catalog: Temurin, or GraalVM CE for a GraalVM
+        // runtime, of exactly java_version.
+        let listed = if graal {
+            catalog::GRAALVM_CE
+        } else {
+            catalog::TEMURIN
+        };
+        let catalogued =
+            || catalog::find(listed, want, arch).map(|b| (b.url.to_string(), b.sha256.to_string()));
+        let Some((url, sha256)) = pinned_build(manifest, "jdk_builds", arch)?.or_else(catalogued)
+        else {
             return Err(PluginError::Unsatisfiable(format!(
-                "{} needs {}{want_major} ({want}), but {} and jdk_builds has no pinned build for \
-                 {arch}",
+                "{} needs {}{want_major} ({want}), but {}, jdk_builds has no pinned build for \
+                 {arch}, and jrt's catalog has no {} {want} (it has {})",
                 manifest.name,
                 if graal { "GraalVM for Java " } else { "Java " },
                 if why_not_host.is_empty() {
@@ -120,6 +131,8 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
                 } else {
                     why_not_host
                 },
+                if graal { "GraalVM CE" } else { "Temurin JDK" },
+                catalog::versions(listed, arch),
             )));
         };
         if !why_not_host.is_empty() {

@@ -132,13 +132,37 @@ fn a_17_or_a_25_is_never_a_21_and_the_pinned_build_is_fetched() {
     );
     assert_eq!(fetch.target, "isolated/opt/jdk");
 
-    // No pinned build for arm64 and no host 21: refused, naming what the host has.
-    let e = Jdk::plan_setup(request(manifest("21.0.1", false, true), "aarch64")).unwrap_err();
+    // No pinned build for arm64 and no host 21: jrt's catalog has Temurin 21.0.1+12 for it.
+    let plan = Jdk::plan_setup(request(manifest("21.0.1", false, true), "aarch64")).unwrap();
+    let fetch = plan
+        .steps
+        .iter()
+        .find_map(|s| match s {
+            SetupStep::Fetch(f) => Some(f.clone()),
+            _ => None,
+        })
+        .unwrap();
+    assert_eq!(
+        (fetch.url.as_str(), fetch.sha256.as_str()),
+        (
+            "https://github.com/adoptium/temurin21-binaries/releases/download/jdk-21.0.1%2B12/\
+             OpenJDK21U-jdk_aarch64_linux_hotspot_21.0.1_12.tar.gz",
+            "e184dc29a6712c1f78754ab36fb48866583665fa345324f1a79e569c064f95e9"
+        )
+    );
+    // A version neither the host, the manifest nor the catalog has: refused, naming what
+    // the host has and the versions the catalog has.
+    let e = Jdk::plan_setup(request(manifest("21.0.3", false, true), "aarch64")).unwrap_err();
     let PluginError::Unsatisfiable(m) = e else {
         panic!("{e:?}")
     };
     assert!(
-        m.contains("17.0.15") && m.contains("25.0.3") && m.contains("arm64"),
+        m.contains("17.0.15")
+            && m.contains("25.0.3")
+            && m.contains("arm64")
+            && m.contains(
+                "jrt's catalog has no Temurin JDK 21.0.3 (it has 21.0.1, 21.0.9, 25.0.1)"
+            ),
         "{m}"
     );
 }

@@ -23,6 +23,7 @@ pub mod bindings {
     });
 }
 
+pub mod catalog;
 pub mod layout;
 pub mod log;
 pub mod manifest;

@@ -2,12 +2,14 @@
 //!
 //! The interpreter comes from a host CPython whose version equals `python_version` exactly
 //! (when the manifest says `allow_host_interpreter: true`), else from the pinned relocatable
-//! build for the platform's architecture (`python_builds`). Never from a near miss: a host
+//! build for the platform's architecture (`python_builds`), else from jrt's catalog of
+//! python-build-standalone builds ([`jrt_plugin_kit::catalog`]). Never from a near miss: a host
 //! 3.12 is not a 3.11. The runtime is a prefix (`isolated/usr/local`, mounted at `/usr/local`)
 //! holding the interpreter, its standard library without the host's site-packages, the
 //! shared-library closure of its ELF files, and the pinned packages installed by the
 //! runtime's own interpreter into its own site-packages.
 
+use jrt_plugin_kit::catalog;
 use jrt_plugin_kit::layout::{
     PYPI, PYTHON_PREFIX, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, allowed, pinned_build,
     pip_install_args, probe, run, run_online,
@@ -89,7 +91,11 @@ fn choose(request: &SetupRequest, want: &str) -> Result<Source, PluginError> {
             )
         };
     }
-    match pinned_build(manifest, "python_builds", arch)? {
+    let catalogued = || {
+        catalog::find(catalog::CPYTHON, want, arch)
+            .map(|b| (b.url.to_string(), b.sha256.to_string()))
+    };
+    match pinned_build(manifest, "python_builds", arch)?.or_else(catalogued) {
         Some((url, sha256)) => {
             if !why_not_host.is_empty() {
                 log::warn(&format!(
@@ -108,7 +114,11 @@ fn choose(request: &SetupRequest, want: &str) -> Result<Source, PluginError> {
             } else {
                 why_not_host
             },
-            format_args!(" and python_builds has no pinned build for {arch}"),
+            format_args!(
+                ", python_builds has no pinned build for {arch}, and jrt's catalog has no CPython \
+                 {want} (it has {})",
+                catalog::versions(catalog::CPYTHON, arch)
+            ),
         ))),
     }
 }

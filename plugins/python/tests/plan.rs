@@ -197,9 +197,22 @@ fn a_near_miss_host_interpreter_falls_back_to_the_pinned_build() {
 }
 
 #[test]
-fn without_a_match_or_a_build_for_the_arch_the_plan_is_refused_in_words() {
-    let e = Python::plan_setup(request(
+fn without_a_match_or_a_build_for_the_arch_the_catalog_or_a_refusal_in_words() {
+    // No host 3.11.7 and no pinned build for arm64: jrt's catalog has one.
+    let plan = Python::plan_setup(request(
         manifest(&["python"], true, &[("amd64", PBS_AMD64)], &[]),
+        "aarch64",
+        &["python/host-python-3.12.3-debian.json"],
+    ))
+    .unwrap();
+    assert!(plan.steps.iter().any(|s| matches!(s, SetupStep::Fetch(f)
+        if f.url.ends_with("cpython-3.11.7+20240107-aarch64-unknown-linux-gnu-install_only.tar.gz")
+            && f.sha256 == "b102eaf865eb715aa98a8a2ef19037b6cc3ae7dfd4a632802650f29de635aa13")));
+    // A version it does not have either: refused, naming the host's and the catalog's.
+    let mut m = manifest(&["python"], true, &[("amd64", PBS_AMD64)], &[]);
+    m.fields[0] = field("python_version", FieldValue::Text("3.11.6".into()));
+    let e = Python::plan_setup(request(
+        m,
         "aarch64",
         &["python/host-python-3.12.3-debian.json"],
     ))
@@ -208,18 +221,31 @@ fn without_a_match_or_a_build_for_the_arch_the_plan_is_refused_in_words() {
         panic!("{e:?}")
     };
     assert!(
-        m.contains("CPython 3.11.7") && m.contains("cpython 3.12.3") && m.contains("arm64"),
+        m.contains("CPython 3.11.6")
+            && m.contains("cpython 3.12.3")
+            && m.contains("arm64")
+            && m.contains(
+                "jrt's catalog has no CPython 3.11.6 (it has 3.11.7, 3.11.14, 3.12.12, 3.13.11)"
+            ),
         "{m}"
     );
 
-    // Host interpreters are not even considered unless the manifest allows them.
-    let e = Python::plan_setup(request(
+    // Host interpreters are not even considered unless the manifest allows them: the host's
+    // 3.11.7 is there, and the catalog's build is fetched instead.
+    let plan = Python::plan_setup(request(
         manifest(&["python"], false, &[], &[]),
         "x86_64",
         &["python/host-python-3.11.7-pyenv.json"],
     ))
-    .unwrap_err();
-    assert!(format!("{e:?}").contains("allow_host_interpreter"), "{e:?}");
+    .unwrap();
+    assert!(
+        !plan
+            .steps
+            .iter()
+            .any(|s| matches!(s, SetupStep::CopyFromHost(_)))
+    );
+    assert!(plan.steps.iter().any(|s| matches!(s, SetupStep::Fetch(f)
+        if f.sha256 == "4a51ce60007a6facf64e5495f4cf322e311ba9f39a8cd3f3e4c026eae488e140")));
 }
 
 #[test]
