@@ -27,6 +27,12 @@
 //! otherwise) over the same read-only system directories plus `/etc`, the same minimal
 //! `/dev` and fresh `/proc`, the host's network, the terminal, and no timeout.
 //!
+//! As root where the kernel refuses a user namespace (every chroot, such as Joblet's build
+//! chroot, and machines with `user.max_user_namespaces=0`), the program runs without one:
+//! the other namespaces are made with root's own capabilities, the child drops to
+//! [`SANDBOX_ID`] with none left, and enters its root with `chroot` where `pivot_root` cannot
+//! work (a chroot's `/` is not a mount).
+//!
 //! When the machine cannot make the namespaces, nothing runs: the error says why. Landlock and
 //! the cgroup are layers on top; where the kernel lacks them the namespaces still hold and
 //! [`layers`] (shown by `jrt detect --json`) says what is active.
