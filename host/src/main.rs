@@ -189,6 +189,7 @@ fn run(cli: &Cli) -> Result<()> {
             if shows_bars(cli) {
                 installer.progress = std::sync::Arc::new(cli::progress::Bars::new());
             }
+            let before = ops::installed::installed(&layout);
             let results = ops::install::install_all(
                 &installer,
                 &registries,
@@ -199,6 +200,17 @@ fn run(cli: &Cli) -> Result<()> {
                 Some(&env),
             )?;
             print::install_results(cli.json, cli.quiet, &results);
+            let done: Vec<(String, String)> = results
+                .iter()
+                .flatten()
+                .map(|o| (o.name.clone(), o.version.clone()))
+                .collect();
+            if !cli.json {
+                let after = ops::installed::installed(&layout);
+                for note in ops::installed::default_notes(&before, &after, &done) {
+                    eprintln!("note: {}", jrt::display::safe(&note));
+                }
+            }
             let failed = results.iter().filter(|r| r.is_err()).count();
             if failed > 0 {
                 bail!(Reported(format!("{failed} install(s) failed")));
@@ -252,7 +264,7 @@ fn run(cli: &Cli) -> Result<()> {
             privileged,
             command,
         } => {
-            let spec = parse_spec(spec)?;
+            let spec = ops::run::joblet_spec(spec)?;
             let options = ops::run::RunOptions {
                 user: user.as_deref().map(ops::run::parse_user).transpose()?,
                 privileged: *privileged,

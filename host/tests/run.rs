@@ -232,3 +232,69 @@ fn a_mount_target_through_a_link_in_an_earlier_mount_is_refused() {
         "{err}"
     );
 }
+
+#[test]
+fn a_bare_name_runs_the_highest_version_and_installs_say_when_that_changes() {
+    let work = tempfile::tempdir().unwrap();
+    let versions = ["1.3.3", "1.3.10", "1.2.0"];
+    let published: Vec<Published> = versions
+        .iter()
+        .map(|v| Published::honest("rt", v, packages::prebuilt("rt", v, 1)))
+        .collect();
+    let index = write_registry(work.path(), &published);
+    let jrt = || common::jrt_in(work.path(), &index);
+    jrt().args(["install", "rt@1.3.3"]).assert().success();
+    // A second, higher version takes over the bare name: said, with the pin that keeps 1.3.3.
+    let out = jrt().args(["install", "rt@1.3.10"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "a bare --runtime=rt now runs 1.3.10 (it ran 1.3.3); jobs that need 1.3.3 should ask \
+             for --runtime=rt@1.3.3"
+        ),
+        "{stderr}"
+    );
+    // A lower one does not: said too.
+    let out = jrt().args(["install", "rt@1.2.0"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("rt@1.2.0 is installed, but a bare --runtime=rt runs 1.3.10"),
+        "{stderr}"
+    );
+    // jrt list marks what a bare name runs (semver: 1.3.10 is above 1.3.3).
+    let out = jrt().arg("list").output().unwrap();
+    let listed = String::from_utf8_lossy(&out.stdout);
+    let marked: Vec<&str> = listed
+        .lines()
+        .filter(|l| l.ends_with("(what a bare name runs)"))
+        .collect();
+    assert_eq!(marked.len(), 1, "{listed}");
+    assert!(
+        marked[0].starts_with("rt") && marked[0].contains("1.3.10"),
+        "{listed}"
+    );
+    // jrt run takes Joblet's forms only; a range is for install.
+    let out = jrt()
+        .args(["run", "rt@^1.3", "--", "/bin/true"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains(
+            "jrt run takes what Joblet's --runtime takes: rt, rt@latest or rt@X.Y.Z; a range such \
+             as '^1.3' is for jrt install"
+        ),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = jrt()
+        .args(["run", "rt", "--", "/bin/sh", "-c", "echo ran"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -121,12 +121,17 @@ pub fn installed(rows: &Vec<Installed>) {
     }
     for r in rows {
         println!(
-            "{:<28} {:<10} {:<14} {:<9} {}",
+            "{:<28} {:<10} {:<14} {:<9} {}{}",
             r.name,
             r.version,
             r.platform,
             r.package_kind,
-            r.path.display()
+            r.path.display(),
+            if r.default {
+                "  (what a bare name runs)"
+            } else {
+                ""
+            }
         );
     }
 }

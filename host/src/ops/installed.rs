@@ -21,6 +21,44 @@ pub struct Installed {
     pub registry: String,
     pub checksum: String,
     pub installed_at: u64,
+    /// Whether a bare name (`--runtime=NAME`, `jrt run NAME`) gets this version: the highest
+    /// installed, as Joblet's resolver picks it.
+    pub default: bool,
+}
+
+/// The version a bare `name` gets on this node, when one is installed.
+pub fn default_version(all: &[Installed], name: &str) -> Option<String> {
+    all.iter()
+        .rfind(|i| i.name == name && i.default)
+        .map(|i| i.version.clone())
+}
+
+/// What installing `done` (name, version) changed about what bare names run, in words:
+/// a second version that takes over a bare name, or one that does not get it.
+pub fn default_notes(
+    before: &[Installed],
+    after: &[Installed],
+    done: &[(String, String)],
+) -> Vec<String> {
+    let mut notes = Vec::new();
+    for (name, version) in done {
+        let (Some(was), Some(now)) = (default_version(before, name), default_version(after, name))
+        else {
+            continue;
+        };
+        if was != now {
+            notes.push(format!(
+                "a bare --runtime={name} now runs {now} (it ran {was}); jobs that need {was} \
+                 should ask for --runtime={name}@{was}"
+            ));
+        } else if &now != version {
+            notes.push(format!(
+                "{name}@{version} is installed, but a bare --runtime={name} runs {now}: ask for \
+                 --runtime={name}@{version}"
+            ));
+        }
+    }
+    notes
 }
 
 /// Every installed runtime, sorted by name then semver.
@@ -49,6 +87,7 @@ pub fn installed(layout: &Layout) -> Vec<Installed> {
                     registry: r.registry,
                     checksum: r.checksum,
                     installed_at: r.installed_at,
+                    default: false,
                 });
             }
         }
@@ -64,6 +103,10 @@ pub fn installed(layout: &Layout) -> Vec<Installed> {
             }
         })
     });
+    // The last (highest) version of each name is what a bare name gets.
+    for i in 0..out.len() {
+        out[i].default = out.get(i + 1).is_none_or(|next| next.name != out[i].name);
+    }
     out
 }
 

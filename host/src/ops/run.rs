@@ -50,6 +50,23 @@ pub struct RunOptions {
     pub privileged: bool,
 }
 
+/// Parses a spec as Joblet's `--runtime` takes it: `NAME`, `NAME@latest` or `NAME@X.Y.Z`
+/// (with a pre-release or build part). Ranges are for `jrt install`.
+pub fn joblet_spec(text: &str) -> Result<Spec, RunError> {
+    let spec: Spec = text
+        .parse()
+        .map_err(|e: crate::registry::spec::SpecError| RunError::Options(e.to_string()))?;
+    if let crate::registry::VersionReq::Req(_, range) = &spec.req {
+        return Err(RunError::Options(format!(
+            "jrt run takes what Joblet's --runtime takes: {name}, {name}@latest or \
+             {name}@X.Y.Z; a range such as '{range}' is for jrt install",
+            name = spec.name,
+            range = crate::display::safe(range),
+        )));
+    }
+    Ok(spec)
+}
+
 /// Parses `UID[:GID]` (the gid defaults to the uid).
 pub fn parse_user(text: &str) -> Result<(u32, u32), RunError> {
     let bad = || {
