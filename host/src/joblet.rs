@@ -8,9 +8,10 @@
 //! where Joblet expects it, `$RUNTIME_DIR/<name>` with `runtime.yml` at its top. Where no
 //! `jrt` is found it prints one line saying so and fails. docs/joblet.md has the decision.
 
-/// The `setup.sh` for the source package of `name@version`.
+/// The `setup.sh` for the source package of `name@version`. The caller has checked both
+/// ([`crate::pack::pack`]: a runtime name, a semantic version), so neither holds a quote,
+/// a space or a `$`; they are quoted all the same.
 pub fn setup_sh(name: &str, version: &str) -> String {
-    // Names and versions were validated (no quotes, spaces or `$`); quoted all the same.
     format!(
         r#"#!/bin/bash
 # Written by jrt {jrt}. Joblet's installer runs this in its build chroot; jrt sets the runtime

@@ -24,6 +24,21 @@ pub fn pack(dir: &Path, manifest: &crate::manifest::Manifest, out: impl Write) -
             && !rel.starts_with("versions/")
             && !rel.split('/').any(|part| part.starts_with('.'))
     };
+    // The name and version go into a script Joblet runs as root: only the characters a
+    // runtime name and a semantic version may have.
+    let safe = crate::registry::spec::is_valid_name(&manifest.name)
+        && semver::Version::parse(&manifest.version).is_ok_and(|v| {
+            v.to_string()
+                .bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b".-+".contains(&b))
+        });
+    if !safe {
+        return Err(io::Error::other(format!(
+            "'{}@{}' is not a runtime name and semantic version",
+            crate::display::safe(&manifest.name),
+            crate::display::safe(&manifest.version)
+        )));
+    }
     let extra = if dir.join("setup.sh").exists() {
         Vec::new()
     } else {
@@ -144,4 +159,26 @@ fn collect(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod guard_tests {
+    use super::*;
+
+    #[test]
+    fn a_name_that_could_break_out_of_the_generated_script_is_refused() {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, version) in [("x'; reboot; '", "1.0.0"), ("rt", "1.0.0$(reboot)")] {
+            let text = format!("name: \"{name}\"\nversion: \"{version}\"\n");
+            let m = crate::manifest::Manifest::parse(text.as_bytes(), Path::new("m")).unwrap();
+            let e = pack(dir.path(), &m, Vec::new()).unwrap_err();
+            assert!(e.to_string().contains("is not a runtime name"), "{e}");
+        }
+        let m =
+            crate::manifest::Manifest::parse(b"name: rt\nversion: 1.0.0-rc.1+b7\n", Path::new("m"))
+                .unwrap();
+        let mut out = Vec::new();
+        pack(dir.path(), &m, &mut out).unwrap();
+        assert!(!out.is_empty());
+    }
 }
