@@ -102,7 +102,7 @@ impl Manifest {
         } else {
             (declared, false)
         };
-        Ok(Manifest {
+        let mut manifest = Manifest {
             path: path.to_path_buf(),
             name: text("name", true)?,
             version: text("version", true)?,
@@ -111,7 +111,22 @@ impl Manifest {
             family,
             family_inferred,
             fields,
-        })
+        };
+        if manifest.family_inferred {
+            // Upstream's scripts used whatever interpreter or JDK the host had; jrt keeps
+            // that only for exactly the manifest's version (the plugins check), else it
+            // takes the catalog's build. An explicit false stays false.
+            for (family, key) in [
+                ("python", "allow_host_interpreter"),
+                ("jdk", "allow_host_jdk"),
+            ] {
+                let declared = manifest.fields.iter().any(|(k, _)| k == key);
+                if manifest.family.iter().any(|f| f == family) && !declared {
+                    manifest.fields.push((key.to_string(), Value::Bool(true)));
+                }
+            }
+        }
+        Ok(manifest)
     }
 }
 
@@ -133,7 +148,7 @@ pub fn infer_family(has: impl Fn(&str) -> bool) -> Vec<String> {
 }
 
 impl Manifest {
-    /// The line that says an upstream manifest's family was inferred.
+    /// The note that says an upstream manifest's family was inferred.
     pub fn inferred_note(&self) -> Option<String> {
         if !self.family_inferred {
             return None;
@@ -143,10 +158,9 @@ impl Manifest {
             .iter()
             .map(|f| format!("the {f} plugin"))
             .collect();
+        // Shown after the runtime's `name@version: `, as every install note is.
         Some(format!(
-            "{}@{}: upstream manifest, set up by {}; its setup scripts are not run",
-            self.name,
-            self.version,
+            "upstream manifest, set up by {}; its setup scripts are not run",
             plugins.join(" and ")
         ))
     }

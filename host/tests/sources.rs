@@ -30,11 +30,28 @@ fn upstream_manifests_parse() {
     );
     assert_eq!(m.platforms.len(), 6);
     assert!(m.fields.iter().any(|(k, _)| k == "cuda_version"));
+    assert_eq!(m.family, ["python", "cuda"]);
     let m = Manifest::read_dir(&dir.path().join("graalvmjdk-21")).unwrap();
     assert_eq!(
         m.description,
         "GraalVM CE 21 with native-image for AOT compilation"
     );
+    // Inferred families, and upstream's use of the host's own interpreter or JDK kept as a
+    // default the plugins narrow to the exact version; a declared family gets no default.
+    let allowed = |m: &Manifest, key: &str| {
+        m.fields
+            .iter()
+            .any(|(k, v)| k == key && *v == serde_norway::Value::Bool(true))
+    };
+    assert!(m.family_inferred && m.family == ["jdk"] && allowed(&m, "allow_host_jdk"));
+    let m = Manifest::read_dir(&dir.path().join("python-3.11")).unwrap();
+    assert!(m.family == ["python"] && allowed(&m, "allow_host_interpreter"));
+    let ours = Manifest::parse(
+        b"name: x\nversion: 1.0.0\nfamily: [python]\npython_version: 3.11.7\n",
+        std::path::Path::new("m"),
+    )
+    .unwrap();
+    assert!(!ours.family_inferred && !allowed(&ours, "allow_host_interpreter"));
 
     std::fs::write(
         dir.path().join("openjdk-21/manifest.yaml"),
@@ -148,6 +165,13 @@ fn upstream_runtimes_take_their_builds_from_the_catalog_through_the_mirror() {
     // lacks the builds: one error naming the mirrored path and the URL it stands for, and
     // nothing installed.
     let dir = upstream_runtimes();
+    // Upstream manifests may use an exact-version host interpreter (this machine has CPython
+    // 3.11.7, and its pip would then reach for the package index); an explicit false, as a
+    // fleet would write to insist on the pinned build, keeps the catalog's.
+    let python = dir.path().join("python-3.11/manifest.yaml");
+    let mut text = std::fs::read_to_string(&python).unwrap();
+    text.push_str("allow_host_interpreter: false\n");
+    std::fs::write(&python, text).unwrap();
     let work = tempfile::tempdir().unwrap();
     let mirror = work.path().join("mirror");
     std::fs::create_dir_all(&mirror).unwrap();
