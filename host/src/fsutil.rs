@@ -27,6 +27,19 @@ pub fn open_no_follow(path: &Path, options: &mut OpenOptions) -> io::Result<File
     regular(file)
 }
 
+/// Reads a file jrt keeps (a cache entry, its trust state) whole: without following a link,
+/// and refusing one over `cap` bytes (it may have been planted, or torn).
+pub fn read_no_follow(path: &Path, cap: u64) -> io::Result<Vec<u8>> {
+    use std::io::Read;
+    let file = open_no_follow(path, OpenOptions::new().read(true))?;
+    let mut bytes = Vec::new();
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(io::Error::other(format!("it is over {cap} bytes")));
+    }
+    Ok(bytes)
+}
+
 /// Opens `path` for reading only when it is a regular file (links followed): a FIFO or a
 /// device behind a `file://` URL would block jrt or feed it without end.
 pub fn open_regular(path: &Path) -> io::Result<File> {

@@ -13,7 +13,7 @@
 //! engine, the MAC checks the bytes and who wrote them.
 
 use std::io::Read;
-use std::os::unix::fs::{MetadataExt, OpenOptionsExt};
+use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
 
 use wasmtime::Engine;
@@ -79,7 +79,7 @@ impl CodeCache {
             return Ok((compile(engine, name, wasm)?, CacheOutcome::Compiled));
         };
         let mut outcome = CacheOutcome::Compiled;
-        match read_entry(&path) {
+        match fsutil::read_no_follow(&path, MAX_ENTRY_BYTES) {
             Ok(bytes) => {
                 if let Some(component) = deserialize(engine, key, sha256, &bytes) {
                     return Ok((component, CacheOutcome::Hit));
@@ -172,16 +172,6 @@ pub fn entry_bytes(key: &MacKey, wasm_sha256: &str, serialized: &[u8]) -> Vec<u8
 /// The most an entry may be (compiled plugins are a few MiB).
 const MAX_ENTRY_BYTES: u64 = 256 << 20;
 
-fn read_entry(path: &Path) -> std::io::Result<Vec<u8>> {
-    let file = fsutil::open_no_follow(path, std::fs::File::options().read(true))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_ENTRY_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_ENTRY_BYTES {
-        return Err(std::io::Error::other("the entry is too large"));
-    }
-    Ok(bytes)
-}
-
 /// The cache's MAC key: read when there is one that only this user can read, else made.
 /// Public for the tests that forge entries.
 #[doc(hidden)]
@@ -209,16 +199,14 @@ pub fn mac_key(dir: &Path) -> std::io::Result<MacKey> {
     }
 }
 
-/// Reads a key file that is a regular file (not a link), owned by this user, private.
+/// Reads a key file that is a regular file (not a link: [`fsutil::open_no_follow`]), owned by
+/// this user, private.
 fn read_key(path: &Path) -> std::io::Result<MacKey> {
-    let mut file = std::fs::File::options()
-        .read(true)
-        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
-        .open(path)?;
+    let mut file = fsutil::open_no_follow(path, std::fs::File::options().read(true))?;
     let meta = file.metadata()?;
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
-    if !meta.is_file() || meta.uid() != me || meta.mode() & 0o077 != 0 || meta.len() != 32 {
+    if meta.uid() != me || meta.mode() & 0o077 != 0 || meta.len() != 32 {
         return Err(std::io::Error::new(
             std::io::ErrorKind::PermissionDenied,
             format!(

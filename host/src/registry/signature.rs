@@ -212,22 +212,6 @@ pub fn check_expiry(registry: &str, index: &Index, now: i64) -> Result<(), Signa
     Ok(())
 }
 
-/// The serials record, read without following a link and with a cap (it holds one number per
-/// registry).
-fn read_record(path: &Path) -> std::io::Result<Vec<u8>> {
-    use std::io::Read;
-    const MAX_RECORD_BYTES: u64 = 4 << 20;
-    let file = crate::fsutil::open_no_follow(path, std::fs::File::options().read(true))?;
-    let mut bytes = Vec::new();
-    file.take(MAX_RECORD_BYTES + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > MAX_RECORD_BYTES {
-        return Err(std::io::Error::other(format!(
-            "it is over {MAX_RECORD_BYTES} bytes"
-        )));
-    }
-    Ok(bytes)
-}
-
 /// Refuses an index whose serial is below the highest seen for `id` (the registry's source),
 /// then records its serial when higher. The record is updated under a lock, atomically.
 pub fn check_serial(
@@ -252,7 +236,8 @@ pub fn check_serial(
     // lost with a disk) must not quietly restart rollback protection from zero.
     let kept = state_dir.join("serials.kept");
     // A record that cannot be read must not quietly turn rollback protection off.
-    let mut seen: BTreeMap<String, u64> = match read_record(&path) {
+    // One number per registry: a few MiB is far more than any real record.
+    let mut seen: BTreeMap<String, u64> = match crate::fsutil::read_no_follow(&path, 4 << 20) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SignatureError::Io {
             action: "cannot read the registry serials in",
             path: path.clone(),
