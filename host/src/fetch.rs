@@ -382,13 +382,14 @@ impl Opened {
 }
 
 /// Copies what passes through into a file, in large writes (the reads are often small).
-struct Tee<R> {
+/// Plan fetches collect their downloads through it too.
+pub(crate) struct Tee<R, W: Write = File> {
     inner: R,
-    file: io::BufWriter<File>,
+    file: io::BufWriter<W>,
 }
 
-impl<R> Tee<R> {
-    fn new(inner: R, file: File) -> Self {
+impl<R, W: Write> Tee<R, W> {
+    pub(crate) fn new(inner: R, file: W) -> Self {
         Tee {
             inner,
             file: io::BufWriter::with_capacity(1 << 20, file),
@@ -396,7 +397,7 @@ impl<R> Tee<R> {
     }
 }
 
-impl<R: Read> Read for Tee<R> {
+impl<R: Read, W: Write> Read for Tee<R, W> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.file.write_all(&buf[..n])?;

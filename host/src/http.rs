@@ -199,7 +199,7 @@ impl Http {
     }
 
     /// Puts any reader under the deadline for `size` bytes.
-    pub fn timed_reader<R: Read>(&self, inner: R, size: u64) -> Timed<R> {
+    fn timed_reader<R: Read>(&self, inner: R, size: u64) -> Timed<R> {
         Timed {
             inner,
             deadline: Deadline::start(&self.policy, size),
@@ -443,6 +443,8 @@ pub struct Body {
     url: Url,
     /// Bytes of the resource delivered so far (including the `start` the caller already had).
     offset: u64,
+    /// Where this transfer began (what an earlier run had already collected).
+    start: u64,
     total: u64,
     response: Option<Response>,
     /// Bytes of the current response to discard (the server restarted from 0).
@@ -463,6 +465,7 @@ impl Body {
             http: http.clone(),
             url: url.clone(),
             offset: start,
+            start,
             total,
             response: None,
             skip: 0,
@@ -531,8 +534,7 @@ impl Body {
 
     /// Bytes this transfer delivered (what an earlier run had is not counted).
     fn delivered(&self) -> u64 {
-        self.offset
-            .saturating_sub(self.total.saturating_sub(self.deadline.size))
+        self.offset.saturating_sub(self.start)
     }
 
     fn give_up(&mut self, message: String) -> io::Error {

@@ -647,7 +647,7 @@ fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf
         }
     };
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| e.to_string())?;
-    let actual = hash_capped(Tee(reader, tmp.as_file_mut()), url)?;
+    let actual = hash_capped(crate::fetch::Tee::new(reader, tmp.as_file_mut()), url)?;
     if actual != sha256 {
         return Err(format!(
             "{url}{from}: checksum mismatch: the plan pins sha256:{sha256}, the download is \
@@ -683,17 +683,6 @@ fn hash_capped(mut reader: impl Read, url: &str) -> Result<String, String> {
             return Err(too_large(url));
         }
         hasher.update(&buf[..n]);
-    }
-}
-
-/// Copies what is read into a file.
-struct Tee<R, W>(R, W);
-
-impl<R: Read, W: std::io::Write> Read for Tee<R, W> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        let n = self.0.read(buf)?;
-        self.1.write_all(&buf[..n])?;
-        Ok(n)
     }
 }
 
