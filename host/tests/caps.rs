@@ -43,20 +43,6 @@ fn run_measured(mut cmd: std::process::Command) -> (std::process::ExitStatus, St
     )
 }
 
-/// `jrt` as [`common::jrt_in`] runs it, as a plain command (so the test can wait for it).
-fn jrt(dir: &Path, registry: &Path) -> std::process::Command {
-    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("jrt"));
-    cmd.env_clear()
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .arg("--root")
-        .arg(dir.join("root"))
-        .arg("--cache-dir")
-        .arg(common::cache_with_compiled(dir))
-        .arg("--registry")
-        .arg(registry);
-    cmd
-}
-
 /// A package whose first header is a GNU long name declaring `size` bytes, followed by that
 /// many bytes. Built as many small gzip members (a gzip file may be a concatenation), so a
 /// gigabyte of it is a megabyte on disk and fast to make.
@@ -80,7 +66,7 @@ fn a_gigabyte_gnu_long_name_fails_at_the_cap_with_bounded_memory() {
     let work = tempfile::tempdir().unwrap();
     let bytes = long_name_package(1 << 30);
     let index = write_registry(work.path(), &[Published::honest("rt", "1.0.0", bytes)]);
-    let mut cmd = jrt(work.path(), &index);
+    let mut cmd = common::jrt_std_in(work.path(), &index);
     cmd.args(["install", "rt"]);
     let (status, stderr, peak_kib) = run_measured(cmd);
     assert!(!status.success());
@@ -122,7 +108,7 @@ fn a_100_mb_registry_json_is_refused_local_or_served() {
         if let Some(f) = fault {
             server.faults("registry.json", vec![f]);
         }
-        let mut cmd = jrt(work.path(), Path::new(registry));
+        let mut cmd = common::jrt_std_in(work.path(), Path::new(registry));
         cmd.args(["list", "--available"]);
         let (status, stderr, peak_kib) = run_measured(cmd);
         assert!(!status.success(), "{registry}");

@@ -87,7 +87,12 @@ pub fn cache_with_compiled(dir: &Path) -> PathBuf {
 
 /// `jrt` with a clean environment, root `<dir>/root`, cache `<dir>/cache`, and `registry`.
 pub fn jrt_in(dir: &Path, registry: &Path) -> assert_cmd::Command {
-    let mut cmd = assert_cmd::Command::cargo_bin("jrt").unwrap();
+    assert_cmd::Command::from_std(jrt_std_in(dir, registry))
+}
+
+/// [`jrt_in`] as a plain command, for tests that wait for it themselves (to read its rusage).
+pub fn jrt_std_in(dir: &Path, registry: &Path) -> std::process::Command {
+    let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("jrt"));
     cmd.env_clear()
         .env("PATH", std::env::var_os("PATH").unwrap_or_default())
         .arg("--root")
