@@ -234,17 +234,56 @@ fn a_mount_target_through_a_link_in_an_earlier_mount_is_refused() {
 }
 
 #[test]
-fn a_bare_name_runs_the_highest_version_and_installs_say_when_that_changes() {
+fn a_bare_name_runs_what_joblet_finds_first_and_installs_say_when_that_changes() {
     let work = tempfile::tempdir().unwrap();
-    let versions = ["1.3.3", "1.3.10", "1.2.0"];
+    let versions = ["1.3.3", "1.3.4", "1.3.10"];
     let published: Vec<Published> = versions
         .iter()
         .map(|v| Published::honest("rt", v, packages::prebuilt("rt", v, 1)))
         .collect();
     let index = write_registry(work.path(), &published);
     let jrt = || common::jrt_in(work.path(), &index);
+    let bare_runs = |spec: &str| {
+        let out = jrt()
+            .args(["run", spec, "--", "/bin/sh", "-c", "echo $RT_VERSION"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let marked = || {
+        let out = jrt().arg("list").output().unwrap();
+        let listed = String::from_utf8_lossy(&out.stdout).into_owned();
+        let marked: Vec<String> = listed
+            .lines()
+            .filter(|l| l.ends_with("(what a bare name runs)"))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(marked.len(), 1, "{listed}");
+        marked[0].split_whitespace().nth(1).unwrap().to_string()
+    };
     jrt().args(["install", "rt@1.3.3"]).assert().success();
-    // A second, higher version takes over the bare name: said, with the pin that keeps 1.3.3.
+    // Of {1.3.3, 1.3.4} Joblet's resolver finds 1.3.3 first: the new one does not get the name.
+    let out = jrt().args(["install", "rt@1.3.4"]).output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(
+        stderr.contains(
+            "rt@1.3.4 is installed, but a bare --runtime=rt runs 1.3.3: ask for --runtime=rt@1.3.4"
+        ),
+        "{stderr}"
+    );
+    assert_eq!(marked(), "1.3.3");
+    assert_eq!(bare_runs("rt"), "1.3.3");
+    assert_eq!(bare_runs("rt@latest"), "1.3.3");
+    assert_eq!(bare_runs("rt@1.3.4"), "1.3.4");
+    // 1.3.10 sorts before 1.3.3 in byte order: it takes over the bare name, and that is said,
+    // with the pin that keeps 1.3.3.
+    jrt().args(["remove", "rt@1.3.4"]).assert().success();
     let out = jrt().args(["install", "rt@1.3.10"]).output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
@@ -255,25 +294,8 @@ fn a_bare_name_runs_the_highest_version_and_installs_say_when_that_changes() {
         ),
         "{stderr}"
     );
-    // A lower one does not: said too.
-    let out = jrt().args(["install", "rt@1.2.0"]).output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(
-        stderr.contains("rt@1.2.0 is installed, but a bare --runtime=rt runs 1.3.10"),
-        "{stderr}"
-    );
-    // jrt list marks what a bare name runs (semver: 1.3.10 is above 1.3.3).
-    let out = jrt().arg("list").output().unwrap();
-    let listed = String::from_utf8_lossy(&out.stdout);
-    let marked: Vec<&str> = listed
-        .lines()
-        .filter(|l| l.ends_with("(what a bare name runs)"))
-        .collect();
-    assert_eq!(marked.len(), 1, "{listed}");
-    assert!(
-        marked[0].starts_with("rt") && marked[0].contains("1.3.10"),
-        "{listed}"
-    );
+    assert_eq!(marked(), "1.3.10");
+    assert_eq!(bare_runs("rt"), "1.3.10");
     // jrt run takes Joblet's forms only; a range is for install.
     let out = jrt()
         .args(["run", "rt@^1.3", "--", "/bin/true"])

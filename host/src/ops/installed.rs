@@ -21,8 +21,8 @@ pub struct Installed {
     pub registry: String,
     pub checksum: String,
     pub installed_at: u64,
-    /// Whether a bare name (`--runtime=NAME`, `jrt run NAME`) gets this version: the highest
-    /// installed, as Joblet's resolver picks it.
+    /// Whether a bare name (`--runtime=NAME`, `NAME@latest`, `jrt run NAME`) gets this
+    /// version: the first version directory in byte order, as Joblet's resolver picks it.
     pub default: bool,
 }
 
@@ -103,11 +103,23 @@ pub fn installed(layout: &Layout) -> Vec<Installed> {
             }
         })
     });
-    // The last (highest) version of each name is what a bare name gets.
-    for i in 0..out.len() {
-        out[i].default = out.get(i + 1).is_none_or(|next| next.name != out[i].name);
-    }
+    mark_defaults(&mut out);
     out
+}
+
+/// Marks what a bare name gets on this node. Joblet's resolver (`FindRuntimeDirectory` in
+/// `internal/joblet/runtime/resolver.go`) walks `<base>/<name>/<version>/` in `os.ReadDir`
+/// order, which is byte order of the names, and takes the first `runtime.yml` whose name
+/// matches: so 1.3.3 wins over 1.3.4, and 1.3.10 over 1.3.3. Not semver, and jrt follows it
+/// so that `jrt run NAME` runs what a job with `--runtime=NAME` gets.
+fn mark_defaults(all: &mut [Installed]) {
+    let dir_name = |i: &Installed| i.path.file_name().map(|n| n.as_encoded_bytes().to_vec());
+    for i in 0..all.len() {
+        let mine = dir_name(&all[i]);
+        all[i].default = !all
+            .iter()
+            .any(|other| other.name == all[i].name && dir_name(other) < mine);
+    }
 }
 
 /// The installs a spec names: `name` all versions, `name@ver` one, requirements those that

@@ -87,19 +87,22 @@ pub fn parse_user(text: &str) -> Result<(u32, u32), RunError> {
 
 pub use crate::runtime_yml::{MountYml, RuntimeYml};
 
-/// The installed runtime a spec names (the highest matching version) and its runtime.yml,
-/// with every mount checked: sources inside the runtime, targets absolute without `..`.
+/// The installed runtime a spec names, as Joblet picks it (a bare name or `@latest`: the
+/// version Joblet's resolver finds first; `@X.Y.Z`: that one), and its runtime.yml, with every
+/// mount checked: sources inside the runtime, targets absolute without `..`.
 pub fn find(layout: &Layout, spec: &Spec) -> Result<(PathBuf, RuntimeYml), RunError> {
     let all = installed(layout);
-    let dir = matching(&all, spec)
-        .last()
-        .map(|i| i.path.clone())
-        .ok_or_else(|| {
-            RunError::NotInstalled(match spec.req {
-                crate::registry::VersionReq::Latest => spec.name.clone(),
-                _ => spec.to_string(),
-            })
-        })?;
+    let found = matching(&all, spec);
+    let picked = match spec.req {
+        crate::registry::VersionReq::Latest => found.into_iter().find(|i| i.default),
+        _ => found.last().copied(),
+    };
+    let dir = picked.map(|i| i.path.clone()).ok_or_else(|| {
+        RunError::NotInstalled(match spec.req {
+            crate::registry::VersionReq::Latest => spec.name.clone(),
+            _ => spec.to_string(),
+        })
+    })?;
     let bad = |reason: String| RunError::RuntimeYml {
         dir: dir.clone(),
         reason,

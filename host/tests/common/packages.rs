@@ -18,7 +18,11 @@ pub fn prebuilt(name: &str, version: &str, files: usize) -> Vec<u8> {
         ),
         file(
             &format!("{name}/runtime.yml"),
-            format!("name: {name}\nversion: {version}\nmounts: []\nenvironment: {{}}\n").as_bytes(),
+            // The version in the environment tells a test which one `jrt run` picked.
+            format!(
+                "name: {name}\nversion: {version}\nmounts: []\nenvironment: {{RT_VERSION: \"{version}\"}}\n"
+            )
+            .as_bytes(),
         ),
         file(&format!("{name}/versions.lock"), b"components: {}\n"),
         dir(&format!("{name}/isolated/")),
