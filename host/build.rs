@@ -15,7 +15,7 @@ use sha2::{Digest, Sha256};
 
 const TARGET: &str = "wasm32-wasip2";
 /// (package, artifact stem, embedded).
-const PLUGINS: [(&str, &str, bool); 7] = [
+const PLUGINS: [(&str, &str, bool); 8] = [
     ("jrt-plugin-python", "jrt_plugin_python", true),
     ("jrt-plugin-jdk", "jrt_plugin_jdk", true),
     ("jrt-plugin-cuda", "jrt_plugin_cuda", true),
@@ -26,6 +26,11 @@ const PLUGINS: [(&str, &str, bool); 7] = [
     ),
     ("jrt-test-plugin-hostile", "jrt_test_plugin_hostile", false),
     ("jrt-test-plugin-legacy", "jrt_test_plugin_legacy", false),
+    (
+        "jrt-test-plugin-legacy-v1-1",
+        "jrt_test_plugin_legacy_v1_1",
+        false,
+    ),
     (
         "jrt-test-plugin-future-api",
         "jrt_test_plugin_future_api",

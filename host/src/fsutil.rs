@@ -97,6 +97,11 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Whether `text` is a sha256 written as 64 hex digits (of either case).
+pub fn is_sha256_hex(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// Visits `root` and everything below it without following symbolic links (a link is
 /// visited, never entered), depth first. `visit` sees each path with its `lstat` metadata; a
 /// directory's entries are listed after it was visited, so `visit` may first change the

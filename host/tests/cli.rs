@@ -136,7 +136,7 @@ fn plugin_list_shows_the_builtins() {
     let names: Vec<&str> = rows.iter().map(|r| r["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["python", "jdk", "cuda"]);
     for r in rows {
-        assert_eq!(r["api_version"], "1.1.0");
+        assert_eq!(r["api_version"], "1.2.0");
         assert_eq!(r["source"], "built-in");
         assert_eq!(r["sha256"].as_str().unwrap().len(), 64);
     }

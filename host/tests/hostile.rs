@@ -264,15 +264,21 @@ fn a_step_without_network_reaches_no_listener_and_a_declared_one_does() {
     );
 }
 
-/// A plugin built for the 1.0.0 API, added beside the 1.1.0 ones: it loads and sets up, its
-/// steps get no network, unless the runtime's manifest grants its family some.
+/// Plugins built for the 1.0.0 and 1.1.0 APIs, added beside the 1.2.0 ones: they load and set
+/// up; a 1.0 plugin's steps get no network unless the runtime's manifest grants its family
+/// some, a 1.1 plugin's steps get what they declare; their locked packages carry no sha256.
 #[test]
-fn a_plugin_of_api_1_0_works_beside_1_1_ones_and_gets_network_only_from_the_manifest() {
+fn plugins_of_older_apis_work_beside_the_newest_and_keep_their_meaning() {
     let work = Work::new();
-    work.jrt()
-        .args(["plugin", "add", env!("JRT_TEST_PLUGIN_LEGACY")])
-        .assert()
-        .success();
+    for plugin in [
+        env!("JRT_TEST_PLUGIN_LEGACY"),
+        env!("JRT_TEST_PLUGIN_LEGACY_V1_1"),
+    ] {
+        work.jrt()
+            .args(["plugin", "add", plugin])
+            .assert()
+            .success();
+    }
     let list = work
         .jrt()
         .args(["plugin", "list", "--json"])
@@ -287,31 +293,45 @@ fn a_plugin_of_api_1_0_works_beside_1_1_ones_and_gets_network_only_from_the_mani
             .map(|p| p["api_version"].as_str().unwrap_or_default().to_string())
     };
     assert_eq!(api("legacy").as_deref(), Some("1.0.0"));
-    assert_eq!(api("hostile").as_deref(), Some("1.1.0"));
-    assert_eq!(api("python").as_deref(), Some("1.1.0"));
+    assert_eq!(api("legacy-v1-1").as_deref(), Some("1.1.0"));
+    assert_eq!(api("hostile").as_deref(), Some("1.2.0"));
+    assert_eq!(api("python").as_deref(), Some("1.2.0"));
 
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     listener.set_nonblocking(true).unwrap();
     let port = listener.local_addr().unwrap().port();
     let script = format!("bash -c 'echo hi > /dev/tcp/127.0.0.1/{port}' 2>/dev/null; exit 0");
-    let write = |name: &str, extra: &str| {
+    let write = |name: &str, family: &str, extra: &str| {
         let d = work.runtimes().join(name);
         std::fs::create_dir_all(&d).unwrap();
         std::fs::write(
             d.join("manifest.yaml"),
             format!(
-                "name: {name}\nversion: 1.0.0\ndescription: old\nfamily: [legacy]\nplatforms: {PLATFORMS}\ndirect: {}\n{extra}",
+                "name: {name}\nversion: 1.0.0\ndescription: old\nfamily: [{family}]\nplatforms: {PLATFORMS}\ndirect: {}\n{extra}",
                 quoted(&script)
             ),
         )
         .unwrap();
     };
-    write("old-offline", "");
+    let accepted = |listener: &TcpListener| {
+        listener.set_nonblocking(false).unwrap();
+        let (mut conn, _) = listener.accept().unwrap();
+        let mut got = String::new();
+        conn.read_to_string(&mut got).unwrap();
+        listener.set_nonblocking(true).unwrap();
+        got
+    };
+    write("old-offline", "legacy", "");
     let (ok, out) = work.install("old-offline");
     assert!(ok, "{out}");
     let lock =
         std::fs::read_to_string(work.installed("old-offline").join("versions.lock")).unwrap();
     assert!(lock.contains("legacy: legacy-1.0.0"), "{lock}");
+    assert!(
+        lock.contains("kind: test\n  name: legacy\n  version: legacy-1.0.0\n")
+            && !lock.contains("sha256"),
+        "{lock}"
+    );
     std::thread::sleep(Duration::from_millis(50));
     assert!(
         listener.accept().is_err(),
@@ -320,15 +340,41 @@ fn a_plugin_of_api_1_0_works_beside_1_1_ones_and_gets_network_only_from_the_mani
 
     write(
         "old-granted",
+        "legacy",
         &format!("setup_network:\n  legacy: ['127.0.0.1:{port}']\n"),
     );
     let (ok, out) = work.install("old-granted");
     assert!(ok, "{out}");
-    listener.set_nonblocking(false).unwrap();
-    let (mut conn, _) = listener.accept().unwrap();
-    let mut got = String::new();
-    conn.read_to_string(&mut got).unwrap();
-    assert_eq!(got, "hi\n");
+    assert_eq!(accepted(&listener), "hi\n");
+
+    // 1.1.0: the step's own declaration reaches the listener, and is recorded.
+    write(
+        "v11-declared",
+        "legacy-v1-1",
+        &format!("declare_network: '127.0.0.1:{port}'\n"),
+    );
+    let (ok, out) = work.install("v11-declared");
+    assert!(ok, "{out}");
+    assert_eq!(accepted(&listener), "hi\n");
+    let dir = work.installed("v11-declared");
+    let lock = std::fs::read_to_string(dir.join("versions.lock")).unwrap();
+    assert!(
+        lock.contains("legacy-v1-1: legacy-v1-1-1.1.0")
+            && lock.contains("name: legacy-v1-1\n  version: legacy-v1-1-1.1.0\n")
+            && !lock.contains("sha256"),
+        "{lock}"
+    );
+    let receipt = std::fs::read_to_string(dir.join(".jrt/receipt.json")).unwrap();
+    assert!(receipt.contains(&format!("127.0.0.1:{port}")), "{receipt}");
+    // ...and one that declares nothing gets nothing.
+    write("v11-offline", "legacy-v1-1", "");
+    let (ok, out) = work.install("v11-offline");
+    assert!(ok, "{out}");
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(
+        listener.accept().is_err(),
+        "a 1.1 step that declared nothing reached the listener"
+    );
 }
 
 #[test]

@@ -19,7 +19,7 @@ fn builtins_report_their_info_and_api_version() {
         let p = builtin(&host, name);
         assert_eq!(p.meta.name, name);
         assert_eq!(p.meta.families, vec![name.to_string()]);
-        assert_eq!(p.meta.api_version, "1.1.0");
+        assert_eq!(p.meta.api_version, "1.2.0");
         assert_eq!(p.meta.sha256.len(), 64);
     }
 }

@@ -27,35 +27,77 @@ fn host_python_version() -> String {
 }
 
 /// Writes a minimal wheel `jrtfixture-1.0.0-py3-none-any.whl` into `dir` and returns its
-/// sha256. Built with the host's python, so the test needs no zip crate.
+/// sha256.
 fn make_wheel(dir: &Path) -> String {
+    make_wheel_of(
+        dir,
+        "jrtfixture",
+        "GREETING = 'hello from the runtime'\n",
+        &[],
+    )
+}
+
+/// Writes a minimal wheel `<name>-1.0.0-py3-none-any.whl` holding `<name>/__init__.py`, which
+/// depends on `requires`, into `dir` and returns its sha256. Built with the host's python, so
+/// the test needs no zip crate.
+fn make_wheel_of(dir: &Path, name: &str, init: &str, requires: &[&str]) -> String {
     std::fs::create_dir_all(dir).unwrap();
     let script = r#"
-import base64, hashlib, sys, zipfile
+import base64, sys, hashlib, zipfile
+wheel, name, init, requires = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
+meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0.0\n" + "".join(f"Requires-Dist: {r}\n" for r in requires)
 files = {
-    "jrtfixture/__init__.py": b"GREETING = 'hello from the runtime'\n",
-    "jrtfixture-1.0.0.dist-info/METADATA": b"Metadata-Version: 2.1\nName: jrtfixture\nVersion: 1.0.0\n",
-    "jrtfixture-1.0.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: jrt-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
+    f"{name}/__init__.py": init.encode(),
+    f"{name}-1.0.0.dist-info/METADATA": meta.encode(),
+    f"{name}-1.0.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: jrt-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
 }
 record = ""
-for name, data in files.items():
+for path, data in files.items():
     digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    record += f"{name},sha256={digest},{len(data)}\n"
-record += "jrtfixture-1.0.0.dist-info/RECORD,,\n"
-files["jrtfixture-1.0.0.dist-info/RECORD"] = record.encode()
-with zipfile.ZipFile(sys.argv[1], "w") as z:
-    for name, data in files.items():
-        z.writestr(zipfile.ZipInfo(name, (2020, 1, 1, 0, 0, 0)), data)
+    record += f"{path},sha256={digest},{len(data)}\n"
+record += f"{name}-1.0.0.dist-info/RECORD,,\n"
+files[f"{name}-1.0.0.dist-info/RECORD"] = record.encode()
+with zipfile.ZipFile(wheel, "w") as z:
+    for path, data in files.items():
+        z.writestr(zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0)), data)
 "#;
-    let wheel = dir.join("jrtfixture-1.0.0-py3-none-any.whl");
+    let wheel = dir.join(format!("{name}-1.0.0-py3-none-any.whl"));
     let status = Std::new("python3")
         .arg("-c")
         .arg(script)
         .arg(&wheel)
+        .arg(name)
+        .arg(init)
+        .args(requires)
         .status()
         .unwrap();
     assert!(status.success());
     jrt::fsutil::sha256_hex(&std::fs::read(&wheel).unwrap())
+}
+
+/// The sha256 of each wheel ensurepip bundles with the host's python, by its file name.
+fn bundled_wheels() -> Vec<(String, String)> {
+    let out = Std::new("python3")
+        .args([
+            "-I",
+            "-c",
+            "import ensurepip, glob, os\nfor w in sorted(glob.glob(os.path.join(os.path.dirname(ensurepip.__file__), '_bundled', '*.whl'))): print(os.path.basename(w))",
+        ])
+        .output()
+        .unwrap();
+    let dir = Std::new("python3")
+        .args(["-I", "-c", "import ensurepip, os; print(os.path.join(os.path.dirname(ensurepip.__file__), '_bundled'))"])
+        .output()
+        .unwrap();
+    let dir = String::from_utf8(dir.stdout).unwrap();
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|file| {
+            let bytes = std::fs::read(Path::new(dir.trim()).join(file)).unwrap();
+            (file.to_string(), jrt::fsutil::sha256_hex(&bytes))
+        })
+        .collect()
 }
 
 /// A runtime source directory `<runtimes>/<name>/manifest.yaml`.
@@ -396,7 +438,14 @@ fn an_upstream_source_package_is_set_up_by_its_inferred_family_without_its_scrip
     let version = host_python_version();
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    make_wheel(&d.join("wheels"));
+    // The pin pulls in a dependency the manifest does not list.
+    let pin_sha = make_wheel_of(
+        &d.join("wheels"),
+        "jrtfixture",
+        "import jrtdep\nGREETING = 'hello from the runtime'\n",
+        &["jrtdep"],
+    );
+    let dep_sha = make_wheel_of(&d.join("wheels"), "jrtdep", "", &[]);
     let upstream = d.join("upstream");
     let rt = upstream.join("python-3.11");
     std::fs::create_dir_all(&rt).unwrap();
@@ -474,7 +523,36 @@ fn an_upstream_source_package_is_set_up_by_its_inferred_family_without_its_scrip
         lock.contains("family:\n- python") && lock.contains("family_inferred: true"),
         "{lock}"
     );
-    assert!(lock.contains("name: jrtfixture"), "{lock}");
+    // Every distribution with the sha256 of the file it was installed from: the unhashed pin,
+    // the dependency pip pulled in, and pip and setuptools from the interpreter's wheels.
+    let locked: serde_norway::Value = serde_norway::from_str(&lock).unwrap();
+    let packages: Vec<(String, String, Option<String>)> = locked["packages"]
+        .as_sequence()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["name"].as_str().unwrap().to_string(),
+                p["version"].as_str().unwrap().to_string(),
+                p["sha256"].as_str().map(str::to_string),
+            )
+        })
+        .collect();
+    let sha_of = |name: &str| {
+        packages
+            .iter()
+            .find(|p| p.0 == name)
+            .unwrap_or_else(|| panic!("{name} is not in versions.lock: {lock}"))
+            .2
+            .clone()
+    };
+    assert_eq!(sha_of("jrtfixture"), Some(pin_sha), "{lock}");
+    assert_eq!(sha_of("jrtdep"), Some(dep_sha), "{lock}");
+    for (file, sha) in bundled_wheels() {
+        let name = file.split('-').next().unwrap();
+        assert_eq!(sha_of(name), Some(sha), "{file}: {lock}");
+    }
+    assert!(packages.iter().all(|p| p.2.is_some()), "{lock}");
     let receipt = std::fs::read_to_string(tree.join(".jrt/receipt.json")).unwrap();
     assert!(
         receipt.contains("\"inferred_family\": [\n    \"python\""),
@@ -490,7 +568,8 @@ fn an_upstream_source_package_is_set_up_by_its_inferred_family_without_its_scrip
     assert!(
         yml.contains("language: python")
             && yml.contains(&format!("requirements:\n  architectures:\n  - {arch}"))
-            && yml.contains("- jrtfixture==1.0.0"),
+            && yml.contains("- jrtfixture==1.0.0")
+            && yml.contains("- jrtdep==1.0.0"),
         "{yml}"
     );
     let out = common::jrt_in(d, Path::new(&server.url("registry.json")))

@@ -117,6 +117,10 @@ struct LockedPackage {
     kind: String,
     name: String,
     version: String,
+    /// The sha256 of the file it was installed from, as the plugin read it from the
+    /// installer's report (plugins of API 1.2.0 and later).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    sha256: Option<String>,
 }
 
 /// The network a manifest grants the setup steps of `family`'s plugin:
@@ -384,12 +388,27 @@ pub fn set_up(
             .capture_versions(plugin, &wit, &outputs)
             .map_err(|e| e.to_string())?;
         lock.components.extend(captured.components);
-        lock.packages
-            .extend(captured.packages.into_iter().map(|p| LockedPackage {
+        for p in captured.packages {
+            // A plugin's word, written into a file fleets pin by: a hash that is not one
+            // is refused rather than recorded.
+            if let Some(sha) = &p.sha256
+                && !crate::fsutil::is_sha256_hex(sha)
+            {
+                return Err(format!(
+                    "plugin {} recorded '{}' as the sha256 of {} {}, which is not 64 hex digits",
+                    plugin.meta.name,
+                    crate::display::safe(sha),
+                    crate::display::safe(&p.name),
+                    crate::display::safe(&p.version),
+                ));
+            }
+            lock.packages.push(LockedPackage {
                 kind: p.kind,
                 name: p.name,
                 version: p.version,
-            }));
+                sha256: p.sha256.map(|s| s.to_ascii_lowercase()),
+            });
+        }
         lock.notes.extend(captured.notes);
     }
     write_yaml(&tree.join("versions.lock"), &lock)?;

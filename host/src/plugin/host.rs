@@ -9,11 +9,11 @@ use wasmtime::component::{HasSelf, Linker};
 use wasmtime::{Engine, Store, Trap};
 
 use super::LogLevel;
-use super::bindings::{types, v1_0_0, v1_1_0};
+use super::bindings::{types, v1_0_0, v1_1_0, v1_2_0};
 use super::cache::{CacheOutcome, CodeCache};
+use super::convert::Convert;
 use super::error::chain;
 use super::sandbox::{LogSink, StoreState};
-use super::since_v1_0_0::Convert;
 use super::{API_MAJOR, API_VERSION, PluginError, PluginFailure, engine};
 
 /// Resource limits for one plugin call.
@@ -88,8 +88,22 @@ pub struct Plugin {
 
 /// A component ready to instantiate, bound with the WIT version it was built for.
 enum Pre {
+    V1_2(v1_2_0::FamilyPluginPre<StoreState>),
     V1_1(v1_1_0::FamilyPluginPre<StoreState>),
     V1_0(v1_0_0::FamilyPluginPre<StoreState>),
+}
+
+/// Calls a plugin through the bindings of the version it was built for: `$newest` for the
+/// newest, `$older` (the same code, typed per version: it converts its arguments down and its
+/// results up) for each older one.
+macro_rules! by_version {
+    ($pre:expr, |$p:ident| newest: $newest:expr, older: $older:expr) => {
+        match $pre {
+            Pre::V1_2($p) => $newest,
+            Pre::V1_1($p) => $older,
+            Pre::V1_0($p) => $older,
+        }
+    };
 }
 
 impl std::fmt::Debug for Plugin {
@@ -119,6 +133,8 @@ impl PluginHost {
         wasmtime_wasi::p2::add_to_linker_sync(&mut linker)
             .map_err(|e| PluginError::Engine(chain(&e)))?;
         // Every bound version's imports, so old plugins keep loading beside new ones.
+        v1_2_0::FamilyPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
+            .map_err(|e| PluginError::Engine(chain(&e)))?;
         v1_1_0::FamilyPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
             .map_err(|e| PluginError::Engine(chain(&e)))?;
         v1_0_0::FamilyPlugin::add_to_linker::<_, HasSelf<_>>(&mut linker, |state| state)
@@ -174,11 +190,12 @@ impl PluginHost {
                 chain(&e)
             ))
         };
-        // A 1.0.x component binds to 1.0.0; anything newer of major 1 to the newest we know.
-        let pre = if semver::Version::parse(&exported).is_ok_and(|v| v.minor == 0) {
-            Pre::V1_0(v1_0_0::FamilyPluginPre::new(instance_pre).map_err(mismatch)?)
-        } else {
-            Pre::V1_1(v1_1_0::FamilyPluginPre::new(instance_pre).map_err(mismatch)?)
+        // A 1.0.x component binds to 1.0.0, 1.1.x to 1.1.0; anything newer of major 1 to the
+        // newest we know.
+        let pre = match semver::Version::parse(&exported).map(|v| v.minor) {
+            Ok(0) => Pre::V1_0(v1_0_0::FamilyPluginPre::new(instance_pre).map_err(mismatch)?),
+            Ok(1) => Pre::V1_1(v1_1_0::FamilyPluginPre::new(instance_pre).map_err(mismatch)?),
+            _ => Pre::V1_2(v1_2_0::FamilyPluginPre::new(instance_pre).map_err(mismatch)?),
         };
         let mut plugin = Plugin {
             meta: PluginMeta {
@@ -224,20 +241,16 @@ impl PluginHost {
 
     /// `info()`: what the plugin says about itself.
     pub fn info(&self, plugin: &Plugin) -> Result<types::PluginInfo, PluginError> {
-        match &plugin.pre {
-            Pre::V1_1(pre) => self.call(plugin, "info", |s| {
-                pre.instantiate(&mut *s)?
-                    .joblet_runtime_plugin()
-                    .call_info(s)
+        by_version!(&plugin.pre, |pre|
+            newest: self.call(plugin, "info", |s| {
+                pre.instantiate(&mut *s)?.joblet_runtime_plugin().call_info(s)
             }),
-            Pre::V1_0(pre) => self
+            older: self
                 .call(plugin, "info", |s| {
-                    pre.instantiate(&mut *s)?
-                        .joblet_runtime_plugin()
-                        .call_info(s)
+                    pre.instantiate(&mut *s)?.joblet_runtime_plugin().call_info(s)
                 })
-                .map(Convert::convert),
-        }
+                .map(Convert::convert)
+        )
     }
 
     /// `detect-platform(facts)`.
@@ -246,20 +259,20 @@ impl PluginHost {
         plugin: &Plugin,
         facts: &types::HostFacts,
     ) -> Result<types::Platform, PluginError> {
-        match &plugin.pre {
-            Pre::V1_1(pre) => self.call_fallible(plugin, "detect-platform", |s| {
+        by_version!(&plugin.pre, |pre|
+            newest: self.call_fallible(plugin, "detect-platform", |s| {
                 pre.instantiate(&mut *s)?
                     .joblet_runtime_plugin()
                     .call_detect_platform(s, facts)
             }),
-            Pre::V1_0(pre) => self.call_fallible(plugin, "detect-platform", |s| {
+            older: self.call_fallible(plugin, "detect-platform", |s| {
                 let facts = facts.clone().convert();
                 pre.instantiate(&mut *s)?
                     .joblet_runtime_plugin()
                     .call_detect_platform(s, &facts)
                     .map(|r| r.map(Convert::convert))
-            }),
-        }
+            })
+        )
     }
 
     /// `validate-manifest(manifest)`.
@@ -268,21 +281,21 @@ impl PluginHost {
         plugin: &Plugin,
         manifest: &types::Manifest,
     ) -> Result<Vec<types::Diagnostic>, PluginError> {
-        match &plugin.pre {
-            Pre::V1_1(pre) => self.call(plugin, "validate-manifest", |s| {
+        by_version!(&plugin.pre, |pre|
+            newest: self.call(plugin, "validate-manifest", |s| {
                 pre.instantiate(&mut *s)?
                     .joblet_runtime_plugin()
                     .call_validate_manifest(s, manifest)
             }),
-            Pre::V1_0(pre) => self
+            older: self
                 .call(plugin, "validate-manifest", |s| {
                     let manifest = manifest.clone().convert();
                     pre.instantiate(&mut *s)?
                         .joblet_runtime_plugin()
                         .call_validate_manifest(s, &manifest)
                 })
-                .map(Convert::convert),
-        }
+                .map(Convert::convert)
+        )
     }
 
     /// `plan-setup(request)`.
@@ -291,20 +304,20 @@ impl PluginHost {
         plugin: &Plugin,
         request: &types::SetupRequest,
     ) -> Result<types::Plan, PluginError> {
-        match &plugin.pre {
-            Pre::V1_1(pre) => self.call_fallible(plugin, "plan-setup", |s| {
+        by_version!(&plugin.pre, |pre|
+            newest: self.call_fallible(plugin, "plan-setup", |s| {
                 pre.instantiate(&mut *s)?
                     .joblet_runtime_plugin()
                     .call_plan_setup(s, request)
             }),
-            Pre::V1_0(pre) => self.call_fallible(plugin, "plan-setup", |s| {
+            older: self.call_fallible(plugin, "plan-setup", |s| {
                 let request = request.clone().convert();
                 pre.instantiate(&mut *s)?
                     .joblet_runtime_plugin()
                     .call_plan_setup(s, &request)
                     .map(|r| r.map(Convert::convert))
-            }),
-        }
+            })
+        )
     }
 
     /// `capture-versions(manifest, probes)`.
@@ -314,21 +327,21 @@ impl PluginHost {
         manifest: &types::Manifest,
         probes: &[types::ProbeOutput],
     ) -> Result<types::VersionLock, PluginError> {
-        match &plugin.pre {
-            Pre::V1_1(pre) => self.call_fallible(plugin, "capture-versions", |s| {
+        by_version!(&plugin.pre, |pre|
+            newest: self.call_fallible(plugin, "capture-versions", |s| {
                 pre.instantiate(&mut *s)?
                     .joblet_runtime_plugin()
                     .call_capture_versions(s, manifest, probes)
             }),
-            Pre::V1_0(pre) => self.call_fallible(plugin, "capture-versions", |s| {
+            older: self.call_fallible(plugin, "capture-versions", |s| {
                 let manifest = manifest.clone().convert();
                 let probes: Vec<_> = probes.to_vec().convert();
                 pre.instantiate(&mut *s)?
                     .joblet_runtime_plugin()
                     .call_capture_versions(s, &manifest, &probes)
                     .map(|r| r.map(Convert::convert))
-            }),
-        }
+            })
+        )
     }
 
     /// Calls a function whose WIT result is `result<T, plugin-error>` (of any bound version,

@@ -12,11 +12,13 @@ mod bindings;
 pub mod builtin;
 pub mod cache;
 pub mod catalog;
+mod convert;
 mod engine;
 mod error;
 mod host;
 mod sandbox;
 mod since_v1_0_0;
+mod since_v1_1_0;
 
 pub use bindings::host::LogLevel;
 pub use bindings::types;
@@ -25,8 +27,8 @@ pub use error::{PluginError, PluginFailure};
 pub use host::{HostOptions, Limits, Origin, Plugin, PluginHost, PluginMeta};
 
 /// The newest plugin API this host speaks: the version of the WIT package `joblet:runtime`.
-pub const API_VERSION: &str = "1.1.0";
+pub const API_VERSION: &str = "1.2.0";
 /// Every minor version of [`API_MAJOR`] the host binds (`wit/since_v*`), oldest first.
-pub const API_VERSIONS: [&str; 2] = ["1.0.0", "1.1.0"];
+pub const API_VERSIONS: [&str; 3] = ["1.0.0", "1.1.0", "1.2.0"];
 /// The major version a plugin must have been built for.
 pub const API_MAJOR: u64 = 1;

@@ -8,8 +8,9 @@ use wasmtime_wasi::p2::pipe::MemoryOutputPipe;
 use wasmtime_wasi::{WasiCtx, WasiCtxView, WasiView};
 
 use super::bindings::v1_0_0::joblet::runtime as v1_0_0;
+use super::bindings::v1_1_0::joblet::runtime as v1_1_0;
 use super::bindings::{host, types};
-use super::since_v1_0_0::Convert;
+use super::convert::Convert;
 
 /// How much of a plugin's stderr is kept (a panic message fits easily).
 const STDERR_CAPACITY: usize = 64 * 1024;
@@ -131,6 +132,14 @@ impl v1_0_0::host::Host for StoreState {
 }
 
 impl v1_0_0::types::Host for StoreState {}
+
+impl v1_1_0::host::Host for StoreState {
+    fn log(&mut self, level: v1_1_0::host::LogLevel, message: String) {
+        host::Host::log(self, level.convert(), message)
+    }
+}
+
+impl v1_1_0::types::Host for StoreState {}
 
 #[cfg(test)]
 mod tests {

@@ -249,15 +249,14 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
                         "https" | "http" | "file" => Ok(()),
                         s => Err(format!("'{}' uses the scheme '{s}'", f.url)),
                     });
-                let sha_ok =
-                    if f.sha256.len() == 64 && f.sha256.bytes().all(|b| b.is_ascii_hexdigit()) {
-                        Ok(())
-                    } else {
-                        Err(format!(
-                            "'{}' is not a sha256 (64 hex digits); every fetch must be pinned",
-                            f.sha256
-                        ))
-                    };
+                let sha_ok = if crate::fsutil::is_sha256_hex(&f.sha256) {
+                    Ok(())
+                } else {
+                    Err(format!(
+                        "'{}' is not a sha256 (64 hex digits); every fetch must be pinned",
+                        f.sha256
+                    ))
+                };
                 let strip_ok = if f.unpack && f.strip_components > 1 {
                     Err(format!(
                         "strip-components {} is not supported (0 or 1)",

@@ -11,12 +11,11 @@
 //! must match the kernel module of the machine the job runs on, which Joblet provides.
 
 use jrt_plugin_kit::layout::{
-    PYPI, PYTHON, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, allowed, pip_install_args, probe, run,
-    run_online,
+    PYPI, PYTHON, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, allowed, probe, run, run_online,
 };
-use jrt_plugin_kit::log;
 use jrt_plugin_kit::probes::{field_list, field_text};
 use jrt_plugin_kit::types::{Plan, PluginError, SetupRequest, SetupStep, WriteFile};
+use jrt_plugin_kit::{log, pip};
 
 use crate::capture::PROBE_TORCH;
 use crate::nvidia;
@@ -111,6 +110,8 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
         text.push('\n');
     }
     let index = format!("{TORCH_INDEX}/{tag}");
+    // The python family's capture reads this report too: torch's wheels get their sha256.
+    let report = pip::report_path("cuda");
     let steps = vec![
         SetupStep::WriteFile(WriteFile {
             target: REQUIREMENTS.into(),
@@ -119,7 +120,7 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
         }),
         run_online(
             PYTHON,
-            &pip_install_args(&["--extra-index-url", &index, "-r", REQUIREMENTS]),
+            &pip::install_args(&report, &["--extra-index-url", &index, "-r", REQUIREMENTS]),
             3600,
             &[PYPI[0], PYPI[1], (TORCH_INDEX_HOST, 443)],
         ),

@@ -1,6 +1,6 @@
 //! Where runtimes keep things, shared by the families that compose (cuda runs after python
 //! and uses the python runtime's interpreter), and the plan-building helpers they share
-//! (pinned builds per architecture, the host-reuse flags, pip's install options).
+//! (pinned builds per architecture, the host-reuse flags).
 //!
 //! A runtime tree holds `isolated/`, the files its Joblet mounts point into; a python runtime
 //! is a prefix mounted at `/usr/local`, a JDK one mounted at `/opt/jdk`.
@@ -62,28 +62,6 @@ pub fn probe(name: &str, program: &str, args: &[&str]) -> Probe {
         program: program.to_string(),
         args: args.iter().map(|a| a.to_string()).collect(),
     }
-}
-
-/// `-I -m pip install` with the options every runtime install uses, then `rest`: the
-/// runtime's own interpreter isolated from the environment, wheels only (nothing is compiled
-/// on the build machine), no cache inside the tree, no bytecode (the relocation step compiles
-/// it with the job's paths).
-pub fn pip_install_args<'a>(rest: &[&'a str]) -> Vec<&'a str> {
-    let mut args = vec![
-        "-I",
-        "-m",
-        "pip",
-        "install",
-        "--no-cache-dir",
-        "--disable-pip-version-check",
-        "--no-warn-script-location",
-        "--no-input",
-        "--only-binary",
-        ":all:",
-        "--no-compile",
-    ];
-    args.extend_from_slice(rest);
-    args
 }
 
 /// A pinned download in a manifest: `URL#sha256=HEX` (pip's notation), split.

@@ -1,7 +1,10 @@
 //! What a python runtime really contains, from its probes: the interpreter's version (which
 //! must equal the manifest's `python_version`: never label 3.12 as 3.11) and its installed
-//! distributions (every pin in `packages` must be there at exactly its version).
+//! distributions (every pin in `packages` must be there at exactly its version), each with the
+//! sha256 of the file it was installed from where pip's reports say it
+//! ([`jrt_plugin_kit::pip`]).
 
+use jrt_plugin_kit::pip;
 use jrt_plugin_kit::probes::{field_list, field_text, probe, text};
 use jrt_plugin_kit::types::{LockedPackage, Manifest, PluginError, ProbeOutput, VersionLock};
 
@@ -16,23 +19,7 @@ struct Dist {
     version: String,
 }
 
-/// PEP 503 name normalisation: lower case, runs of `-_.` become `-`.
-pub fn normalise(name: &str) -> String {
-    let mut out = String::with_capacity(name.len());
-    let mut sep = false;
-    for c in name.chars() {
-        if matches!(c, '-' | '_' | '.') {
-            sep = true;
-        } else {
-            if sep && !out.is_empty() {
-                out.push('-');
-            }
-            sep = false;
-            out.push(c.to_ascii_lowercase());
-        }
-    }
-    out
-}
+pub use jrt_plugin_kit::pip::normalise;
 
 /// `Python 3.11.7` → `3.11.7`.
 pub fn parse_version(output: &str) -> Option<String> {
@@ -66,11 +53,13 @@ pub fn capture(manifest: &Manifest, probes: &[ProbeOutput]) -> Result<VersionLoc
     let dists: Vec<Dist> = serde_json::from_str(listed).map_err(|e| {
         PluginError::InvalidInput(format!("pip list did not print its JSON list: {e}"))
     })?;
+    let hashes = pip::parse(probes).map_err(PluginError::InvalidInput)?;
     let mut packages: Vec<LockedPackage> = dists
         .into_iter()
         .map(|d| LockedPackage {
             kind: "pypi".into(),
             name: normalise(&d.name),
+            sha256: hashes.get(&d.name, &d.version).map(str::to_string),
             version: d.version,
         })
         .collect();

@@ -11,16 +11,16 @@
 
 use jrt_plugin_kit::catalog;
 use jrt_plugin_kit::layout::{
-    PYPI, PYTHON_PREFIX, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, allowed, pinned_build,
-    pip_install_args, probe, run, run_online,
+    PYPI, PYTHON_PREFIX, PYTHON_PREFIX_IN_JOB, PYTHON_RELOCATE, allowed, pinned_build, probe, run,
+    run_online,
 };
-use jrt_plugin_kit::log;
 use jrt_plugin_kit::platform::arch_name;
 use jrt_plugin_kit::probes::{field_list, field_text};
 use jrt_plugin_kit::types::{
     CopyFromHost, CopyLibraries, Fetch, MakeSymlink, Mount, Plan, PluginError, SetupRequest,
     SetupStep, WriteFile,
 };
+use jrt_plugin_kit::{log, pip};
 
 use crate::capture::{PROBE_PACKAGES, PROBE_VERSION};
 
@@ -208,9 +208,10 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
             contents: text.into_bytes(),
             executable: false,
         }));
+        let report = pip::report_path("python");
         steps.push(run_online(
             &python,
-            &pip_install_args(&["-r", REQUIREMENTS]),
+            &pip::install_args(&report, &["-r", REQUIREMENTS]),
             3600,
             &PYPI,
         ));
@@ -256,6 +257,7 @@ pub fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
                     "--disable-pip-version-check",
                 ],
             ),
+            pip::hashes_probe(&python),
         ],
     })
 }

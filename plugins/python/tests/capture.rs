@@ -112,3 +112,96 @@ fn names_are_normalised_as_pep_503_says() {
     assert_eq!(normalise("zope.interface"), "zope-interface");
     assert_eq!(normalise("a--b__c..d"), "a-b-c-d");
 }
+
+/// Real outputs of a fresh 3.11.7 venv after `pip install --report … python-dateutil==2.8.2`
+/// from PyPI: the pin, the dependency pip pulled in (six) and pip and setuptools from the
+/// interpreter's bundled wheels, each with its sha256.
+#[test]
+fn every_installed_distribution_gets_the_sha256_it_was_installed_from() {
+    let mut outputs = probes(
+        "Python 3.11.7",
+        &fixture("pip/venv-python-3.11.7-dateutil.json"),
+    );
+    outputs.push(ProbeOutput {
+        name: jrt_plugin_kit::pip::PROBE_HASHES.into(),
+        exit_code: Some(0),
+        stdout: fixture("pip/hashes-venv-python-3.11.7-dateutil.json"),
+        stderr: String::new(),
+    });
+    let lock = capture(&manifest("3.11.7", &["python-dateutil==2.8.2"]), &outputs).unwrap();
+    let got: Vec<(&str, &str, Option<&str>)> = lock
+        .packages
+        .iter()
+        .map(|p| (p.name.as_str(), p.version.as_str(), p.sha256.as_deref()))
+        .collect();
+    assert_eq!(
+        got,
+        [
+            (
+                "pip",
+                "23.2.1",
+                Some("7ccf472345f20d35bdc9d1841ff5f313260c2c33fe417f48c30ac46cccabf5be")
+            ),
+            (
+                "python-dateutil",
+                "2.8.2",
+                Some("961d03dc3453ebbc59dbdea9e4e11c5651520a876d0f4db161e8674aae935da9")
+            ),
+            (
+                "setuptools",
+                "65.5.0",
+                Some("f62ea9da9ed6289bfe868cd6845968a2c854d1427f8548d52cae02a42b4f0356")
+            ),
+            (
+                "six",
+                "1.17.0",
+                Some("4721f391ed90541fddacab5acf947aa0d3dc7d27b2e1e8eda2be8970586c3274")
+            ),
+        ]
+    );
+
+    // A version the reports do not name gets no hash rather than another version's.
+    let hashes = outputs.pop().unwrap();
+    let mut other = probes(
+        "Python 3.11.7",
+        &fixture("pip/venv-python-3.11.7-dateutil.json").replace("1.17.0", "1.16.0"),
+    );
+    other.push(hashes.clone());
+    let lock = capture(&manifest("3.11.7", &[]), &other).unwrap();
+    let six = lock.packages.iter().find(|p| p.name == "six").unwrap();
+    assert_eq!(six.sha256, None);
+
+    // A probe that failed is an error, not a lock without hashes.
+    let mut failed = probes(
+        "Python 3.11.7",
+        &fixture("pip/venv-python-3.11.7-dateutil.json"),
+    );
+    failed.push(ProbeOutput {
+        exit_code: Some(1),
+        stdout: String::new(),
+        stderr: "PermissionError: .jrt/setup/pip-report-python.json".into(),
+        ..hashes
+    });
+    let e = capture(&manifest("3.11.7", &[]), &failed).unwrap_err();
+    assert!(
+        matches!(&e, PluginError::InvalidInput(m) if m.contains("pip's installation reports") && m.contains("PermissionError")),
+        "{e:?}"
+    );
+}
+
+/// Older pip writes only `hash: sha256=<hex>` (no `hashes`).
+#[test]
+fn the_older_single_hash_field_is_read_too() {
+    let mut outputs = probes("Python 3.11.7", r#"[{"name": "six", "version": "1.16.0"}]"#);
+    outputs.push(ProbeOutput {
+        name: jrt_plugin_kit::pip::PROBE_HASHES.into(),
+        exit_code: Some(0),
+        stdout: r#"{"installed": [{"name": "six", "version": "1.16.0", "download_info": {"url": "file:///w/six-1.16.0-py2.py3-none-any.whl", "archive_info": {"hash": "sha256=8ABB2F1D86890A2DFB989F9A77CFCFD3E47C2A354B01111771326F8AA26E0254"}}}], "bundled": []}"#.into(),
+        stderr: String::new(),
+    });
+    let lock = capture(&manifest("3.11.7", &[]), &outputs).unwrap();
+    assert_eq!(
+        lock.packages[0].sha256.as_deref(),
+        Some("8abb2f1d86890a2dfb989f9a77cfcfd3e47c2a354b01111771326f8aa26e0254")
+    );
+}

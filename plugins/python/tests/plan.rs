@@ -139,7 +139,9 @@ fn a_matching_host_interpreter_is_copied_without_its_site_packages() {
     let runs = runs(&plan);
     assert!(runs[0].contains("-I -m ensurepip"), "{runs:?}");
     assert!(
-        runs[1].contains("-I -m pip install") && runs[1].contains("--only-binary :all:"),
+        runs[1].contains("-I -m pip install")
+            && runs[1].contains("--only-binary :all:")
+            && runs[1].contains("--report .jrt/setup/pip-report-python.json"),
         "{runs:?}"
     );
     assert_eq!(
@@ -157,7 +159,7 @@ fn a_matching_host_interpreter_is_copied_without_its_site_packages() {
     assert_eq!(plan.mounts[0].target, "/usr/local");
     assert!(plan.mounts[0].readonly);
     let probes: Vec<&str> = plan.probes.iter().map(|p| p.name.as_str()).collect();
-    assert_eq!(probes, ["python-version", "pip-list"]);
+    assert_eq!(probes, ["python-version", "pip-list", "pip-hashes"]);
     assert!(
         plan.probes
             .iter()

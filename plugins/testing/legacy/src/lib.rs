@@ -1,18 +1,34 @@
-//! A test-only plugin built for `joblet:runtime@1.0.0` (not through the kit, which follows the
-//! newest API): the host must keep loading and calling it beside 1.1.0 plugins, and its run
-//! steps, which cannot declare network, get only what the runtime's manifest grants
-//! (`setup_network`).
+//! A test-only plugin built for an older minor version of the API (not through the kit, which
+//! follows the newest): the host must keep loading and calling it beside the newest plugins.
+//!
+//! The same source builds two components: `legacy` for `joblet:runtime@1.0.0` (this crate),
+//! whose run steps cannot declare network and so get only what the runtime's manifest grants
+//! (`setup_network`), and `legacy-v1-1` for `@1.1.0` (`plugins/testing/legacy-v1-1`, feature
+//! `api-1-1`), whose steps declare the manifest's `declare_network` (`host:port`). Neither
+//! version's locked packages carry a sha256.
 //!
 //! Its plan runs the manifest's `direct` with `/bin/sh -c`; its one probe prints
-//! `legacy-1.0.0`.
+//! `<name>-<api version>`, which is locked as a component and as a package.
 
+#[cfg(not(feature = "api-1-1"))]
 wit_bindgen::generate!({ path: "../../../wit/since_v1.0.0", world: "family-plugin" });
+#[cfg(feature = "api-1-1")]
+wit_bindgen::generate!({ path: "../../../wit/since_v1.1.0", world: "family-plugin" });
+
+#[cfg(not(feature = "api-1-1"))]
+const NAME: &str = "legacy";
+#[cfg(not(feature = "api-1-1"))]
+const API: &str = "1.0.0";
+#[cfg(feature = "api-1-1")]
+const NAME: &str = "legacy-v1-1";
+#[cfg(feature = "api-1-1")]
+const API: &str = "1.1.0";
 
 use exports::joblet::runtime::plugin::Guest;
 use joblet::runtime::types::{
-    Arch, Diagnostic, FieldValue, HostFacts, Manifest, Mount, OsFamily, Plan, Platform,
-    PluginError, PluginInfo, Probe, ProbeOutput, RunProgram, SetupRequest, SetupStep, VersionLock,
-    WriteFile,
+    Arch, Diagnostic, FieldValue, HostFacts, LockedPackage, Manifest, Mount, OsFamily, Plan,
+    Platform, PluginError, PluginInfo, Probe, ProbeOutput, RunProgram, SetupRequest, SetupStep,
+    VersionLock, WriteFile,
 };
 
 pub struct Legacy;
@@ -28,13 +44,28 @@ fn text<'a>(manifest: &'a Manifest, key: &str) -> Option<&'a str> {
         })
 }
 
+/// The manifest's `declare_network: HOST:PORT`, as a 1.1.0 step declares it.
+#[cfg(feature = "api-1-1")]
+fn declared_network(manifest: &Manifest) -> Vec<joblet::runtime::types::Endpoint> {
+    text(manifest, "declare_network")
+        .and_then(|e| e.rsplit_once(':'))
+        .and_then(|(host, port)| {
+            Some(joblet::runtime::types::Endpoint {
+                host: host.to_string(),
+                port: port.parse().ok()?,
+            })
+        })
+        .into_iter()
+        .collect()
+}
+
 impl Guest for Legacy {
     fn info() -> PluginInfo {
         PluginInfo {
-            name: "legacy".into(),
+            name: NAME.into(),
             version: "0.0.1".into(),
-            families: vec!["legacy".into()],
-            api_version: "1.0.0".into(),
+            families: vec![NAME.into()],
+            api_version: API.into(),
         }
     }
 
@@ -58,7 +89,7 @@ impl Guest for Legacy {
             arch,
             distro_id: "ubuntu".into(),
             distro_version: String::new(),
-            distro_name: "legacy".into(),
+            distro_name: NAME.into(),
             kernel: facts.kernel,
             libc: facts.libc,
             accelerator: None,
@@ -74,7 +105,7 @@ impl Guest for Legacy {
             SetupStep::Mkdir("isolated".into()),
             SetupStep::WriteFile(WriteFile {
                 target: "isolated/version".into(),
-                contents: b"#!/bin/sh\necho legacy-1.0.0\n".to_vec(),
+                contents: format!("#!/bin/sh\necho {NAME}-{API}\n").into_bytes(),
                 executable: true,
             }),
         ];
@@ -84,13 +115,15 @@ impl Guest for Legacy {
                 args: vec!["-c".into(), direct.to_string()],
                 env: vec![],
                 timeout_seconds: 20,
+                #[cfg(feature = "api-1-1")]
+                network: declared_network(&request.manifest),
             }));
         }
         Ok(Plan {
             steps,
             mounts: vec![Mount {
                 source: "isolated".into(),
-                target: "/opt/legacy".into(),
+                target: format!("/opt/{NAME}"),
                 readonly: true,
             }],
             environment: vec![],
@@ -112,8 +145,12 @@ impl Guest for Legacy {
             .map(|p| p.stdout.trim().to_string())
             .ok_or_else(|| PluginError::InvalidInput("no version probe".into()))?;
         Ok(VersionLock {
-            components: vec![("legacy".into(), version)],
-            packages: vec![],
+            components: vec![(NAME.into(), version.clone())],
+            packages: vec![LockedPackage {
+                kind: "test".into(),
+                name: NAME.into(),
+                version,
+            }],
             notes: vec![],
         })
     }

@@ -141,6 +141,7 @@ impl Guest for Misbehave {
                 kind: "test".into(),
                 name: "hello".into(),
                 version,
+                sha256: None,
             }],
             notes: vec![],
         })

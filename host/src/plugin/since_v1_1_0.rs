@@ -1,0 +1,36 @@
+//! Plugins built for `joblet:runtime@1.1.0`, converted to and from the host's own (newest)
+//! records.
+//!
+//! What 1.1.0 lacks is filled the conservative way: its locked packages carry no sha256.
+
+use super::bindings::v1_1_0::joblet::runtime::{host as old_host, types as old};
+use super::bindings::{host, types as new};
+use super::convert::{Convert, every_minor};
+
+every_minor!(old, old_host => new, host);
+
+super::convert::records!(old => new: Endpoint { host, port });
+
+impl Convert<new::RunProgram> for old::RunProgram {
+    fn convert(self) -> new::RunProgram {
+        new::RunProgram {
+            program: self.program,
+            args: self.args,
+            env: self.env,
+            timeout_seconds: self.timeout_seconds,
+            network: self.network.convert(),
+        }
+    }
+}
+
+impl Convert<new::LockedPackage> for old::LockedPackage {
+    fn convert(self) -> new::LockedPackage {
+        new::LockedPackage {
+            kind: self.kind,
+            name: self.name,
+            version: self.version,
+            // 1.1.0 records no hashes.
+            sha256: None,
+        }
+    }
+}
