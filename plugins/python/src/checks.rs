@@ -1,7 +1,8 @@
 //! The python family's manifest checks: `python_version` is an exact X.Y.Z; every entry of
-//! `packages` is pinned with `==` (an unpinned runtime cannot be reproduced), optionally with
-//! pip's `--hash=sha256:` options; CUDA builds of packages come with the cuda family; the
-//! pinned interpreter builds are `URL#sha256=<hex>` per architecture.
+//! `packages` is pinned to one exact version with `==` (an unpinned runtime, or a `==1.26.*`
+//! prefix match, cannot be reproduced), optionally with pip's `--hash=sha256:` options; CUDA
+//! builds of packages come with the cuda family; the pinned interpreter builds are
+//! `URL#sha256=<hex>` per architecture.
 
 use jrt_plugin_kit::layout::source_diagnostics;
 use jrt_plugin_kit::manifest::error;
@@ -42,10 +43,11 @@ pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
                 && n.bytes()
                     .all(|b| b.is_ascii_alphanumeric() || b"-_.[],".contains(&b))
         };
+        // Exactly one version: `==1.26.*` is a prefix match, not a pin.
         let version_ok = |v: &str| {
             !v.is_empty()
                 && v.bytes()
-                    .all(|b| b.is_ascii_alphanumeric() || b"._+!*-".contains(&b))
+                    .all(|b| b.is_ascii_alphanumeric() || b"._+!-".contains(&b))
         };
         match words.next().and_then(|w| w.split_once("==")) {
             Some((name, version)) if name_ok(name) && version_ok(version) => {}

@@ -39,11 +39,27 @@ fn upstream_python_manifest_passes_and_loose_ones_do_not() {
 
     let bad = manifest(vec![
         ("python_version", FieldValue::Text("3.11".into())),
-        ("packages", list(&["numpy>=1.26", "pandas"])),
+        (
+            "packages",
+            list(&["numpy>=1.26", "pandas", "scipy==1.11.*", "joblib~=1.3.2"]),
+        ),
     ]);
     let d = Python::validate_manifest(bad);
     let fields: Vec<&str> = d.iter().map(|d| d.field.as_str()).collect();
-    assert_eq!(fields, ["python_version", "packages[0]", "packages[1]"]);
+    assert_eq!(
+        fields,
+        [
+            "python_version",
+            "packages[0]",
+            "packages[1]",
+            "packages[2]",
+            "packages[3]"
+        ]
+    );
+    assert!(
+        d[3].message
+            .contains("'scipy==1.11.*' is not pinned as name==version")
+    );
     assert!(d[0].message.contains("'3.11' is not an exact version"));
 
     let d = Python::validate_manifest(manifest(vec![]));
