@@ -1,8 +1,9 @@
 //! Advisory file locks (flock), the one lock mechanism: per runtime version (a second
 //! install of the same runtime waits for the first, then finds it installed), on the plugin
-//! catalog, and on the registry serials. The kernel drops a lock when its holder dies, so a
-//! killed run never leaves a stale lock behind. Lock files are opened without following a
-//! symbolic link: one planted there would make jrt create or open a file wherever it points.
+//! catalog, on the registry serials, and on each build a plan fetches into the cache. The
+//! kernel drops a lock when its holder dies, so a killed run never leaves a stale lock behind.
+//! Lock files are opened without following a symbolic link: one planted there would make jrt
+//! create or open a file wherever it points.
 
 use std::fs::File;
 use std::io;

@@ -591,8 +591,8 @@ fn copy_closure(
     Ok(())
 }
 
-/// Fetches a pinned file into the fetch cache (`<cache>/fetched/<sha256>`), or finds it there.
-/// A cached file is hashed again before it is used (anyone who could write the cache could
+/// Fetches a pinned file into the fetch cache (`<cache>/fetched/<sha256>`), or finds it there,
+/// holding that entry's lock so concurrent installs fetch it once. A cached file is hashed again before it is used (anyone who could write the cache could
 /// otherwise swap a build a plan pins), and replaced when it does not match. Downloads get
 /// the same limits as packages: at most [`MAX_FETCH_BYTES`], under the client's deadline;
 /// `file://` reads only regular files. A configured mirror ([`super::mirror`]) is fetched
@@ -610,6 +610,11 @@ fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf
     let sha256 = sha256.to_ascii_lowercase();
     let dir = ex.cache.join("fetched");
     let dest = dir.join(&sha256);
+    // One download per build: installs that pin the same build (python-3.11 and
+    // python-3.11-ml, installed together) wait for the first and then find it cached.
+    let lock_path = dir.join(format!("{sha256}.lock"));
+    let _lock = crate::lock::exclusive(&lock_path)
+        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
     if let Ok(file) = fsutil::open_no_follow(&dest, File::options().read(true)) {
         match hash_capped(file, url) {
             Ok(actual) if actual == sha256 => return Ok(dest),
