@@ -6,6 +6,8 @@
 mod common;
 #[path = "common/packages.rs"]
 mod packages;
+#[path = "common/python.rs"]
+mod python;
 #[path = "common/server.rs"]
 mod server;
 #[path = "common/tarball.rs"]
@@ -16,88 +18,17 @@ use std::process::Command as Std;
 
 use predicates::prelude::*;
 
-/// The version of the host's `python3`, the interpreter the python family may reuse.
-fn host_python_version() -> String {
-    let out = Std::new("python3")
-        .args(["-c", "import platform; print(platform.python_version())"])
-        .output()
-        .expect("these tests need the host's python3 (CPython), as the build machine has");
-    assert!(out.status.success());
-    String::from_utf8(out.stdout).unwrap().trim().to_string()
-}
-
 /// Writes a minimal wheel `jrtfixture-1.0.0-py3-none-any.whl` into `dir` and returns its
 /// sha256.
 fn make_wheel(dir: &Path) -> String {
-    make_wheel_of(
+    python::wheel(
         dir,
+        "jrtfixture",
+        "1.0.0",
         "jrtfixture",
         "GREETING = 'hello from the runtime'\n",
         &[],
     )
-}
-
-/// Writes a minimal wheel `<name>-1.0.0-py3-none-any.whl` holding `<name>/__init__.py`, which
-/// depends on `requires`, into `dir` and returns its sha256. Built with the host's python, so
-/// the test needs no zip crate.
-fn make_wheel_of(dir: &Path, name: &str, init: &str, requires: &[&str]) -> String {
-    std::fs::create_dir_all(dir).unwrap();
-    let script = r#"
-import base64, sys, hashlib, zipfile
-wheel, name, init, requires = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4:]
-meta = f"Metadata-Version: 2.1\nName: {name}\nVersion: 1.0.0\n" + "".join(f"Requires-Dist: {r}\n" for r in requires)
-files = {
-    f"{name}/__init__.py": init.encode(),
-    f"{name}-1.0.0.dist-info/METADATA": meta.encode(),
-    f"{name}-1.0.0.dist-info/WHEEL": b"Wheel-Version: 1.0\nGenerator: jrt-test\nRoot-Is-Purelib: true\nTag: py3-none-any\n",
-}
-record = ""
-for path, data in files.items():
-    digest = base64.urlsafe_b64encode(hashlib.sha256(data).digest()).rstrip(b"=").decode()
-    record += f"{path},sha256={digest},{len(data)}\n"
-record += f"{name}-1.0.0.dist-info/RECORD,,\n"
-files[f"{name}-1.0.0.dist-info/RECORD"] = record.encode()
-with zipfile.ZipFile(wheel, "w") as z:
-    for path, data in files.items():
-        z.writestr(zipfile.ZipInfo(path, (2020, 1, 1, 0, 0, 0)), data)
-"#;
-    let wheel = dir.join(format!("{name}-1.0.0-py3-none-any.whl"));
-    let status = Std::new("python3")
-        .arg("-c")
-        .arg(script)
-        .arg(&wheel)
-        .arg(name)
-        .arg(init)
-        .args(requires)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    jrt::fsutil::sha256_hex(&std::fs::read(&wheel).unwrap())
-}
-
-/// The sha256 of each wheel ensurepip bundles with the host's python, by its file name.
-fn bundled_wheels() -> Vec<(String, String)> {
-    let out = Std::new("python3")
-        .args([
-            "-I",
-            "-c",
-            "import ensurepip, glob, os\nfor w in sorted(glob.glob(os.path.join(os.path.dirname(ensurepip.__file__), '_bundled', '*.whl'))): print(os.path.basename(w))",
-        ])
-        .output()
-        .unwrap();
-    let dir = Std::new("python3")
-        .args(["-I", "-c", "import ensurepip, os; print(os.path.join(os.path.dirname(ensurepip.__file__), '_bundled'))"])
-        .output()
-        .unwrap();
-    let dir = String::from_utf8(dir.stdout).unwrap();
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|file| {
-            let bytes = std::fs::read(Path::new(dir.trim()).join(file)).unwrap();
-            (file.to_string(), jrt::fsutil::sha256_hex(&bytes))
-        })
-        .collect()
 }
 
 /// A runtime source directory `<runtimes>/<name>/manifest.yaml`.
@@ -137,7 +68,7 @@ fn run_or_refusal(out: &std::process::Output) -> Option<String> {
 
 #[test]
 fn a_host_cpython_becomes_a_runtime_with_only_its_own_packages() {
-    let version = host_python_version();
+    let version = python::host_version();
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let sha = make_wheel(&d.join("wheels"));
@@ -251,7 +182,7 @@ fn a_host_cpython_becomes_a_runtime_with_only_its_own_packages() {
 
 #[test]
 fn a_wrong_hash_or_a_wrong_interpreter_version_installs_nothing() {
-    let version = host_python_version();
+    let version = python::host_version();
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     make_wheel(&d.join("wheels"));
@@ -380,7 +311,7 @@ fn run_refuses_what_is_not_installed() {
 
 #[test]
 fn the_host_finds_its_own_interpreters_and_allows_only_their_files() {
-    let version = host_python_version();
+    let version = python::host_version();
     let found = jrt::facts::interpreters::probe();
     let reports: Vec<serde_json::Value> = found
         .tools
@@ -410,185 +341,6 @@ fn the_host_finds_its_own_interpreters_and_allows_only_their_files() {
             "{allowed}"
         );
     }
-}
-
-/// Packs `<runtimes>/<name>` exactly as upstream's release workflow does (`tar -czf
-/// <name>-<version>.tar.gz -C runtimes <name>`) and returns the package's bytes.
-fn pack_as_upstream(runtimes: &Path, name: &str, version: &str, out: &Path) -> Vec<u8> {
-    let file = out.join(format!("{name}-{version}.tar.gz"));
-    let status = Std::new("tar")
-        .arg("-czf")
-        .arg(&file)
-        .arg("-C")
-        .arg(runtimes)
-        .arg(name)
-        .status()
-        .unwrap();
-    assert!(status.success());
-    std::fs::read(file).unwrap()
-}
-
-#[test]
-fn an_upstream_source_package_is_set_up_by_its_inferred_family_without_its_scripts() {
-    // Upstream's python-3.11 as its registry serves it: no `family`, setup.sh and
-    // setup-<platform>.sh at the top. Two changes so it can install offline here: the
-    // interpreter is the host's own (`allow_host_interpreter`; the interpreter catalog is
-    // what serves the pristine manifest), and `packages` names a local wheel, unhashed as
-    // upstream's pins are. Every setup script leaves a marker if it is ever run.
-    let version = host_python_version();
-    let tmp = tempfile::tempdir().unwrap();
-    let d = tmp.path();
-    // The pin pulls in a dependency the manifest does not list.
-    let pin_sha = make_wheel_of(
-        &d.join("wheels"),
-        "jrtfixture",
-        "import jrtdep\nGREETING = 'hello from the runtime'\n",
-        &["jrtdep"],
-    );
-    let dep_sha = make_wheel_of(&d.join("wheels"), "jrtdep", "", &[]);
-    let upstream = d.join("upstream");
-    let rt = upstream.join("python-3.11");
-    std::fs::create_dir_all(&rt).unwrap();
-    let marker = d.join("SETUP_SCRIPT_RAN");
-    let source = common::testdata().join("upstream/runtimes/python-3.11");
-    for entry in std::fs::read_dir(&source).unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        let text = std::fs::read_to_string(entry.path()).unwrap();
-        let text = if name.ends_with(".sh") {
-            text.replacen('\n', &format!("\ntouch '{}'\n", marker.display()), 1)
-        } else if name == "manifest.yaml" {
-            assert!(!text.contains("family"), "upstream names no family");
-            let (head, _) = text.split_once("# Minimal packages").unwrap();
-            format!(
-                "{}allow_host_interpreter: true\npackages:\n  - jrtfixture==1.0.0\n",
-                head.replace(
-                    "python_version: 3.11.7",
-                    &format!("python_version: {version}")
-                )
-            )
-        } else {
-            text
-        };
-        std::fs::write(rt.join(&name), text).unwrap();
-        if name.ends_with(".sh") {
-            use std::os::unix::fs::PermissionsExt;
-            std::fs::set_permissions(rt.join(&name), std::fs::Permissions::from_mode(0o755))
-                .unwrap();
-        }
-    }
-    let served = d.join("served");
-    std::fs::create_dir_all(&served).unwrap();
-    let bytes = pack_as_upstream(&upstream, "python-3.11", "1.3.4", &served);
-    // Upstream's registry.json, with this package's URL, checksum and size in place of the
-    // GitHub release's.
-    let server = server::Server::start();
-    let mut index: serde_json::Value = serde_json::from_slice(
-        &std::fs::read(common::testdata().join("upstream/registry.json")).unwrap(),
-    )
-    .unwrap();
-    let entry = &mut index["runtimes"]["python-3.11"]["1.3.4"];
-    entry["download_url"] = server.url("python-3.11-1.3.4.tar.gz").into();
-    entry["checksum"] = format!("sha256:{}", packages::sha256(&bytes)).into();
-    entry["size"] = bytes.len().into();
-    server.put("python-3.11-1.3.4.tar.gz", bytes);
-    server.put("registry.json", serde_json::to_vec(&index).unwrap());
-
-    let mut cmd = common::jrt_in(d, Path::new(&server.url("registry.json")));
-    if let Some(home) = std::env::var_os("HOME") {
-        cmd.env("HOME", home);
-    }
-    let out = cmd
-        .env("PIP_NO_INDEX", "1")
-        .env("PIP_FIND_LINKS", d.join("wheels"))
-        .args(["install", "python-3.11@1.3.4"])
-        .output()
-        .unwrap();
-    let all = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(out.status.success(), "{all}");
-    assert!(
-        all.contains(
-            "python-3.11@1.3.4: upstream manifest, set up by the python plugin; its setup \
-             scripts are not run"
-        ),
-        "{all}"
-    );
-    assert!(!marker.exists(), "a setup script ran");
-    let tree = d.join("root/python-3.11/1.3.4");
-    let lock = std::fs::read_to_string(tree.join("versions.lock")).unwrap();
-    assert!(
-        lock.contains("family:\n- python") && lock.contains("family_inferred: true"),
-        "{lock}"
-    );
-    // Every distribution with the sha256 of the file it was installed from: the unhashed pin,
-    // the dependency pip pulled in, and pip and setuptools from the interpreter's wheels.
-    let locked: serde_norway::Value = serde_norway::from_str(&lock).unwrap();
-    let packages: Vec<(String, String, Option<String>)> = locked["packages"]
-        .as_sequence()
-        .unwrap()
-        .iter()
-        .map(|p| {
-            (
-                p["name"].as_str().unwrap().to_string(),
-                p["version"].as_str().unwrap().to_string(),
-                p["sha256"].as_str().map(str::to_string),
-            )
-        })
-        .collect();
-    let sha_of = |name: &str| {
-        packages
-            .iter()
-            .find(|p| p.0 == name)
-            .unwrap_or_else(|| panic!("{name} is not in versions.lock: {lock}"))
-            .2
-            .clone()
-    };
-    assert_eq!(sha_of("jrtfixture"), Some(pin_sha), "{lock}");
-    assert_eq!(sha_of("jrtdep"), Some(dep_sha), "{lock}");
-    for (file, sha) in bundled_wheels() {
-        let name = file.split('-').next().unwrap();
-        assert_eq!(sha_of(name), Some(sha), "{file}: {lock}");
-    }
-    assert!(packages.iter().all(|p| p.2.is_some()), "{lock}");
-    let receipt = std::fs::read_to_string(tree.join(".jrt/receipt.json")).unwrap();
-    assert!(
-        receipt.contains("\"inferred_family\": [\n    \"python\""),
-        "{receipt}"
-    );
-    // runtime.yml as Joblet's RuntimeConfig reads it: language, architectures, packages.
-    let yml = std::fs::read_to_string(tree.join("runtime.yml")).unwrap();
-    let arch = if cfg!(target_arch = "aarch64") {
-        "arm64"
-    } else {
-        "amd64"
-    };
-    assert!(
-        yml.contains("language: python")
-            && yml.contains(&format!("requirements:\n  architectures:\n  - {arch}"))
-            && yml.contains("- jrtfixture==1.0.0")
-            && yml.contains("- jrtdep==1.0.0"),
-        "{yml}"
-    );
-    let out = common::jrt_in(d, Path::new(&server.url("registry.json")))
-        .args([
-            "run",
-            "python-3.11",
-            "--",
-            "python3",
-            "-c",
-            "import jrtfixture, platform; print(platform.python_version())",
-        ])
-        .output()
-        .unwrap();
-    assert_eq!(
-        run_or_refusal(&out).unwrap().trim(),
-        version,
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
 }
 
 #[test]
