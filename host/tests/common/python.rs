@@ -71,7 +71,7 @@ with zipfile.ZipFile(wheel, "w") as z:
         module.as_ref(),
         init.as_ref(),
     ];
-    args.extend(requires.iter().map(|r| std::ffi::OsStr::new(r)));
+    args.extend(requires.iter().map(std::ffi::OsStr::new));
     python(script, &args);
     jrt::fsutil::sha256_hex(&std::fs::read(&file).unwrap())
 }
