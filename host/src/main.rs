@@ -504,7 +504,7 @@ fn run(cli: &Cli) -> Result<()> {
             } => {
                 let ctx = plugin_ctx()?;
                 if let Some(hex) = sha256
-                    && (hex.len() != 64 || !hex.bytes().all(|b| b.is_ascii_hexdigit()))
+                    && !jrt::fsutil::is_sha256_hex(hex)
                 {
                     return Err(UsageError(format!("--sha256 '{hex}' is not 64 hex digits")).into());
                 }

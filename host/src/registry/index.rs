@@ -104,7 +104,7 @@ impl Checksum {
         let hex_part = text.strip_prefix("sha256:").ok_or_else(|| {
             format!("'{text}' is not a checksum of the form sha256:<64 hex digits>")
         })?;
-        if hex_part.len() != 64 || !hex_part.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !crate::fsutil::is_sha256_hex(hex_part) {
             return Err(format!(
                 "'{text}' is not a checksum of the form sha256:<64 hex digits>"
             ));

@@ -64,13 +64,18 @@ pub fn probe(name: &str, program: &str, args: &[&str]) -> Probe {
     }
 }
 
+/// Whether `text` is a sha256 written as 64 hex digits (of either case).
+pub fn is_sha256(text: &str) -> bool {
+    text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
 /// A pinned download in a manifest: `URL#sha256=HEX` (pip's notation), split.
 pub fn pinned_url(text: &str) -> Result<(String, String), String> {
     let (url, sha) = text
         .split_once("#sha256=")
         .ok_or_else(|| format!("'{text}' is not pinned as URL#sha256=<64 hex digits>"))?;
     let sha = sha.trim().to_ascii_lowercase();
-    if sha.len() != 64 || !sha.bytes().all(|b| b.is_ascii_hexdigit()) {
+    if !is_sha256(&sha) {
         return Err(format!(
             "'{text}' does not end in a sha256 of 64 hex digits"
         ));

@@ -191,8 +191,7 @@ fn wheel_name_version(file: &str) -> Option<(&str, &str)> {
 
 /// A sha256 as 64 lower-case hex digits, or nothing.
 fn sha256(text: &str) -> Option<String> {
-    (text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit()))
-        .then(|| text.to_ascii_lowercase())
+    crate::layout::is_sha256(text).then(|| text.to_ascii_lowercase())
 }
 
 /// PEP 503 name normalisation: lower case, runs of `-_.` become `-`.

@@ -4,7 +4,7 @@
 //! builds of packages come with the cuda family; the pinned interpreter builds are
 //! `URL#sha256=<hex>` per architecture.
 
-use jrt_plugin_kit::layout::source_diagnostics;
+use jrt_plugin_kit::layout::{is_sha256, source_diagnostics};
 use jrt_plugin_kit::manifest::error;
 use jrt_plugin_kit::probes::{field_list, field_text};
 use jrt_plugin_kit::types::{Diagnostic, Manifest};
@@ -57,9 +57,7 @@ pub fn diagnostics(manifest: &Manifest) -> Vec<Diagnostic> {
             )),
         }
         for option in words {
-            let ok = option
-                .strip_prefix("--hash=sha256:")
-                .is_some_and(|h| h.len() == 64 && h.bytes().all(|b| b.is_ascii_hexdigit()));
+            let ok = option.strip_prefix("--hash=sha256:").is_some_and(is_sha256);
             if !ok {
                 out.push(error(
                     &format!("packages[{i}]"),
