@@ -484,6 +484,8 @@ pub fn open(
                     resumable: true,
                 });
             }
+            // The server first: a refusal (404) must not leave an empty `.part` behind.
+            let body = Body::open(http, url, have, size).map_err(FetchError::Http)?;
             let file =
                 fsutil::open_no_follow(&part_path, File::options().create(true).append(true))
                     .map_err(io("cannot open", &part_path))?;
@@ -494,7 +496,6 @@ pub fn open(
             if have == 0 && stale > 0 {
                 file.set_len(0).map_err(io("cannot truncate", &part_path))?;
             }
-            let body = Body::open(http, url, have, size).map_err(FetchError::Http)?;
             let earlier = fsutil::open_no_follow(&part_path, File::options().read(true))
                 .map_err(io("cannot read", &part_path))?;
             let reader = earlier.take(have).chain(Tee::new(body, file));

@@ -102,6 +102,16 @@ impl Fixture {
         std::fs::metadata(self.part_path()).ok().map(|m| m.len())
     }
 
+    /// What the package cache holds: entries and `.part` files alike.
+    fn cached_files(&self) -> Vec<String> {
+        match std::fs::read_dir(self.dir.path().join("cache/packages")) {
+            Ok(dir) => dir
+                .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                .collect(),
+            Err(_) => vec![],
+        }
+    }
+
     fn ranges(&self) -> Vec<Option<String>> {
         self.server
             .requests_for(PKG)
@@ -145,7 +155,12 @@ fn a_body_longer_than_declared_is_cut_off() {
     let e = f.install().unwrap_err().to_string();
     assert!(e.contains("larger than the"), "{e}");
     assert!(!f.installed());
-    assert_eq!(f.part_len(), None);
+    assert_eq!(f.cached_files(), Vec::<String>::new());
+    assert_eq!(
+        f.server.requests_for(PKG).len(),
+        1,
+        "a body over its size is not fetched again"
+    );
 }
 
 #[test]
@@ -172,6 +187,11 @@ fn server_errors_are_retried_and_404_is_not() {
     let e = f.install().unwrap_err().to_string();
     assert!(e.contains("HTTP 404") && !e.contains("retr"), "{e}");
     assert_eq!(f.server.requests_for(PKG).len(), 1);
+    assert_eq!(
+        f.cached_files(),
+        Vec::<String>::new(),
+        "a 404 keeps nothing"
+    );
 
     let f = fixture();
     f.server.faults(PKG, vec![Fault::Status(503); 10]);
@@ -306,14 +326,23 @@ fn an_ignored_or_wrong_range_restarts_and_is_still_verified() {
         f.server
             .faults(PKG, vec![Fault::CutAfter(6000), fault.clone()]);
         let r = f.install();
+        // The resume asked for the rest, whatever the server made of it.
+        assert_eq!(f.ranges(), [None, Some("bytes=6000-".into())], "{fault:?}");
         if fault == Fault::IgnoreRange {
+            // The whole body came again: read from its start, the bytes already kept
+            // skipped, and all of it verified.
             r.unwrap_or_else(|e| panic!("{fault:?}: {e}"));
             assert!(f.installed());
+            assert_eq!(f.part_len(), None);
+            let entry = f.part_path().with_extension("");
+            assert_eq!(std::fs::read(entry).unwrap(), f.bytes);
         } else {
-            // A range that does not line up is refused rather than stitched in.
+            // A range that does not line up is refused rather than stitched in; what was
+            // collected before it stays for a later run.
             let e = r.unwrap_err().to_string();
             assert!(e.contains("another range"), "{e}");
             assert!(!f.installed());
+            assert_eq!(f.part_len(), Some(6000));
         }
     }
 }
