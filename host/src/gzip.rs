@@ -626,12 +626,13 @@ mod tests {
     }
 
     #[test]
-    fn random_damage_never_panics_or_hangs() {
+    fn random_damage_never_panics_or_hangs_or_invents_data() {
         // Mixed indexed and plain members; flip, overwrite and cut at pseudo-random places.
         let data = sample(MEMBER_INPUT + 300_000);
         let mut gz = indexed(&data);
         gz.extend(plain(&data[..50_000]));
         gz.extend(indexed(&data[..70_000]));
+        let original = std::sync::Arc::new([&data[..], &data[..50_000], &data[..70_000]].concat());
         let rounds: usize = std::env::var("JRT_GZIP_DAMAGE_ROUNDS")
             .ok()
             .and_then(|r| r.parse().ok())
@@ -657,7 +658,31 @@ mod tests {
                 1 => bad[at] = next() as u8,
                 _ => bad.truncate(at),
             }
-            let _ = decode(&bad); // Ok or Err, but it returns
+            // On its own thread, so a hang fails the test instead of stalling it: an
+            // undamaged decode of these 4.5 MB takes milliseconds.
+            let (tx, rx) = std::sync::mpsc::channel();
+            let original = original.clone();
+            std::thread::spawn(move || {
+                // Damage may pass unnoticed only where it cannot change the data (a header's
+                // mtime, a cut between members): what decodes is the original or a prefix.
+                if let Ok(out) = decode(&bad) {
+                    assert!(
+                        original.starts_with(&out),
+                        "damage at {at} decoded to {} bytes that are not the original's",
+                        out.len()
+                    );
+                }
+                let _ = tx.send(());
+            });
+            match rx.recv_timeout(std::time::Duration::from_secs(10)) {
+                Ok(()) => {}
+                Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                    panic!("decoding damage at {at} took over 10 s")
+                }
+                Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {
+                    panic!("decoding damage at {at} panicked")
+                }
+            }
         }
     }
 
