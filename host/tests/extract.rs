@@ -21,8 +21,22 @@ fn run(
     (dest, r)
 }
 
+/// Extracts `entries` into `<outer>/dest`, expecting a refusal: returns its message after
+/// checking that nothing was created beside `dest`, where an escape would land first.
 fn refused(entries: &[Raw]) -> String {
-    let (_d, r) = run(&tgz(entries), &Limits::default());
+    let outer = tempfile::tempdir().unwrap();
+    let dest = outer.path().join("dest");
+    std::fs::create_dir(&dest).unwrap();
+    let r = extract(&tgz(entries)[..], &dest, &Limits::default());
+    let beside: Vec<_> = std::fs::read_dir(outer.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(
+        beside,
+        ["dest"],
+        "something was created outside the destination"
+    );
     match r {
         Err(e) => e.to_string(),
         Ok(_) => panic!("extraction succeeded but should have been refused"),
@@ -128,6 +142,7 @@ fn path_attacks_are_refused() {
         let e = refused(&entries);
         assert!(e.contains(want), "{e} (wanted {want})");
     }
+    assert!(!std::path::Path::new("/etc/evil").exists());
 }
 
 #[test]
