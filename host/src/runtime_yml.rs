@@ -153,7 +153,10 @@ mod tests {
     #[test]
     fn hostile_runtime_ymls_are_refused() {
         let env: [(&str, &str); 0] = [];
-        assert!(check([("isolated/usr", "/usr")].into_iter(), env.into_iter()).is_ok());
+        assert_eq!(
+            check([("isolated/usr", "/usr")].into_iter(), env.into_iter()),
+            Ok(())
+        );
         for (mounts, reason) in [
             (vec![("isolated", "/")], "targets '/'"),
             (vec![("isolated", "/./")], "targets '/'"),
@@ -174,12 +177,12 @@ mod tests {
         .unwrap_err();
         assert!(err.contains("LD_PRELOAD"), "{err}");
         assert!(check(mounts(), [("LD_AUDIT", "x")].into_iter()).is_err());
-        assert!(
+        assert_eq!(
             check(
                 mounts(),
                 [("LD_LIBRARY_PATH", "/usr/local/lib")].into_iter()
-            )
-            .is_ok()
+            ),
+            Ok(())
         );
         let err = check(
             mounts(),
