@@ -6,9 +6,10 @@
 //! reqwest is built without decoders); redirects followed, but never from https to http.
 //!
 //! [`Body`] reads a package and survives a cut connection by resuming with `Range` from the
-//! byte it got to. A server that ignores the range (answers 200) or answers the wrong
-//! `Content-Range` is read from its start and the bytes already delivered are skipped; the
-//! caller's checksum over the whole stream still decides whether the result is good.
+//! byte it got to. A server that ignores the range (answers 200) or resends from an earlier
+//! byte is read from where it starts and the bytes already delivered are skipped; one that
+//! answers a later range, or a 206 without `Content-Range`, would leave a gap and is refused.
+//! The caller's checksum over the whole stream still decides whether the result is good.
 //!
 //! Every download also has a total deadline ([`Policy::deadline`]): a grace period plus its
 //! size at the minimum rate. Per-read timeouts alone let a server that drips a byte every

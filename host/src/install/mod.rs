@@ -5,10 +5,11 @@
 //! is written and synced; then one rename puts the tree at `<root>/<name>/<version>`, and the
 //! parent directory is synced so the rename is durable.
 //!
-//! File data is not forced to disk one file at a time (thousands of fsyncs) nor with a
-//! filesystem-wide `syncfs` (which also waits for every other program's dirty data): the
-//! extractor starts writeback of each file as soon as it is written. Should the machine lose
-//! power in the moments after an install, files whose data had not reached the disk fail
+//! File data is not forced to disk one file at a time (thousands of fsyncs), nor started
+//! early per file, nor with a filesystem-wide `syncfs` (which also waits for every other
+//! program's dirty data): it reaches the disk with the kernel's periodic writeback, as tar's
+//! and uv's does (the extractor says why). Should the machine lose power in the moments
+//! after an install, files whose data had not reached the disk fail
 //! their receipt hashes: `jrt verify` names them and `jrt install` refuses to call that
 //! install done until it is reinstalled with `--force`.
 //! Until that rename nothing is visible at the final path, and on any error the staging
