@@ -280,11 +280,12 @@ fn main() {
         .arg("--root")
         .arg(w.join("warm-root"))
         .arg("detect"));
-    std::fs::rename(warm_cache.join("compiled"), &compiled).unwrap();
+    std::fs::rename(jrt_fs::cache::Cache::new(&warm_cache).compiled(), &compiled).unwrap();
     let jrt_install = |dir: &Path, registry: &str| {
         let (root, cache) = (dir.join("root"), dir.join("cache"));
         std::fs::create_dir_all(&cache).unwrap();
-        std::os::unix::fs::symlink(&compiled, cache.join("compiled")).unwrap();
+        std::os::unix::fs::symlink(&compiled, jrt_fs::cache::Cache::new(&cache).compiled())
+            .unwrap();
         time(|| {
             run(Command::new(jrt)
                 .arg("--root")

@@ -6,6 +6,7 @@
 //! live in a content-addressed cache, `<cache>/packages/<sha256>.tar.gz`, so a second install
 //! reads them from disk.
 
+use jrt_fs::cache::Cache;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
@@ -14,7 +15,7 @@ use sha2::{Digest, Sha256};
 use url::Url;
 
 use crate::buffers::Recycler;
-use crate::fsutil;
+
 use crate::http::{Body, Http, HttpError};
 use crate::registry::Checksum;
 
@@ -58,9 +59,9 @@ pub struct PackageCache {
 }
 
 impl PackageCache {
-    pub fn new(cache_root: &Path) -> Self {
+    pub fn new(cache: &Cache) -> Self {
         PackageCache {
-            dir: cache_root.join("packages"),
+            dir: cache.packages(),
         }
     }
 
@@ -422,7 +423,7 @@ pub fn open(
     let cached = cache.path(checksum);
     // Not through a link: a link planted in the cache could make jrt read any file as the
     // package (its checksum would still catch it, but the read itself could block on a FIFO).
-    if let Ok(file) = fsutil::open_no_follow(&cached, File::options().read(true)) {
+    if let Ok(file) = jrt_fs::open_no_follow(&cached, File::options().read(true)) {
         return Ok(Opened {
             reader: Box::new(file),
             cached: true,
@@ -443,8 +444,8 @@ pub fn open(
                 url: url.to_string(),
                 message: "not a local path".into(),
             })?;
-            let source = fsutil::open_regular(&path).map_err(io("cannot read", &path))?;
-            let file = fsutil::open_no_follow(
+            let source = jrt_fs::open_regular(&path).map_err(io("cannot read", &path))?;
+            let file = jrt_fs::open_no_follow(
                 &part_path,
                 File::options().write(true).create(true).truncate(true),
             )
@@ -474,7 +475,7 @@ pub fn open(
             if have == size && size > 0 {
                 // An earlier run got every byte but stopped before settling them: check them
                 // as they are (a range starting at the end would only earn a 416).
-                let file = fsutil::open_no_follow(&part_path, File::options().read(true))
+                let file = jrt_fs::open_no_follow(&part_path, File::options().read(true))
                     .map_err(io("cannot read", &part_path))?;
                 return Ok(Opened {
                     reader: Box::new(file),
@@ -487,7 +488,7 @@ pub fn open(
             // The server first: a refusal (404) must not leave an empty `.part` behind.
             let body = Body::open(http, url, have, size).map_err(FetchError::Http)?;
             let file =
-                fsutil::open_no_follow(&part_path, File::options().create(true).append(true))
+                jrt_fs::open_no_follow(&part_path, File::options().create(true).append(true))
                     .map_err(io("cannot open", &part_path))?;
             // Truncate only a `.part` that holds something: ext4 writes out (and allocates)
             // a whole file when it is closed after a truncation to zero, which cost 25 ms
@@ -496,7 +497,7 @@ pub fn open(
             if have == 0 && stale > 0 {
                 file.set_len(0).map_err(io("cannot truncate", &part_path))?;
             }
-            let earlier = fsutil::open_no_follow(&part_path, File::options().read(true))
+            let earlier = jrt_fs::open_no_follow(&part_path, File::options().read(true))
                 .map_err(io("cannot read", &part_path))?;
             let reader = earlier.take(have).chain(Tee::new(body, file));
             Ok(Opened {

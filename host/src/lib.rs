@@ -4,10 +4,8 @@
 //! - [`plugin`]: the sandboxed host for runtime-family plugins (WebAssembly components).
 //! - [`facts`]: gathers the host facts plugins decide from.
 //! - [`ops`]: one module per command (`detect`, `plugin list/add`).
-//! - [`paths`]: where jrt keeps things by default.
 //! - [`sandbox`]: the confinement every program a setup plan starts runs in.
 //! - [`process`]: running a child to completion with capped output and a timeout.
-//! - [`fsutil`]: atomic file writes.
 //! - [`gzip`]: the packages' gzip layer, indexed members inflated on every core.
 
 pub mod buffers;
@@ -16,18 +14,15 @@ pub mod display;
 pub mod extract;
 pub mod facts;
 pub mod fetch;
-pub mod fsutil;
 pub mod gzip;
 pub mod http;
 pub mod input;
 pub mod install;
 pub mod joblet;
-pub mod lock;
 pub mod manifest;
 pub mod ops;
 pub mod ordered;
 pub mod pack;
-pub mod paths;
 pub mod plugin;
 pub mod process;
 pub mod progress;
@@ -37,4 +32,3 @@ pub mod runtime_yml;
 pub mod sandbox;
 pub mod setup;
 pub mod tar_entries;
-pub mod time;

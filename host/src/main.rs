@@ -3,6 +3,7 @@
 
 mod cli;
 
+use jrt_fs::cache::Cache;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
@@ -66,14 +67,15 @@ fn run(cli: &Cli) -> Result<()> {
     )?;
     let root = match cli.root.clone().or_else(|| config.root.clone()) {
         Some(r) => r,
-        None => jrt::paths::default_root()
+        None => jrt_fs::paths::default_root()
             .context("cannot tell where runtimes go: set --root or JRT_ROOT (HOME is unset)")?,
     };
     let cache = cli
         .cache_dir
         .clone()
         .or_else(|| config.cache_dir.clone())
-        .or_else(jrt::paths::default_cache);
+        .or_else(jrt_fs::paths::default_cache)
+        .map(Cache::new);
     let public_key = cli.public_key.clone().or_else(|| config.public_key.clone());
     let defaults = jrt::http::Policy::default();
     let http_policy = jrt::http::Policy {
@@ -92,15 +94,15 @@ fn run(cli: &Cli) -> Result<()> {
             Some(key) => Some(jrt::registry::source::Trust {
                 key: jrt::registry::signature::public_key(key)?,
                 state_dir: cache
-                    .clone()
+                    .as_ref()
                     .context("cannot tell where to keep registry serials: set --cache-dir")?
-                    .join("trust"),
+                    .trust(),
             }),
         };
         Ok(ops::registries::load(
             &chosen,
             || jrt::http::Http::new(http_policy),
-            cache.as_deref(),
+            cache.as_ref(),
             cli.offline,
             trust.as_ref(),
         )?)
@@ -134,8 +136,8 @@ fn run(cli: &Cli) -> Result<()> {
     // staging: refuse before anything is read from or written to them.
     let meta_dir = layout.meta();
     let mut trusted = vec![root.as_path(), meta_dir.as_path()];
-    trusted.extend(cache.as_deref());
-    jrt::paths::check_trusted(&trusted)?;
+    trusted.extend(cache.as_ref().map(Cache::root));
+    jrt_fs::paths::check_trusted(&trusted)?;
     match &cli.command {
         Command::Install {
             specs,
@@ -157,7 +159,7 @@ fn run(cli: &Cli) -> Result<()> {
             let platform = detected.platform.id.clone();
             let resolved = ops::install::resolve_all(&registries, &specs, &platform)?;
             let cache = cache.context("cannot tell where to cache downloads: set --cache-dir")?;
-            let mut installer = Installer::new(&root, &cache, cli.offline);
+            let mut installer = Installer::new(&root, cache.root(), cli.offline);
             installer.http_policy = http_policy;
             // Source packages may reuse a host interpreter: the host finds them (when a
             // source package is set up), the plugins decide, and only the found
@@ -395,12 +397,12 @@ fn run(cli: &Cli) -> Result<()> {
                 let mut parsed = jrt::registry::Index::parse(&bytes, &index.display().to_string())?;
                 // Clients with a key require both: a stale copy must expire, and an older one
                 // must not be replayed after this one.
-                parsed.expires = Some(jrt::time::format(
-                    jrt::time::now() + i64::from(*expires_in_days) * 86400,
+                parsed.expires = Some(jrt_fs::time::format(
+                    jrt_fs::time::now() + i64::from(*expires_in_days) * 86400,
                 ));
                 parsed.serial = Some(parsed.serial.unwrap_or(0) + 1);
                 bytes = parsed.to_json();
-                jrt::fsutil::write_atomic(index, &bytes)
+                jrt_fs::write_atomic(index, &bytes)
                     .with_context(|| format!("cannot write {}", index.display()))?;
                 let password = std::env::var("JRT_SIGNING_PASSWORD").unwrap_or_default();
                 let name = index
@@ -409,7 +411,7 @@ fn run(cli: &Cli) -> Result<()> {
                     .unwrap_or_default();
                 let sig = jrt::registry::signature::sign(&bytes, key, &password, &name)?;
                 let sig_path = PathBuf::from(format!("{}.minisig", index.display()));
-                jrt::fsutil::write_atomic(&sig_path, sig.as_bytes())
+                jrt_fs::write_atomic(&sig_path, sig.as_bytes())
                     .with_context(|| format!("cannot write {}", sig_path.display()))?;
                 print::output(cli.json, &sig_path, |p| println!("signed: {}", p.display()))
             }
@@ -428,7 +430,7 @@ fn run(cli: &Cli) -> Result<()> {
                 let shown = index.display().to_string();
                 jrt::registry::signature::verify(&shown, &bytes, &sig, &key)?;
                 let parsed = jrt::registry::Index::parse(&bytes, &shown)?;
-                jrt::registry::signature::check_expiry(&shown, &parsed, jrt::time::now())?;
+                jrt::registry::signature::check_expiry(&shown, &parsed, jrt_fs::time::now())?;
                 print::output(cli.json, &shown, |s| {
                     println!("{s}: signature ok, serial {}", parsed.serial.unwrap_or(0))
                 })
@@ -504,7 +506,7 @@ fn run(cli: &Cli) -> Result<()> {
             } => {
                 let ctx = plugin_ctx()?;
                 if let Some(hex) = sha256
-                    && !jrt::fsutil::is_sha256_hex(hex)
+                    && !jrt_fs::is_sha256_hex(hex)
                 {
                     return Err(UsageError(format!("--sha256 '{hex}' is not 64 hex digits")).into());
                 }

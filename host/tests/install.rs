@@ -75,7 +75,7 @@ impl Fixture {
             .map(|d| d.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
         assert!(staging.is_empty(), "staging left behind: {staging:?}");
-        let parts: Vec<_> = std::fs::read_dir(self.cache.join("packages"))
+        let parts: Vec<_> = std::fs::read_dir(jrt_fs::cache::Cache::new(&self.cache).packages())
             .map(|d| d.flatten().map(|e| e.path()).collect())
             .unwrap_or_default();
         assert!(parts.is_empty(), "cache holds unverified bytes: {parts:?}");
@@ -298,7 +298,7 @@ fn an_unwritable_root_fails_before_any_download() {
     assert!(matches!(e, InstallError::RootNotWritable { .. }), "{e}");
     assert!(e.to_string().contains("--root"), "{e}");
     assert!(
-        !f.cache.join("packages").exists(),
+        !jrt_fs::cache::Cache::new(&f.cache).packages().exists(),
         "something was downloaded"
     );
 }

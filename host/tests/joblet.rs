@@ -19,7 +19,7 @@ use std::process::Command;
 /// built with `jrt build` and published with `jrt registry add` into `<d>/site`.
 fn published(d: &Path) -> (PathBuf, Vec<u8>) {
     let jdk = packages::fake_jdk();
-    let sha = jrt::fsutil::sha256_hex(&jdk);
+    let sha = jrt_fs::sha256_hex(&jdk);
     let rt = d.join("runtimes/jdk21");
     std::fs::create_dir_all(&rt).unwrap();
     std::fs::write(

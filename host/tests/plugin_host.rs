@@ -329,7 +329,7 @@ fn garbage_is_not_a_plugin() {
         ("core module", b"\0asm\x01\0\0\0".to_vec()),
         ("empty", Vec::new()),
     ] {
-        let sha = jrt::fsutil::sha256_hex(&bytes);
+        let sha = jrt_fs::sha256_hex(&bytes);
         let err = host
             .load(
                 "bogus.wasm",

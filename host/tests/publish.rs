@@ -19,7 +19,7 @@ use predicates::prelude::*;
 /// `runtimes/jdkrt/manifest.yaml` fetching the fake JDK from `server`.
 fn runtime_dir(d: &Path, server: &server::Server, version: &str) -> PathBuf {
     let jdk = packages::fake_jdk();
-    let sha = jrt::fsutil::sha256_hex(&jdk);
+    let sha = jrt_fs::sha256_hex(&jdk);
     server.put("/jdk.tar.gz", jdk);
     let url = server.url("/jdk.tar.gz");
     let rt = d.join("runtimes/jdkrt");
@@ -324,8 +324,9 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
     // Signing sets `expires` 90 days ahead by default and bumps the serial (add made it 1).
     let signed: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.join("registry.json")).unwrap()).unwrap();
-    let days =
-        (jrt::time::parse(signed["expires"].as_str().unwrap()).unwrap() - jrt::time::now()) / 86400;
+    let days = (jrt_fs::time::parse(signed["expires"].as_str().unwrap()).unwrap()
+        - jrt_fs::time::now())
+        / 86400;
     assert!((89..=90).contains(&days), "{signed}");
     // --expires-in-days changes it.
     std::fs::copy(d.join("registry.json"), d.join("dated.json")).unwrap();
@@ -344,8 +345,8 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
         .success();
     let dated: serde_json::Value =
         serde_json::from_slice(&std::fs::read(d.join("dated.json")).unwrap()).unwrap();
-    let expires = jrt::time::parse(dated["expires"].as_str().unwrap()).unwrap();
-    let days = (expires - jrt::time::now()) / 86400;
+    let expires = jrt_fs::time::parse(dated["expires"].as_str().unwrap()).unwrap();
+    let days = (expires - jrt_fs::time::now()) / 86400;
     assert!((29..=30).contains(&days), "{dated}");
     assert_eq!(dated["serial"], 3);
     jrt(d)
@@ -468,7 +469,7 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
         );
     // The record of serials lost: reported, not restarted from zero (which would let the old
     // index through); a link planted in its place is not followed.
-    let trust = common::cache_with_compiled(d).join("trust");
+    let trust = jrt_fs::cache::Cache::new(common::cache_with_compiled(d)).trust();
     let record = trust.join("serials.json");
     std::fs::rename(&record, d.join("serials.bak")).unwrap();
     client(&pk)

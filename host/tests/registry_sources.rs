@@ -132,7 +132,7 @@ fn http_registries_are_cached_with_their_etag() {
     server.put("registry.json", std::fs::read(&index).unwrap());
     server.header("registry.json", "ETag", "\"v1\"");
     let url = url::Url::parse(&server.url("registry.json")).unwrap();
-    let cache = dir.path().join("cache");
+    let cache = jrt_fs::cache::Cache::new(dir.path().join("cache"));
     let http = quick();
 
     let r = remote::load("t", &url, Some(&http), Some(&cache), false).unwrap();
@@ -151,9 +151,15 @@ fn http_registries_are_cached_with_their_etag() {
     let r3 = remote::load("t", &url, None, Some(&cache), true).unwrap();
     assert_eq!(r3.index, r.index);
     assert_eq!(server.requests_for("registry.json").len(), 2);
-    let e = remote::load("t", &url, None, Some(&dir.path().join("empty")), true)
-        .unwrap_err()
-        .to_string();
+    let e = remote::load(
+        "t",
+        &url,
+        None,
+        Some(&jrt_fs::cache::Cache::new(dir.path().join("empty"))),
+        true,
+    )
+    .unwrap_err()
+    .to_string();
     assert!(e.contains("--offline"), "{e}");
 }
 
@@ -161,7 +167,7 @@ fn http_registries_are_cached_with_their_etag() {
 fn bad_http_registries_are_refused_and_not_cached() {
     let server = Server::start();
     let dir = tempfile::tempdir().unwrap();
-    let cache = dir.path().join("cache");
+    let cache = jrt_fs::cache::Cache::new(dir.path().join("cache"));
     let http = quick();
     server.put("bad.json", br#"{"version":"1","runtimes":{"rt":{"1.0.0":{"version":"1.0.0","download_url":"x","checksum":"sha1:abc","size":1}}}}"#.to_vec());
     let url = url::Url::parse(&server.url("bad.json")).unwrap();
@@ -170,8 +176,8 @@ fn bad_http_registries_are_refused_and_not_cached() {
         .to_string();
     assert!(e.contains(r#"runtimes["rt"]["1.0.0"].checksum"#), "{e}");
     assert!(
-        !cache.join("registries").exists()
-            || std::fs::read_dir(cache.join("registries"))
+        !cache.registries().exists()
+            || std::fs::read_dir(cache.registries())
                 .unwrap()
                 .next()
                 .is_none()

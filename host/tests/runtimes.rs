@@ -233,7 +233,7 @@ fn a_pinned_jdk_is_fetched_verified_and_captured() {
     let d = tmp.path();
     let server = server::Server::start();
     let jdk = packages::fake_jdk();
-    let sha = jrt::fsutil::sha256_hex(&jdk);
+    let sha = jrt_fs::sha256_hex(&jdk);
     server.put("/jdk.tar.gz", jdk);
     let url = server.url("/jdk.tar.gz");
     let runtimes = d.join("runtimes");
@@ -359,7 +359,7 @@ fn plan_fetches_go_through_a_mirror_and_a_mirror_without_the_file_installs_nothi
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     let jdk = packages::fake_jdk();
-    let sha = jrt::fsutil::sha256_hex(&jdk);
+    let sha = jrt_fs::sha256_hex(&jdk);
     let prefix = "https://github.com/adoptium/temurin21-binaries/releases/download/";
     let file = "jdk-21.0.1+12/OpenJDK21U-jdk_x64_linux_hotspot_21.0.1_12.tar.gz";
     let mirror = d.join("mirror");

@@ -63,7 +63,7 @@ impl Env {
     }
     fn exec(&self, p: &Plan, policy: Policy) -> Result<Vec<String>, SetupError> {
         let tree = self.tree();
-        let cache = self.dir.path().join("cache");
+        let cache = jrt_fs::cache::Cache::new(self.dir.path().join("cache"));
         execute(
             p,
             &Executor {
@@ -80,7 +80,7 @@ impl Env {
 }
 
 fn sha(bytes: &[u8]) -> String {
-    jrt::fsutil::sha256_hex(bytes)
+    jrt_fs::sha256_hex(bytes)
 }
 
 #[test]

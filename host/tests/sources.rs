@@ -103,10 +103,7 @@ fn source_packages_are_byte_reproducible() {
     )
     .unwrap();
     let second = pack();
-    assert_eq!(
-        jrt::fsutil::sha256_hex(&first),
-        jrt::fsutil::sha256_hex(&second)
-    );
+    assert_eq!(jrt_fs::sha256_hex(&first), jrt_fs::sha256_hex(&second));
 
     // And it extracts with jrt's own safe extractor, one top-level directory.
     let dest = tempfile::tempdir().unwrap();
@@ -135,7 +132,12 @@ fn a_directory_of_sources_is_a_registry() {
         Source::Sources(dir.path().to_path_buf())
     );
     let cache = tempfile::tempdir().unwrap();
-    let r = load_sources("local", dir.path(), cache.path()).unwrap();
+    let r = load_sources(
+        "local",
+        dir.path(),
+        &jrt_fs::cache::Cache::new(cache.path()),
+    )
+    .unwrap();
     let names: Vec<&str> = r.index.runtimes.keys().map(String::as_str).collect();
     assert_eq!(
         names,
@@ -150,7 +152,12 @@ fn a_directory_of_sources_is_a_registry() {
     let e = &r.index.runtimes["python-3.11"]["1.3.4"];
     assert!(e.download_url.starts_with("file://"));
     // Packing again gives the same checksum.
-    let again = load_sources("local", dir.path(), cache.path()).unwrap();
+    let again = load_sources(
+        "local",
+        dir.path(),
+        &jrt_fs::cache::Cache::new(cache.path()),
+    )
+    .unwrap();
     assert_eq!(
         again.index.runtimes["python-3.11"]["1.3.4"].checksum,
         e.checksum

@@ -153,7 +153,7 @@ fn upstream_packages_from_upstreams_registry_install_with_their_scripts_never_ru
         std::fs::read(&build).unwrap(),
     );
     let jdk = packages::fake_jdk();
-    let jdk_sha = jrt::fsutil::sha256_hex(&jdk);
+    let jdk_sha = jrt_fs::sha256_hex(&jdk);
     server.put(&format!("mirror/{}", temurin_path()), jdk);
 
     // The wheels: upstream python-3.11's real pins from PyPI, and python-3.11-ml's pins as

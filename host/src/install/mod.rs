@@ -20,6 +20,7 @@ pub mod layout;
 pub mod receipt;
 pub mod source;
 
+use jrt_fs::cache::Cache;
 use std::ffi::CString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -30,10 +31,10 @@ use serde::Serialize;
 use crate::extract::{self, ExtractError, Limits};
 use crate::fetch::{self, FetchError, PackageCache};
 use crate::http::{Http, HttpError};
-use crate::lock;
 use crate::progress::Progress;
 use crate::registry::Resolved;
 use crate::registry::source::Registry;
+use jrt_fs::lock;
 pub use layout::Layout;
 use receipt::{Drift, Receipt};
 use std::sync::OnceLock;
@@ -136,9 +137,9 @@ pub struct Outcome {
 #[derive(Debug)]
 pub struct Installer {
     pub layout: Layout,
-    pub cache: PackageCache,
-    /// The cache root (packages, fetched setup files).
-    pub cache_root: PathBuf,
+    /// The cache: its packages, and the builds setup plans fetch.
+    pub cache: Cache,
+    pub packages: PackageCache,
     pub offline: bool,
     pub limits: Limits,
     pub http_policy: crate::http::Policy,
@@ -154,11 +155,12 @@ impl std::fmt::Debug for dyn Progress {
 }
 
 impl Installer {
-    pub fn new(root: &Path, cache_root: &Path, offline: bool) -> Self {
+    pub fn new(root: &Path, cache: &Path, offline: bool) -> Self {
+        let cache = Cache::new(cache);
         Installer {
             layout: Layout::new(root),
-            cache: PackageCache::new(cache_root),
-            cache_root: cache_root.to_path_buf(),
+            packages: PackageCache::new(&cache),
+            cache,
             offline,
             limits: Limits::default(),
             http_policy: crate::http::Policy::default(),
@@ -275,7 +277,7 @@ impl Installer {
         let mut attempt = 0;
         let extracted = loop {
             attempt += 1;
-            let opened = fetch::open(&self.cache, http, &url, checksum, size, self.offline)
+            let opened = fetch::open(&self.packages, http, &url, checksum, size, self.offline)
                 .map_err(fetch_err)?;
             let from_cache = opened.cached;
             to_cache = !from_cache;
@@ -334,14 +336,8 @@ impl Installer {
                         .map_err(|e| setup_err(format!("cannot start the HTTP client: {e}")))?,
                 )
             };
-            let done = source::set_up(
-                env,
-                &tree,
-                &self.cache_root,
-                setup_http,
-                self.progress.as_ref(),
-            )
-            .map_err(setup_err)?;
+            let done = source::set_up(env, &tree, &self.cache, setup_http, self.progress.as_ref())
+                .map_err(setup_err)?;
             notes = done.notes;
             inferred_family = done.inferred_family;
             let used = done.plugins;
@@ -371,10 +367,7 @@ impl Installer {
             package_kind: package_kind.into(),
             plugins,
             inferred_family,
-            installed_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
+            installed_at: jrt_fs::time::now_unix(),
             jrt_version: env!("CARGO_PKG_VERSION").into(),
             files,
         };
@@ -391,7 +384,7 @@ impl Installer {
         } else {
             std::fs::rename(&tree, &final_dir).map_err(io_err("cannot install to", &final_dir))?;
         }
-        crate::fsutil::sync_dir(&parent).map_err(io_err("cannot sync", &parent))?;
+        jrt_fs::sync_dir(&parent).map_err(io_err("cannot sync", &parent))?;
         drop(staging);
         Ok(Outcome {
             notes,

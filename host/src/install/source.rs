@@ -2,6 +2,7 @@
 //! plans in the staging tree, then writes `runtime.yml` (Joblet's mounts and environment) and
 //! `versions.lock` (what the probes found really installed).
 
+use jrt_fs::cache::Cache;
 use std::path::Path;
 use std::time::Duration;
 
@@ -242,7 +243,7 @@ pub struct SetUp {
 pub fn set_up(
     env: &SetupEnv<'_>,
     tree: &Path,
-    cache: &Path,
+    cache: &Cache,
     http: Option<&Http>,
     progress: &dyn crate::progress::Progress,
 ) -> Result<SetUp, String> {
@@ -392,7 +393,7 @@ pub fn set_up(
             // A plugin's word, written into a file fleets pin by: a hash that is not one
             // is refused rather than recorded.
             if let Some(sha) = &p.sha256
-                && !crate::fsutil::is_sha256_hex(sha)
+                && !jrt_fs::is_sha256_hex(sha)
             {
                 return Err(format!(
                     "plugin {} recorded '{}' as the sha256 of {} {}, which is not 64 hex digits",

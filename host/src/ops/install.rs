@@ -99,7 +99,7 @@ pub fn plan_setups(
             .resolve_url(url)
             .and_then(|url| {
                 crate::install::source::manifest_of_package(
-                    &installer.cache,
+                    &installer.packages,
                     http,
                     &url,
                     checksum,

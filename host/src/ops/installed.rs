@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::install::layout::{self, Layout};
 use crate::install::receipt::{Drift, Receipt};
-use crate::lock;
 use crate::registry::source::Registry;
 use crate::registry::{Spec, VersionReq};
+use jrt_fs::lock;
 
 /// One installed runtime.
 #[derive(Debug, Clone, Serialize)]

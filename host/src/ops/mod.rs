@@ -9,6 +9,7 @@ pub mod registries;
 pub mod run;
 pub mod validate;
 
+use jrt_fs::cache::Cache;
 use std::path::PathBuf;
 
 use crate::plugin::catalog::Catalog;
@@ -24,16 +25,16 @@ impl Context {
     /// A context for the runtime root `root`, caching compiled plugins in `cache_dir`.
     pub fn new(
         root: PathBuf,
-        cache_dir: Option<PathBuf>,
+        cache: Option<Cache>,
         options: HostOptions,
     ) -> Result<Self, PluginError> {
         let host = PluginHost::new(HostOptions {
-            cache_dir: cache_dir.map(|c| crate::paths::compiled_dir(&c)),
+            cache_dir: cache.map(|c| c.compiled()),
             ..options
         })?;
         Ok(Context {
             host,
-            catalog: Catalog::new(crate::paths::plugins_dir(&root)),
+            catalog: Catalog::new(jrt_fs::paths::plugins_dir(&root)),
         })
     }
 

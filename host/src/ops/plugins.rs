@@ -100,7 +100,7 @@ pub fn remove(ctx: &Context, name: &str) -> Result<crate::plugin::catalog::Entry
 }
 
 fn check_sha(label: &str, bytes: &[u8], want: &str) -> Result<(), PluginError> {
-    let actual = crate::fsutil::sha256_hex(bytes);
+    let actual = jrt_fs::sha256_hex(bytes);
     if !actual.eq_ignore_ascii_case(want.trim()) {
         return Err(PluginError::ShaMismatch {
             source_name: label.to_string(),

@@ -3,7 +3,7 @@
 //! `--registry` / `JRT_REGISTRY` win outright (first = highest priority). Otherwise the
 //! enabled registries of the config files, by priority. Otherwise Joblet's official registry.
 
-use std::path::Path;
+use jrt_fs::cache::Cache;
 
 use crate::config::Config;
 use crate::http::Http;
@@ -36,7 +36,7 @@ pub fn chosen(cli: &[String], config: &Config) -> Vec<(String, String)> {
 pub fn load(
     chosen: &[(String, String)],
     http: impl Fn() -> Result<Http, crate::http::HttpError>,
-    cache: Option<&Path>,
+    cache: Option<&Cache>,
     offline: bool,
     trust: Option<&Trust>,
 ) -> Result<Vec<Registry>, SourceError> {
@@ -48,8 +48,8 @@ pub fn load(
             Source::Sources(_) if trust.is_some() => Err(SourceError::Unsignable(text.clone())),
             Source::Sources(dir) => {
                 let cache = cache
-                    .map(Path::to_path_buf)
-                    .unwrap_or_else(|| std::env::temp_dir().join("jrt"));
+                    .cloned()
+                    .unwrap_or_else(|| Cache::new(std::env::temp_dir().join("jrt")));
                 source::load_sources(name, &dir, &cache)
             }
             Source::Url(url) => {

@@ -21,7 +21,6 @@ use wasmtime::component::Component;
 
 use super::PluginError;
 use super::error::chain;
-use crate::fsutil;
 
 const MAGIC: &[u8] = b"jrt-compiled-plugin v2\n";
 const KEY_FILE: &str = "mac.key";
@@ -79,7 +78,7 @@ impl CodeCache {
             return Ok((compile(engine, name, wasm)?, CacheOutcome::Compiled));
         };
         let mut outcome = CacheOutcome::Compiled;
-        match fsutil::read_no_follow(&path, MAX_ENTRY_BYTES) {
+        match jrt_fs::read_no_follow(&path, MAX_ENTRY_BYTES) {
             Ok(bytes) => {
                 if let Some(component) = deserialize(engine, key, sha256, &bytes) {
                     return Ok((component, CacheOutcome::Hit));
@@ -199,10 +198,10 @@ pub fn mac_key(dir: &Path) -> std::io::Result<MacKey> {
     }
 }
 
-/// Reads a key file that is a regular file (not a link: [`fsutil::open_no_follow`]), owned by
+/// Reads a key file that is a regular file (not a link: [`jrt_fs::open_no_follow`]), owned by
 /// this user, private.
 fn read_key(path: &Path) -> std::io::Result<MacKey> {
-    let mut file = fsutil::open_no_follow(path, std::fs::File::options().read(true))?;
+    let mut file = jrt_fs::open_no_follow(path, std::fs::File::options().read(true))?;
     let meta = file.metadata()?;
     // SAFETY: geteuid has no preconditions.
     let me = unsafe { libc::geteuid() };
@@ -243,5 +242,5 @@ fn store(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    fsutil::write_atomic(path, bytes)
+    jrt_fs::write_atomic(path, bytes)
 }

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use super::{Origin, Plugin, PluginError, PluginHost};
-use crate::fsutil;
 
 const INDEX: &str = "plugins.json";
 /// Components larger than this are refused before they are read into memory.
@@ -69,7 +68,7 @@ impl Catalog {
     fn load(&self, host: &PluginHost, entry: &Entry) -> Result<Plugin, PluginError> {
         let path = self.wasm_path(&entry.sha256);
         let wasm = read_capped(&path)?;
-        let actual = fsutil::sha256_hex(&wasm);
+        let actual = jrt_fs::sha256_hex(&wasm);
         if actual != entry.sha256 {
             return Err(PluginError::PinMismatch {
                 name: entry.name.clone(),
@@ -111,7 +110,7 @@ impl Catalog {
         origin: Origin,
         allow: impl FnOnce(&Plugin) -> Result<(), PluginError>,
     ) -> Result<(Plugin, Option<Entry>), PluginError> {
-        let sha256 = fsutil::sha256_hex(&wasm);
+        let sha256 = jrt_fs::sha256_hex(&wasm);
         let plugin = host.load(label, &wasm, &sha256, origin)?;
         allow(&plugin)?;
 
@@ -119,7 +118,7 @@ impl Catalog {
             .map_err(|e| PluginError::io("cannot create", &self.dir, e))?;
         let _lock = self.lock()?;
         let stored = self.wasm_path(&sha256);
-        fsutil::write_atomic(&stored, &wasm)
+        jrt_fs::write_atomic(&stored, &wasm)
             .map_err(|e| PluginError::io("cannot write", &stored, e))?;
 
         let mut index = self.read_index()?;
@@ -135,10 +134,7 @@ impl Catalog {
             families: plugin.meta.families.clone(),
             api_version: plugin.meta.api_version.clone(),
             sha256: sha256.clone(),
-            added_at: std::time::SystemTime::now()
-                .duration_since(std::time::UNIX_EPOCH)
-                .map(|d| d.as_secs())
-                .unwrap_or(0),
+            added_at: jrt_fs::time::now_unix(),
         });
         self.write_index(&index)?;
 
@@ -179,7 +175,7 @@ impl Catalog {
             path: index_path.clone(),
             reason: e.to_string(),
         })?;
-        fsutil::write_atomic(&index_path, &json)
+        jrt_fs::write_atomic(&index_path, &json)
             .map_err(|e| PluginError::io("cannot write", &index_path, e))
     }
 
@@ -196,9 +192,9 @@ impl Catalog {
     }
 
     /// An exclusive lock on the catalog, released when the file is dropped.
-    fn lock(&self) -> Result<crate::lock::Lock, PluginError> {
+    fn lock(&self) -> Result<jrt_fs::lock::Lock, PluginError> {
         let path = self.dir.join(".lock");
-        crate::lock::exclusive(&path).map_err(|e| PluginError::io("cannot lock", path, e))
+        jrt_fs::lock::exclusive(&path).map_err(|e| PluginError::io("cannot lock", path, e))
     }
 }
 

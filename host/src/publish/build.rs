@@ -7,6 +7,7 @@
 //! hash-checked, the lock and runtime.yml carry none). Packages are written to a temporary
 //! name in the output directory and renamed into place.
 
+use jrt_fs::cache::Cache;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -145,7 +146,7 @@ pub fn prebuilt(
     dir: &Path,
     out: &Path,
     env: &SetupEnv<'_>,
-    cache: &Path,
+    cache: &Cache,
     http: Option<&Http>,
     progress: &dyn crate::progress::Progress,
 ) -> Result<Built, BuildError> {
@@ -191,7 +192,7 @@ pub fn prebuilt(
     })?;
     let lock = out.join(format!("{stem}.versions.lock"));
     let lock_bytes = std::fs::read(tree.join("versions.lock")).map_err(io("cannot read", tree))?;
-    crate::fsutil::write_atomic(&lock, &lock_bytes).map_err(io("cannot write", &lock))?;
+    jrt_fs::write_atomic(&lock, &lock_bytes).map_err(io("cannot write", &lock))?;
     Ok(Built {
         name: manifest.name,
         version: manifest.version,

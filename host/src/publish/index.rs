@@ -302,11 +302,11 @@ pub fn add(
     }
     if changes.iter().any(|(_, what)| *what != "unchanged") {
         index.serial = Some(index.serial.unwrap_or(0) + 1);
-        index.updated_at = Some(crate::time::format(crate::time::now()));
+        index.updated_at = Some(jrt_fs::time::format(jrt_fs::time::now()));
         let bytes = index.to_json();
         // What is written must read back, in jrt's reader and the upstream schema alike.
         Index::parse(&bytes, &index_path.display().to_string())?;
-        crate::fsutil::write_atomic(index_path, &bytes).map_err(|source| IndexError::Io {
+        jrt_fs::write_atomic(index_path, &bytes).map_err(|source| IndexError::Io {
             action: "cannot write",
             path: index_path.to_path_buf(),
             source,

@@ -146,11 +146,9 @@ pub fn release(dirs: &[PathBuf], tag: &Tag) -> Result<Vec<Released>, ReleaseErro
     let mut out = Vec::new();
     for (path, manifest, wanted, changed, new) in planned {
         if changed {
-            crate::fsutil::write_atomic(&path, new.as_bytes()).map_err(|source| {
-                ReleaseError::Write {
-                    path: path.clone(),
-                    source,
-                }
+            jrt_fs::write_atomic(&path, new.as_bytes()).map_err(|source| ReleaseError::Write {
+                path: path.clone(),
+                source,
             })?;
         }
         out.push(Released {

@@ -104,7 +104,7 @@ impl Checksum {
         let hex_part = text.strip_prefix("sha256:").ok_or_else(|| {
             format!("'{text}' is not a checksum of the form sha256:<64 hex digits>")
         })?;
-        if !crate::fsutil::is_sha256_hex(hex_part) {
+        if !jrt_fs::is_sha256_hex(hex_part) {
             return Err(format!(
                 "'{text}' is not a checksum of the form sha256:<64 hex digits>"
             ));

@@ -2,8 +2,9 @@
 //! unchanged index costs one 304. The body is size-capped and parsed before it is cached;
 //! `--offline` reads the cache only.
 
+use jrt_fs::cache::Cache;
 use std::io::Read;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use reqwest::StatusCode;
 use reqwest::header;
@@ -12,7 +13,7 @@ use url::Url;
 
 use super::index::Index;
 use super::source::{MAX_INDEX_BYTES, Registry, Source, SourceError, Trust};
-use crate::fsutil;
+
 use crate::http::Http;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -24,9 +25,9 @@ struct Meta {
     fetched_at: u64,
 }
 
-fn paths(cache: &Path, url: &Url) -> (PathBuf, PathBuf) {
-    let key = &fsutil::sha256_hex(url.as_str().as_bytes())[..24];
-    let dir = cache.join("registries");
+fn paths(cache: &Cache, url: &Url) -> (PathBuf, PathBuf) {
+    let key = &jrt_fs::sha256_hex(url.as_str().as_bytes())[..24];
+    let dir = cache.registries();
     (
         dir.join(format!("{key}.json")),
         dir.join(format!("{key}.meta.json")),
@@ -41,7 +42,7 @@ pub fn load(
     name: &str,
     url: &Url,
     http: Option<&Http>,
-    cache: Option<&Path>,
+    cache: Option<&Cache>,
     offline: bool,
 ) -> Result<Registry, SourceError> {
     load_trusted(name, url, http, cache, offline, None)
@@ -53,7 +54,7 @@ pub fn load_trusted(
     name: &str,
     url: &Url,
     http: Option<&Http>,
-    cache: Option<&Path>,
+    cache: Option<&Cache>,
     offline: bool,
     trust: Option<&Trust>,
 ) -> Result<Registry, SourceError> {
@@ -107,7 +108,7 @@ pub fn load_trusted(
                 // Cached only once it verifies, beside the body it signs (which is cached
                 // below, also only when valid), so --offline never pairs mismatched copies.
                 if !offline && let Some(p) = &sig_cache {
-                    let _ = fsutil::write_atomic(p, sig.as_bytes());
+                    let _ = jrt_fs::write_atomic(p, sig.as_bytes());
                 }
                 index
             }
@@ -165,10 +166,7 @@ pub fn load_trusted(
         url: shown.clone(),
         etag: header_text(header::ETAG),
         last_modified: header_text(header::LAST_MODIFIED),
-        fetched_at: std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map(|d| d.as_secs())
-            .unwrap_or(0),
+        fetched_at: jrt_fs::time::now_unix(),
     };
     let mut bytes = Vec::new();
     http.timed(resp, MAX_INDEX_BYTES + 1)
@@ -184,9 +182,9 @@ pub fn load_trusted(
         if let Some(dir) = body_path.parent() {
             let _ = std::fs::create_dir_all(dir);
         }
-        if fsutil::write_atomic(&body_path, &bytes).is_ok() {
+        if jrt_fs::write_atomic(&body_path, &bytes).is_ok() {
             let _ =
-                fsutil::write_atomic(&meta_path, &serde_json::to_vec(&meta).unwrap_or_default());
+                jrt_fs::write_atomic(&meta_path, &serde_json::to_vec(&meta).unwrap_or_default());
         }
     }
     Ok(loaded)

@@ -118,7 +118,10 @@ pub fn sign(
             .map_err(|e| bad(e.to_string()))?,
     };
     // The CLI's own trusted comment, so `minisign -V` prints the same kind of line.
-    let trusted = format!("timestamp:{}\tfile:{file_name}\thashed", crate::time::now());
+    let trusted = format!(
+        "timestamp:{}\tfile:{file_name}\thashed",
+        jrt_fs::time::now()
+    );
     let sig = minisign::sign(
         None,
         &sk,
@@ -199,7 +202,7 @@ pub fn check_expiry(registry: &str, index: &Index, now: i64) -> Result<(), Signa
     let Some(expires) = &index.expires else {
         return Ok(());
     };
-    let at = crate::time::parse(expires).ok_or_else(|| SignatureError::BadExpires {
+    let at = jrt_fs::time::parse(expires).ok_or_else(|| SignatureError::BadExpires {
         registry: registry.to_string(),
         expires: expires.clone(),
     })?;
@@ -230,14 +233,14 @@ pub fn check_serial(
     };
     std::fs::create_dir_all(state_dir).map_err(io("cannot create", state_dir))?;
     let lock_path = state_dir.join("serials.lock");
-    let lock = crate::lock::exclusive(&lock_path).map_err(io("cannot lock", &lock_path))?;
+    let lock = jrt_fs::lock::exclusive(&lock_path).map_err(io("cannot lock", &lock_path))?;
     let path = state_dir.join("serials.json");
     // Written once the record first exists: a record that vanished afterwards (deleted,
     // lost with a disk) must not quietly restart rollback protection from zero.
     let kept = state_dir.join("serials.kept");
     // A record that cannot be read must not quietly turn rollback protection off.
     // One number per registry: a few MiB is far more than any real record.
-    let mut seen: BTreeMap<String, u64> = match crate::fsutil::read_no_follow(&path, 4 << 20) {
+    let mut seen: BTreeMap<String, u64> = match jrt_fs::read_no_follow(&path, 4 << 20) {
         Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SignatureError::Io {
             action: "cannot read the registry serials in",
             path: path.clone(),
@@ -266,10 +269,10 @@ pub fn check_serial(
     if serial > highest || !seen.contains_key(id) {
         seen.insert(id.to_string(), serial);
         let bytes = serde_json::to_vec_pretty(&seen).unwrap_or_default();
-        crate::fsutil::write_atomic(&path, &bytes).map_err(io("cannot write", &path))?;
+        jrt_fs::write_atomic(&path, &bytes).map_err(io("cannot write", &path))?;
     }
     if std::fs::symlink_metadata(&kept).is_err() {
-        crate::fsutil::write_atomic(&kept, b"serials.json exists beside this file\n")
+        jrt_fs::write_atomic(&kept, b"serials.json exists beside this file\n")
             .map_err(io("cannot write", &kept))?;
     }
     drop(lock);

@@ -5,6 +5,7 @@
 //! http(s) URLs name the file itself; `file://` URLs and plain paths name a file, or a
 //! directory holding a `registry.json`.
 
+use jrt_fs::cache::Cache;
 use std::path::{Path, PathBuf};
 
 use url::Url;
@@ -67,7 +68,7 @@ impl Trust {
         super::signature::verify(shown, bytes, sig, &self.key)?;
         let index = Index::parse(bytes, shown)?;
         super::signature::require_freshness(shown, &index)?;
-        super::signature::check_expiry(shown, &index, crate::time::now())?;
+        super::signature::check_expiry(shown, &index, jrt_fs::time::now())?;
         super::signature::check_serial(&self.state_dir, id, shown, &index)?;
         Ok(index)
     }
@@ -259,14 +260,14 @@ pub fn runtime_dirs(dir: &Path) -> impl Iterator<Item = PathBuf> {
 
 /// Builds an index for a directory of runtime sources, packing each runtime (deterministic,
 /// so the checksum is stable) into `<cache>/packed/`.
-pub fn load_sources(name: &str, dir: &Path, cache: &Path) -> Result<Registry, SourceError> {
+pub fn load_sources(name: &str, dir: &Path, cache: &Cache) -> Result<Registry, SourceError> {
     use crate::manifest::Manifest;
     use crate::registry::index::{Checksum, Entry};
     use sha2::{Digest, Sha256};
 
     let shown = dir.display().to_string();
     let read_err = |e: std::io::Error| SourceError::Read(shown.clone(), e.to_string());
-    let out_dir = cache.join("packed");
+    let out_dir = cache.packed();
     std::fs::create_dir_all(&out_dir).map_err(read_err)?;
     let mut index = Index::empty();
     for runtime in runtime_dirs(dir) {
@@ -274,7 +275,7 @@ pub fn load_sources(name: &str, dir: &Path, cache: &Path) -> Result<Registry, So
         let mut bytes = Vec::new();
         crate::pack::pack(&runtime, &manifest, &mut bytes).map_err(read_err)?;
         let file = out_dir.join(format!("{}-{}.tar.gz", manifest.name, manifest.version));
-        crate::fsutil::write_atomic(&file, &bytes).map_err(read_err)?;
+        jrt_fs::write_atomic(&file, &bytes).map_err(read_err)?;
         let url = Url::from_file_path(&file).map_err(|()| {
             SourceError::Read(shown.clone(), format!("bad path {}", file.display()))
         })?;

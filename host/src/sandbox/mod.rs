@@ -534,7 +534,7 @@ pub fn reclaim(tree: &Path) -> std::io::Result<()> {
 /// Gives every entry of `tree` (not following symlinks) to `uid:gid`.
 fn hand_over(tree: &Path, uid: u32, gid: u32) -> std::io::Result<()> {
     use std::os::unix::fs::MetadataExt;
-    crate::fsutil::walk(
+    jrt_fs::walk(
         tree,
         |_, _, e| e,
         |path, meta| {

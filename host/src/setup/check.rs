@@ -249,7 +249,7 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
                         "https" | "http" | "file" => Ok(()),
                         s => Err(format!("'{}' uses the scheme '{s}'", f.url)),
                     });
-                let sha_ok = if crate::fsutil::is_sha256_hex(&f.sha256) {
+                let sha_ok = if jrt_fs::is_sha256_hex(&f.sha256) {
                     Ok(())
                 } else {
                     Err(format!(

@@ -1,5 +1,6 @@
 //! Executing a checked plan in the staging tree.
 
+use jrt_fs::cache::Cache;
 use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
@@ -10,7 +11,7 @@ use sha2::{Digest, Sha256};
 use super::SetupError;
 use super::check::{Policy, check};
 use crate::extract::{Limits, extract};
-use crate::fsutil;
+
 use crate::http::Http;
 use crate::plugin::types::{Plan, Probe, ProbeOutput, SetupStep};
 use crate::process::Keep;
@@ -34,7 +35,7 @@ pub struct Executor<'a> {
     /// The runtime tree being built (the staging tree).
     pub tree: &'a Path,
     /// Where fetched files are cached, by sha256.
-    pub cache: &'a Path,
+    pub cache: &'a Cache,
     pub http: Option<&'a Http>,
     pub policy: Policy,
     /// The timeout for `run` steps that ask for none.
@@ -608,14 +609,14 @@ fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf
     };
     use std::fs::File;
     let sha256 = sha256.to_ascii_lowercase();
-    let dir = ex.cache.join("fetched");
+    let dir = ex.cache.fetched();
     let dest = dir.join(&sha256);
     // One download per build: installs that pin the same build (python-3.11 and
     // python-3.11-ml, installed together) wait for the first and then find it cached.
     let lock_path = dir.join(format!("{sha256}.lock"));
-    let _lock = crate::lock::exclusive(&lock_path)
+    let _lock = jrt_fs::lock::exclusive(&lock_path)
         .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
-    if let Ok(file) = fsutil::open_no_follow(&dest, File::options().read(true)) {
+    if let Ok(file) = jrt_fs::open_no_follow(&dest, File::options().read(true)) {
         match hash_capped(file, url) {
             Ok(actual) if actual == sha256 => return Ok(dest),
             // Wrong bytes (planted, or torn by a crash): fetch it again.
@@ -631,7 +632,7 @@ fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf
                 .to_file_path()
                 .map_err(|()| format!("'{url}' is not a local path"))?;
             Box::new(
-                fsutil::open_regular(&path)
+                jrt_fs::open_regular(&path)
                     .map_err(|e| format!("cannot read {}{from}: {e}", path.display()))?,
             )
         }

@@ -19,7 +19,7 @@ pub fn check_tree(tree: &Path) -> Result<Vec<String>, SetupError> {
         path: path.to_path_buf(),
         source,
     };
-    crate::fsutil::walk(tree, io, |path, meta| {
+    jrt_fs::walk(tree, io, |path, meta| {
         let kind = meta.file_type();
         let rel = path
             .strip_prefix(tree)

@@ -51,7 +51,7 @@ pub fn host(cache: Option<&Path>) -> PluginHost {
 
 pub fn load_file(host: &PluginHost, path: &str) -> Result<Plugin, jrt::plugin::PluginError> {
     let wasm = std::fs::read(path).expect("test plugin built by build.rs");
-    let sha = jrt::fsutil::sha256_hex(&wasm);
+    let sha = jrt_fs::sha256_hex(&wasm);
     host.load(path, &wasm, &sha, Origin::File(path.into()))
 }
 
@@ -75,7 +75,7 @@ pub fn builtin(host: &PluginHost, name: &str) -> Plugin {
 pub fn cache_with_compiled(dir: &Path) -> PathBuf {
     let cache = dir.join("cache");
     std::fs::create_dir_all(&cache).unwrap();
-    let link = cache.join("compiled");
+    let link = jrt_fs::cache::Cache::new(&cache).compiled();
     // The target made first (a link to nothing would not count as there, and the next call
     // would make it again); the link itself looked at, not followed.
     std::fs::create_dir_all(shared_cache()).unwrap();

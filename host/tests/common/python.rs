@@ -73,7 +73,7 @@ with zipfile.ZipFile(wheel, "w") as z:
     ];
     args.extend(requires.iter().map(std::ffi::OsStr::new));
     python(script, &args);
-    jrt::fsutil::sha256_hex(&std::fs::read(&file).unwrap())
+    jrt_fs::sha256_hex(&std::fs::read(&file).unwrap())
 }
 
 /// The wheels ensurepip bundles with the host's python: (file name, sha256).
@@ -88,7 +88,7 @@ pub fn bundled_wheels() -> Vec<(String, String)> {
         .map(|path| {
             let name = Path::new(path).file_name().unwrap().to_string_lossy();
             let bytes = std::fs::read(path).unwrap();
-            (name.into_owned(), jrt::fsutil::sha256_hex(&bytes))
+            (name.into_owned(), jrt_fs::sha256_hex(&bytes))
         })
         .collect()
 }
@@ -136,5 +136,5 @@ pub fn standalone_build(out: &Path) -> String {
         .status()
         .unwrap();
     assert!(status.success(), "packing {}", prefix.display());
-    jrt::fsutil::sha256_hex(&std::fs::read(out).unwrap())
+    jrt_fs::sha256_hex(&std::fs::read(out).unwrap())
 }

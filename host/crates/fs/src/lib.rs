@@ -1,6 +1,15 @@
-//! Filesystem helpers: changing user files atomically, and opening files jrt keeps (caches,
-//! locks, state) or reads from a `file://` URL without being led elsewhere by a planted link,
-//! FIFO or device.
+//! The files jrt keeps, and how it keeps them: changing user files atomically; opening files
+//! jrt keeps (caches, locks, state) or reads from a `file://` URL without being led elsewhere
+//! by a planted link, FIFO or device; [`lock`]s; where things live by default ([`paths`]) and
+//! inside the cache ([`cache::Cache`]); and
+//! the timestamps written into them ([`time`]).
+//!
+//! The lowest layer of the host: it depends on no other jrt crate, and does no network I/O.
+
+pub mod cache;
+pub mod lock;
+pub mod paths;
+pub mod time;
 
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};

@@ -32,11 +32,6 @@ pub fn plugins_dir(root: &std::path::Path) -> PathBuf {
     root.join(".jrt").join("plugins")
 }
 
-/// The directory under the cache where compiled plugin code lives.
-pub fn compiled_dir(cache: &std::path::Path) -> PathBuf {
-    cache.join("compiled")
-}
-
 /// A directory jrt will not trust when running as root.
 #[derive(Debug, thiserror::Error)]
 pub enum UntrustedDir {

@@ -20,7 +20,7 @@ fn open(path: &Path) -> io::Result<File> {
     if let Some(dir) = path.parent() {
         std::fs::create_dir_all(dir)?;
     }
-    crate::fsutil::open_no_follow(
+    crate::open_no_follow(
         path,
         File::options().create(true).truncate(false).write(true),
     )

@@ -1,14 +1,20 @@
-//! RFC 3339 timestamps (`2026-11-30T12:00:00Z`) for registry.json's `updated_at` and
-//! `expires`, without a calendar crate: the civil-date arithmetic is a few lines.
+//! The one clock jrt reads for what it records (receipts, caches, the plugin catalog), and RFC
+//! 3339 timestamps (`2026-11-30T12:00:00Z`) for registry.json's `updated_at` and `expires`,
+//! without a calendar crate: the civil-date arithmetic is a few lines.
 
 use std::time::{SystemTime, UNIX_EPOCH};
 
-/// Seconds since the Unix epoch, now.
-pub fn now() -> i64 {
+/// Seconds since the Unix epoch, now (0 on a clock set before 1970).
+pub fn now_unix() -> u64 {
     SystemTime::now()
         .duration_since(UNIX_EPOCH)
-        .map(|d| d.as_secs() as i64)
+        .map(|d| d.as_secs())
         .unwrap_or(0)
+}
+
+/// [`now_unix`] as the signed seconds [`format`] and [`parse`] use.
+pub fn now() -> i64 {
+    i64::try_from(now_unix()).unwrap_or(i64::MAX)
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's algorithm).
