@@ -2,7 +2,7 @@
 //! ~310 MB in ~8,000 files, ~95 MB compressed) with jrt's runtime files at its top, so it is
 //! at the same time a jrt prebuilt package (runtime.yml at its top) and a python-build-standalone
 //! `install_only` archive (`python/bin`, `python/lib`, ...). It is compressed twice:
-//!   - as `jrt build` writes packages: indexed gzip members (`jrt::gzip::Writer`), which jrt
+//!   - as `jrt build` writes packages: indexed gzip members (`jrt_extract::gzip::Writer`), which jrt
 //!     inflates on every core;
 //!   - as one gzip stream, as python-build-standalone and `tar czf` write them.
 //!
@@ -95,7 +95,7 @@ fn build_tar(prefix: &Path) -> (Vec<u8>, usize) {
 fn compress(tar: &[u8]) -> (Vec<u8>, Vec<u8>) {
     std::thread::scope(|s| {
         let indexed = s.spawn(|| {
-            let mut w = jrt::gzip::Writer::new(Vec::new(), Compression::new(6));
+            let mut w = jrt_extract::gzip::Writer::new(Vec::new(), Compression::new(6));
             w.write_all(tar).unwrap();
             w.finish().unwrap()
         });

@@ -14,7 +14,7 @@ use std::path::{Path, PathBuf};
 use sha2::{Digest, Sha256};
 use url::Url;
 
-use crate::buffers::Recycler;
+use jrt_extract::buffers::Recycler;
 
 use crate::http::{Body, Http, HttpError};
 use crate::registry::Checksum;

@@ -6,22 +6,17 @@
 //! - [`ops`]: one module per command (`detect`, `plugin list/add`).
 //! - [`sandbox`]: the confinement every program a setup plan starts runs in.
 //! - [`process`]: running a child to completion with capped output and a timeout.
-//! - [`gzip`]: the packages' gzip layer, indexed members inflated on every core.
 
-pub mod buffers;
 pub mod config;
 pub mod display;
-pub mod extract;
 pub mod facts;
 pub mod fetch;
-pub mod gzip;
 pub mod http;
 pub mod input;
 pub mod install;
 pub mod joblet;
 pub mod manifest;
 pub mod ops;
-pub mod ordered;
 pub mod pack;
 pub mod plugin;
 pub mod process;
@@ -31,4 +26,3 @@ pub mod registry;
 pub mod runtime_yml;
 pub mod sandbox;
 pub mod setup;
-pub mod tar_entries;

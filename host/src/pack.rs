@@ -1,7 +1,7 @@
 //! Packing a runtime directory into a source package (SPEC §5): `<name>-<version>.tar.gz`
 //! with one top-level directory `<name>/`, byte-reproducible: entries sorted by path, mtime 0,
 //! uid/gid 0 with no owner names, modes normalised, and no timestamp or file name in the gzip
-//! header. The same inputs give the same sha256. The gzip layer is [`crate::gzip::Writer`]'s
+//! header. The same inputs give the same sha256. The gzip layer is [`jrt_extract::gzip::Writer`]'s
 //! indexed members, so installs inflate the package on every core; it is still an ordinary
 //! `.tar.gz` to every other reader.
 
@@ -10,7 +10,7 @@ use std::path::Path;
 
 use flate2::Compression;
 
-use crate::extract::normalise_mode;
+use jrt_extract::normalise_mode;
 
 /// Writes the source package for the runtime directory `dir` (whose manifest is
 /// `manifest`) under the top-level name `<name>/`, leaving out hidden entries (`.git`,
@@ -69,7 +69,7 @@ fn pack_entries(
     keep: &dyn Fn(&str) -> bool,
     extra: Vec<(String, Vec<u8>)>,
 ) -> io::Result<()> {
-    let gz = crate::gzip::Writer::new(out, Compression::new(6));
+    let gz = jrt_extract::gzip::Writer::new(out, Compression::new(6));
     let mut tar = tar::Builder::new(gz);
     tar.mode(tar::HeaderMode::Deterministic);
     tar.follow_symlinks(false);

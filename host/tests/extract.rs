@@ -5,7 +5,7 @@ mod tarball;
 
 use std::os::unix::fs::PermissionsExt;
 
-use jrt::extract::{ExtractError, Kind, Limits, extract};
+use jrt_extract::{ExtractError, Kind, Limits, extract};
 use tar::EntryType;
 use tarball::*;
 
@@ -14,7 +14,7 @@ fn run(
     limits: &Limits,
 ) -> (
     tempfile::TempDir,
-    Result<jrt::extract::Extracted, ExtractError>,
+    Result<jrt_extract::Extracted, ExtractError>,
 ) {
     let dest = tempfile::tempdir().unwrap();
     let r = extract(bytes, dest.path(), limits);
@@ -276,7 +276,7 @@ fn broken_gzip_is_caught() {
 /// Packs `tar` the way `jrt build` does: indexed gzip members, inflated in parallel.
 fn indexed_tgz(tar: &[u8]) -> Vec<u8> {
     use std::io::Write;
-    let mut w = jrt::gzip::Writer::new(Vec::new(), flate2::Compression::fast());
+    let mut w = jrt_extract::gzip::Writer::new(Vec::new(), flate2::Compression::fast());
     w.write_all(tar).unwrap();
     w.finish().unwrap()
 }

@@ -363,7 +363,7 @@ fn indexed_prebuilt(name: &str) -> Vec<u8> {
             &noise(i as u64 + 100, i * 101),
         ));
     }
-    let mut w = jrt::gzip::Writer::new(Vec::new(), flate2::Compression::fast());
+    let mut w = jrt_extract::gzip::Writer::new(Vec::new(), flate2::Compression::fast());
     w.write_all(&tar_bytes(&entries)).unwrap();
     w.finish().unwrap()
 }

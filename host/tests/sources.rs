@@ -107,7 +107,7 @@ fn source_packages_are_byte_reproducible() {
 
     // And it extracts with jrt's own safe extractor, one top-level directory.
     let dest = tempfile::tempdir().unwrap();
-    let out = jrt::extract::extract(&first[..], dest.path(), &Default::default()).unwrap();
+    let out = jrt_extract::extract(&first[..], dest.path(), &Default::default()).unwrap();
     assert_eq!(out.top, "rt");
     assert!(!dest.path().join(".hidden").exists());
     assert_eq!(

@@ -28,12 +28,12 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::extract::{self, ExtractError, Limits};
 use crate::fetch::{self, FetchError, PackageCache};
 use crate::http::{Http, HttpError};
 use crate::progress::Progress;
 use crate::registry::Resolved;
 use crate::registry::source::Registry;
+use jrt_extract::{ExtractError, Limits};
 use jrt_fs::lock;
 pub use layout::Layout;
 use receipt::{Drift, Receipt};
@@ -284,7 +284,7 @@ impl Installer {
             let task = self.progress.task(&format!("{name}@{version}"), size);
             let extracted =
                 opened.verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
-                    extract::extract(reader, &tree, &self.limits)
+                    jrt_extract::extract(reader, &tree, &self.limits)
                 });
             task.finish(if matches!(extracted, Ok(Ok(_))) {
                 "unpacked"
@@ -344,10 +344,10 @@ impl Installer {
             let files = receipt::scan(&tree).map_err(|e| setup_err(e.to_string()))?;
             // What setup made must not reach outside the tree either, through any chain of
             // symlinks.
-            crate::extract::check_links_resolve(
+            jrt_extract::check_links_resolve(
                 &tree,
                 files.iter().filter_map(|r| match r.kind {
-                    crate::extract::Kind::Symlink { .. } => Some(r.path.as_str()),
+                    jrt_extract::Kind::Symlink { .. } => Some(r.path.as_str()),
                     _ => None,
                 }),
             )

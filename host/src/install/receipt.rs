@@ -7,7 +7,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::extract::{Kind, Record};
+use jrt_extract::{Kind, Record};
 
 /// The receipt version this jrt writes.
 pub const VERSION: u32 = 2;

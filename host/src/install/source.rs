@@ -570,9 +570,9 @@ pub fn manifest_of_package(
     let found = opened
         .verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
             let mut found = None;
-            let mut archive = tar::Archive::new(crate::gzip::Decoder::new(reader));
-            let max_path = crate::extract::Limits::default().max_path_len;
-            crate::tar_entries::each(&mut archive, max_path, |entry, names| {
+            let mut archive = tar::Archive::new(jrt_extract::gzip::Decoder::new(reader));
+            let max_path = jrt_extract::Limits::default().max_path_len;
+            jrt_extract::tar_entries::each(&mut archive, max_path, |entry, names| {
                 let parts: Vec<&[u8]> = names
                     .path
                     .split(|b| *b == b'/')
@@ -581,7 +581,7 @@ pub fn manifest_of_package(
                 if parts.len() == 2 && parts[1] == b"manifest.yaml" {
                     let cap = crate::input::MAX_YAML_BYTES;
                     if entry.size() > cap {
-                        return Err(crate::tar_entries::HeaderError::TooLong {
+                        return Err(jrt_extract::tar_entries::HeaderError::TooLong {
                             kind: "manifest.yaml",
                             size: entry.size(),
                             cap,
@@ -590,10 +590,10 @@ pub fn manifest_of_package(
                     let mut bytes = Vec::new();
                     entry
                         .read_to_end(&mut bytes)
-                        .map_err(crate::tar_entries::HeaderError::from)?;
+                        .map_err(jrt_extract::tar_entries::HeaderError::from)?;
                     found = Some(bytes);
                 }
-                Ok::<_, crate::tar_entries::HeaderError>(())
+                Ok::<_, jrt_extract::tar_entries::HeaderError>(())
             })
             .map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;
             Ok::<_, String>(found)

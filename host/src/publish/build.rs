@@ -168,10 +168,10 @@ pub fn prebuilt(
     let mut source = Vec::new();
     crate::pack::pack(dir, &manifest, &mut source).map_err(io("cannot pack", dir))?;
     // The extractor strips the package's top directory: the staging directory is the tree.
-    crate::extract::extract(
+    jrt_extract::extract(
         source.as_slice(),
         staging.path(),
-        &crate::extract::Limits::default(),
+        &jrt_extract::Limits::default(),
     )
     .map_err(|e| BuildError::Setup {
         name: manifest.name.clone(),

@@ -8,7 +8,7 @@
 //! set. The file is written atomically, with sorted keys, and still reads in the upstream
 //! schema.
 
-use crate::extract::Limits;
+use jrt_extract::Limits;
 use std::io::Read;
 
 use sha2::Digest;
@@ -22,7 +22,7 @@ use crate::registry::index::{Artifact, Checksum, Entry, Index};
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
     #[error("not a .tar.gz: {0}")]
-    Tar(#[from] crate::tar_entries::HeaderError),
+    Tar(#[from] jrt_extract::tar_entries::HeaderError),
     #[error("{}: {reason}", path.display())]
     Package { path: PathBuf, reason: String },
     #[error(
@@ -86,8 +86,8 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
     let mut lock = None;
     let mut runtime_yml = false;
     let mut tops = std::collections::BTreeSet::new();
-    let mut archive = tar::Archive::new(crate::gzip::Decoder::new(&mut hashed));
-    crate::tar_entries::each(
+    let mut archive = tar::Archive::new(jrt_extract::gzip::Decoder::new(&mut hashed));
+    jrt_extract::tar_entries::each(
         &mut archive,
         Limits::default().max_path_len,
         |entry, names| {

@@ -10,7 +10,7 @@ use sha2::{Digest, Sha256};
 
 use super::SetupError;
 use super::check::{Policy, check};
-use crate::extract::{Limits, extract};
+use jrt_extract::{Limits, extract};
 
 use crate::http::Http;
 use crate::plugin::types::{Plan, Probe, ProbeOutput, SetupStep};

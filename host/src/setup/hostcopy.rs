@@ -174,13 +174,13 @@ fn copy_file_at(
         .write(true)
         .create_new(true)
         .custom_flags(libc::O_NOFOLLOW)
-        .mode(crate::extract::normalise_mode(mode))
+        .mode(jrt_extract::normalise_mode(mode))
         .open(dest)
         .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
     io::copy(&mut from, &mut to).map_err(|e| format!("cannot copy {}: {e}", shown.display()))?;
     // The mode requested at creation is cut by the umask; set it exactly.
     to.set_permissions(std::fs::Permissions::from_mode(
-        crate::extract::normalise_mode(mode),
+        jrt_extract::normalise_mode(mode),
     ))
     .map_err(|e| format!("cannot set the mode of {}: {e}", dest.display()))?;
     Ok(())

@@ -8,10 +8,20 @@
 //! path length are capped, and the gzip stream is read to its end so a bad trailer or CRC is
 //! caught. The caller extracts into a fresh staging directory and discards it on error.
 //!
+//! The crate also holds what extraction is built from and packing reuses: the packages' gzip
+//! layer ([`gzip`]), the tar header checks ([`tar_entries`]), an ordered thread pool
+//! ([`ordered`]) and recycled buffers ([`buffers`]). It reads and writes local files only: no
+//! network, no plugins, no knowledge of registries.
+//!
 //! Inflating is [`crate::gzip::Decoder`]'s: indexed members on several threads, any other
 //! gzip stream on the calling thread. The calling thread parses the tar stream; creating,
 //! writing and hashing the files (system calls, mostly) is spread over a few writer threads.
 //! Small files travel to them whole; large ones in 1 MiB chunks, in order, to one writer.
+
+pub mod buffers;
+pub mod gzip;
+pub mod ordered;
+pub mod tar_entries;
 
 use std::collections::HashSet;
 use std::fs::{self, File, OpenOptions};
