@@ -8,11 +8,9 @@
 //! - [`process`]: running a child to completion with capped output and a timeout.
 
 pub mod config;
-pub mod display;
 pub mod facts;
 pub mod fetch;
 pub mod http;
-pub mod input;
 pub mod install;
 pub mod joblet;
 pub mod manifest;

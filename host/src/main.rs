@@ -38,7 +38,7 @@ fn main() -> ExitCode {
             if e.downcast_ref::<Reported>().is_none() {
                 // Errors quote registries, packages and programs: nothing of theirs may drive
                 // the terminal.
-                let message = jrt::display::safe(&format!("{e:#}")).into_owned();
+                let message = jrt_input::display::safe(&format!("{e:#}")).into_owned();
                 if cli.json {
                     println!("{}", serde_json::json!({ "error": message }));
                 } else {
@@ -210,7 +210,7 @@ fn run(cli: &Cli) -> Result<()> {
             if !cli.json {
                 let after = ops::installed::installed(&layout);
                 for note in ops::installed::default_notes(&before, &after, &done) {
-                    eprintln!("note: {}", jrt::display::safe(&note));
+                    eprintln!("note: {}", jrt_input::display::safe(&note));
                 }
             }
             let failed = results.iter().filter(|r| r.is_err()).count();

@@ -54,11 +54,11 @@ impl Manifest {
             field: field.to_string(),
             message,
         };
-        crate::input::size(bytes, crate::input::MAX_YAML_BYTES)
+        jrt_input::caps::size(bytes, jrt_input::caps::MAX_YAML_BYTES)
             .map_err(|e| err("(file)", e.to_string()))?;
         let value: Value = serde_norway::from_slice(bytes)
             .map_err(|e| err("(file)", format!("not valid YAML: {e}")))?;
-        crate::input::yaml_depth(&value).map_err(|e| err("(file)", e.to_string()))?;
+        jrt_input::caps::yaml_depth(&value).map_err(|e| err("(file)", e.to_string()))?;
         let Value::Mapping(map) = value else {
             return Err(err("(file)", "is not a mapping of fields".into()));
         };

@@ -35,8 +35,8 @@ pub fn pack(dir: &Path, manifest: &crate::manifest::Manifest, out: impl Write) -
     if !safe {
         return Err(io::Error::other(format!(
             "'{}@{}' is not a runtime name and semantic version",
-            crate::display::safe(&manifest.name),
-            crate::display::safe(&manifest.version)
+            jrt_input::display::safe(&manifest.name),
+            jrt_input::display::safe(&manifest.version)
         )));
     }
     let extra = if dir.join("setup.sh").exists() {

@@ -37,7 +37,7 @@ fn read_only_by_default() -> bool {
 }
 
 /// The largest runtime.yml read (real ones are a few KiB).
-const MAX_BYTES: u64 = crate::input::MAX_YAML_BYTES;
+const MAX_BYTES: u64 = jrt_input::caps::MAX_YAML_BYTES;
 
 impl RuntimeYml {
     /// Reads and checks `<dir>/runtime.yml`.
@@ -54,7 +54,7 @@ impl RuntimeYml {
             return Err(format!("runtime.yml is over {MAX_BYTES} bytes"));
         }
         let yml: RuntimeYml =
-            crate::input::yaml(text.as_bytes()).map_err(|e| format!("runtime.yml: {e}"))?;
+            jrt_input::caps::yaml(text.as_bytes()).map_err(|e| format!("runtime.yml: {e}"))?;
         yml.check()?;
         Ok(yml)
     }

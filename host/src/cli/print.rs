@@ -2,12 +2,12 @@
 
 use std::io::IsTerminal;
 
-use jrt::display::one_line as s;
 use jrt::install::{InstallError, Outcome};
 use jrt::ops::detect::Report;
 use jrt::ops::install::Planned;
 use jrt::ops::installed::{Available, Installed, Verified};
 use jrt::ops::plugins::{Added, Row};
+use jrt_input::display::one_line as s;
 
 /// Prints `value` as JSON (pretty on a terminal) or through `human`.
 pub fn output<T: serde::Serialize>(
@@ -109,7 +109,7 @@ pub fn install_results(json: bool, quiet: bool, results: &[Result<Outcome, Insta
                     eprintln!("note: {}@{}: {}", o.name, o.version, s(note));
                 }
             }
-            Err(e) => eprintln!("error: {}", jrt::display::safe(&e.to_string())),
+            Err(e) => eprintln!("error: {}", jrt_input::display::safe(&e.to_string())),
         }
     }
 }

@@ -398,9 +398,9 @@ pub fn set_up(
                 return Err(format!(
                     "plugin {} recorded '{}' as the sha256 of {} {}, which is not 64 hex digits",
                     plugin.meta.name,
-                    crate::display::safe(sha),
-                    crate::display::safe(&p.name),
-                    crate::display::safe(&p.version),
+                    jrt_input::display::safe(sha),
+                    jrt_input::display::safe(&p.name),
+                    jrt_input::display::safe(&p.version),
                 ));
             }
             lock.packages.push(LockedPackage {
@@ -579,7 +579,7 @@ pub fn manifest_of_package(
                     .filter(|p| !p.is_empty())
                     .collect();
                 if parts.len() == 2 && parts[1] == b"manifest.yaml" {
-                    let cap = crate::input::MAX_YAML_BYTES;
+                    let cap = jrt_input::caps::MAX_YAML_BYTES;
                     if entry.size() > cap {
                         return Err(jrt_extract::tar_entries::HeaderError::TooLong {
                             kind: "manifest.yaml",

@@ -61,7 +61,7 @@ pub fn joblet_spec(text: &str) -> Result<Spec, RunError> {
             "jrt run takes what Joblet's --runtime takes: {name}, {name}@latest or \
              {name}@X.Y.Z; a range such as '{range}' is for jrt install",
             name = spec.name,
-            range = crate::display::safe(range),
+            range = jrt_input::display::safe(range),
         )));
     }
     Ok(spec)
@@ -72,7 +72,7 @@ pub fn parse_user(text: &str) -> Result<(u32, u32), RunError> {
     let bad = || {
         RunError::Options(format!(
             "--user '{}' is not UID or UID:GID (numbers)",
-            crate::display::safe(text)
+            jrt_input::display::safe(text)
         ))
     };
     let (uid, gid) = match text.split_once(':') {

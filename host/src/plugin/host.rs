@@ -144,7 +144,10 @@ impl PluginHost {
         let threshold = level_rank(options.log_level);
         let log: LogSink = Arc::new(move |plugin, level, message| {
             if level_rank(level) >= threshold {
-                eprintln!("jrt: plugin {plugin}: {}", crate::display::safe(message));
+                eprintln!(
+                    "jrt: plugin {plugin}: {}",
+                    jrt_input::display::safe(message)
+                );
             }
         });
         let fingerprint = engine::fingerprint(&engine);

@@ -97,14 +97,14 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
                 tops.insert(top.to_string());
             }
             let mut text = || -> Result<Vec<u8>, IndexError> {
-                let cap = crate::input::MAX_YAML_BYTES;
+                let cap = jrt_input::caps::MAX_YAML_BYTES;
                 let mut b = Vec::new();
                 entry
                     .by_ref()
                     .take(cap + 1)
                     .read_to_end(&mut b)
                     .map_err(|e| bad(e.to_string()))?;
-                crate::input::size(&b, cap).map_err(|e| bad(format!("{name}: {e}")))?;
+                jrt_input::caps::size(&b, cap).map_err(|e| bad(format!("{name}: {e}")))?;
                 Ok(b)
             };
             match parts.as_slice() {

@@ -157,8 +157,8 @@ impl Index {
 
     /// Parses and checks an index. `source_name` names it in errors.
     pub fn parse(bytes: &[u8], source_name: &str) -> Result<Self, IndexError> {
-        let capped = crate::input::size(bytes, crate::registry::source::MAX_INDEX_BYTES)
-            .and_then(|()| crate::input::json_depth(bytes));
+        let capped = jrt_input::caps::size(bytes, crate::registry::source::MAX_INDEX_BYTES)
+            .and_then(|()| jrt_input::caps::json_depth(bytes));
         if let Err(e) = capped {
             return Err(IndexError {
                 source_name: source_name.to_string(),

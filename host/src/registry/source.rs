@@ -188,7 +188,7 @@ impl Registry {
             return Err(format!(
                 "its download_url '{}' is a local file, and the registry {} is not: only a \
                  registry that is itself a local file or directory may point at local files",
-                crate::display::one_line(download_url),
+                jrt_input::display::one_line(download_url),
                 self.source.display()
             ));
         }
