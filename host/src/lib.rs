@@ -9,8 +9,6 @@
 
 pub mod config;
 pub mod facts;
-pub mod fetch;
-pub mod http;
 pub mod install;
 pub mod joblet;
 pub mod manifest;
@@ -18,7 +16,6 @@ pub mod ops;
 pub mod pack;
 pub mod plugin;
 pub mod process;
-pub mod progress;
 pub mod publish;
 pub mod registry;
 pub mod runtime_yml;

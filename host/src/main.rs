@@ -77,8 +77,8 @@ fn run(cli: &Cli) -> Result<()> {
         .or_else(jrt_fs::paths::default_cache)
         .map(Cache::new);
     let public_key = cli.public_key.clone().or_else(|| config.public_key.clone());
-    let defaults = jrt::http::Policy::default();
-    let http_policy = jrt::http::Policy {
+    let defaults = jrt_client::http::Policy::default();
+    let http_policy = jrt_client::http::Policy {
         allow_insecure_http: cli.allow_insecure_http || config.allow_insecure_http,
         min_rate: config.download_min_rate.unwrap_or(defaults.min_rate),
         grace: config
@@ -101,7 +101,7 @@ fn run(cli: &Cli) -> Result<()> {
         };
         Ok(ops::registries::load(
             &chosen,
-            || jrt::http::Http::new(http_policy),
+            || jrt_client::http::Http::new(http_policy),
             cache.as_ref(),
             cli.offline,
             trust.as_ref(),
@@ -326,12 +326,12 @@ fn run(cli: &Cli) -> Result<()> {
                 let http = if cli.offline {
                     None
                 } else {
-                    Some(jrt::http::Http::new(http_policy)?)
+                    Some(jrt_client::http::Http::new(http_policy)?)
                 };
-                let progress: Box<dyn jrt::progress::Progress> = if shows_bars(cli) {
+                let progress: Box<dyn jrt_client::progress::Progress> = if shows_bars(cli) {
                     Box::new(cli::progress::Bars::new())
                 } else {
-                    Box::new(jrt::progress::Silent)
+                    Box::new(jrt_client::progress::Silent)
                 };
                 dirs.iter()
                     .map(|d| {
@@ -522,7 +522,7 @@ fn run(cli: &Cli) -> Result<()> {
                             UsageError(format!("cannot download {file} with --offline")).into()
                         );
                     }
-                    let http = jrt::http::Http::new(http_policy)?;
+                    let http = jrt_client::http::Http::new(http_policy)?;
                     ops::plugins::add_url(&ctx, &url, &http, &options)?
                 } else {
                     ops::plugins::add(&ctx, Path::new(file), &options)?

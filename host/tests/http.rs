@@ -52,8 +52,8 @@ fn fixture() -> Fixture {
     }
 }
 
-fn quick() -> jrt::http::Policy {
-    jrt::http::Policy {
+fn quick() -> jrt_client::http::Policy {
+    jrt_client::http::Policy {
         connect_timeout: Duration::from_secs(2),
         read_timeout: Duration::from_millis(700),
         attempts: 4,
@@ -67,7 +67,7 @@ fn quick() -> jrt::http::Policy {
 }
 
 impl Fixture {
-    fn installer(&self, policy: jrt::http::Policy) -> Installer {
+    fn installer(&self, policy: jrt_client::http::Policy) -> Installer {
         let mut i = Installer::new(
             &self.dir.path().join("root"),
             &self.dir.path().join("cache"),
@@ -247,7 +247,7 @@ fn a_drip_feed_hits_the_total_deadline_and_keeps_what_it_got() {
     let f = fixture();
     f.server
         .faults(PKG, vec![Fault::Drip(Duration::from_millis(20))]);
-    let policy = jrt::http::Policy {
+    let policy = jrt_client::http::Policy {
         min_rate: 1 << 20,
         grace: Duration::from_secs(1),
         ..quick()
@@ -301,7 +301,7 @@ fn a_complete_part_file_is_checked_without_a_request() {
 fn a_later_run_resumes_the_part_file() {
     let f = fixture();
     f.server.faults(PKG, vec![Fault::CutAfter(7000)]);
-    let once = jrt::http::Policy {
+    let once = jrt_client::http::Policy {
         attempts: 1,
         ..quick()
     };

@@ -10,9 +10,9 @@ mod server;
 mod tarball;
 
 use jrt::config;
-use jrt::http::{Http, Policy};
 use jrt::registry::remote;
 use jrt::registry::source::{Source, SourceError};
+use jrt_client::http::{Http, Policy};
 use packages::*;
 use predicates::prelude::*;
 use server::Server;

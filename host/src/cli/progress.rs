@@ -2,7 +2,7 @@
 //! display when several install at once.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use jrt::progress::{Progress, Task};
+use jrt_client::progress::{Progress, Task};
 
 pub struct Bars {
     multi: MultiProgress,

@@ -28,11 +28,11 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::fetch::{self, FetchError, PackageCache};
-use crate::http::{Http, HttpError};
-use crate::progress::Progress;
 use crate::registry::Resolved;
 use crate::registry::source::Registry;
+use jrt_client::fetch::{self, FetchError, PackageCache};
+use jrt_client::http::{Http, HttpError};
+use jrt_client::progress::Progress;
 use jrt_extract::{ExtractError, Limits};
 use jrt_fs::lock;
 pub use layout::Layout;
@@ -142,16 +142,10 @@ pub struct Installer {
     pub packages: PackageCache,
     pub offline: bool,
     pub limits: Limits,
-    pub http_policy: crate::http::Policy,
+    pub http_policy: jrt_client::http::Policy,
     http: OnceLock<Result<Http, HttpError>>,
     /// Where download progress goes.
     pub progress: std::sync::Arc<dyn Progress>,
-}
-
-impl std::fmt::Debug for dyn Progress {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("Progress")
-    }
 }
 
 impl Installer {
@@ -163,9 +157,9 @@ impl Installer {
             cache,
             offline,
             limits: Limits::default(),
-            http_policy: crate::http::Policy::default(),
+            http_policy: jrt_client::http::Policy::default(),
             http: OnceLock::new(),
-            progress: std::sync::Arc::new(crate::progress::Silent),
+            progress: std::sync::Arc::new(jrt_client::progress::Silent),
         }
     }
 

@@ -9,11 +9,11 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::receipt::PluginUse;
-use crate::http::Http;
 use crate::manifest::Manifest;
 use crate::plugin::types::{HostFacts, Platform, ProbeOutput, SetupRequest};
 use crate::plugin::{Plugin, PluginHost};
 use crate::setup::{self, Executor};
+use jrt_client::http::Http;
 
 /// What setting up needs besides the tree: the plugins and the host they run on.
 pub struct SetupEnv<'a> {
@@ -245,7 +245,7 @@ pub fn set_up(
     tree: &Path,
     cache: &Cache,
     http: Option<&Http>,
-    progress: &dyn crate::progress::Progress,
+    progress: &dyn jrt_client::progress::Progress,
 ) -> Result<SetUp, String> {
     // Named as the package names it, not by its staging path.
     let bytes = std::fs::read(tree.join("manifest.yaml"))
@@ -555,7 +555,7 @@ pub fn describe(
 /// Reads `manifest.yaml` out of a package, verifying the whole package on the way (and
 /// caching it, so the install that follows reads it from disk).
 pub fn manifest_of_package(
-    cache: &crate::fetch::PackageCache,
+    cache: &jrt_client::fetch::PackageCache,
     http: Option<&Http>,
     url: &url::Url,
     checksum: &crate::registry::Checksum,
@@ -563,9 +563,9 @@ pub fn manifest_of_package(
     offline: bool,
 ) -> Result<Manifest, String> {
     use std::io::Read;
-    let opened =
-        crate::fetch::open(cache, http, url, checksum, size, offline).map_err(|e| e.to_string())?;
-    let task = crate::progress::Progress::task(&crate::progress::Silent, "", size);
+    let opened = jrt_client::fetch::open(cache, http, url, checksum, size, offline)
+        .map_err(|e| e.to_string())?;
+    let task = jrt_client::progress::Progress::task(&jrt_client::progress::Silent, "", size);
     // Nothing from the package is trusted unless the whole package verifies.
     let found = opened
         .verified(url.as_str(), size, checksum, task.as_ref(), |reader| {

@@ -88,7 +88,7 @@ pub fn plan_setups(
     registries: &[Registry],
     resolved: &[(usize, Resolved)],
     env: &SetupEnv<'_>,
-    http: Option<&crate::http::Http>,
+    http: Option<&jrt_client::http::Http>,
 ) {
     for (p, (i, r)) in planned.iter_mut().zip(resolved) {
         if r.artifact.is_some() {

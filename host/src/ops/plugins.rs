@@ -131,7 +131,7 @@ fn allow(
 pub fn add_url(
     ctx: &Context,
     url: &url::Url,
-    http: &crate::http::Http,
+    http: &jrt_client::http::Http,
     options: &AddOptions,
 ) -> Result<Added, PluginError> {
     use crate::plugin::catalog::MAX_PLUGIN_BYTES;
@@ -143,7 +143,7 @@ pub fn add_url(
     // Plain http only to this machine (or when the user opted in): anyone on the path could
     // swap the component.
     if !matches!(url.scheme(), "https" | "http")
-        || crate::http::is_insecure(url, http.policy().allow_insecure_http)
+        || jrt_client::http::is_insecure(url, http.policy().allow_insecure_http)
     {
         return Err(PluginError::InsecureUrl {
             url: url.to_string(),

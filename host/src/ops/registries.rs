@@ -6,9 +6,9 @@
 use jrt_fs::cache::Cache;
 
 use crate::config::Config;
-use crate::http::Http;
 use crate::registry::remote;
 use crate::registry::source::{self, Registry, Source, SourceError, Trust};
+use jrt_client::http::Http;
 
 /// The registry used when none is configured: Joblet's official one.
 pub const OFFICIAL: &str = "https://github.com/joblet/joblet-runtimes";
@@ -35,7 +35,7 @@ pub fn chosen(cli: &[String], config: &Config) -> Vec<(String, String)> {
 /// Loads each registry. `http` is made on first need.
 pub fn load(
     chosen: &[(String, String)],
-    http: impl Fn() -> Result<Http, crate::http::HttpError>,
+    http: impl Fn() -> Result<Http, jrt_client::http::HttpError>,
     cache: Option<&Cache>,
     offline: bool,
     trust: Option<&Trust>,

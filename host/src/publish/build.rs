@@ -12,9 +12,9 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::http::Http;
 use crate::install::source::{SetupEnv, set_up};
 use crate::manifest::Manifest;
+use jrt_client::http::Http;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
@@ -148,7 +148,7 @@ pub fn prebuilt(
     env: &SetupEnv<'_>,
     cache: &Cache,
     http: Option<&Http>,
-    progress: &dyn crate::progress::Progress,
+    progress: &dyn jrt_client::progress::Progress,
 ) -> Result<Built, BuildError> {
     let manifest = manifest_of(dir)?;
     let platform = env.platform.id.clone();

@@ -236,10 +236,10 @@ pub fn add(
     for (path, info) in infos {
         let m = &info.manifest;
         let url = format!("{base}/{}", info.file_name);
-        let checksum = Checksum::parse(&format!("sha256:{}", info.sha256)).map_err(|reason| {
+        let checksum = Checksum::parse(&format!("sha256:{}", info.sha256)).map_err(|e| {
             IndexError::Package {
                 path: path.clone(),
-                reason,
+                reason: e.to_string(),
             }
         })?;
         let versions = index.runtimes.entry(m.name.clone()).or_default();

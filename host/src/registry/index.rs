@@ -4,9 +4,10 @@
 //! `_comment`, `_generated_by`) are kept so a rewrite loses nothing.
 
 use std::collections::BTreeMap;
-use std::fmt;
 
-use serde::{Deserialize, Deserializer, Serialize, Serializer};
+use serde::{Deserialize, Serialize};
+
+pub use jrt_client::checksum::{Checksum, ChecksumError};
 
 /// A malformed index, with the path of the bad field.
 #[derive(Debug, thiserror::Error)]
@@ -80,65 +81,6 @@ pub struct PluginEntry {
     pub checksum: Checksum,
     /// The plugin API version it was built for.
     pub api: String,
-}
-
-/// `sha256:<64 lower-case hex>`.
-#[derive(Clone, PartialEq, Eq, Hash)]
-pub struct Checksum([u8; 32]);
-
-impl Checksum {
-    pub fn from_digest(digest: [u8; 32]) -> Self {
-        Checksum(digest)
-    }
-
-    pub fn digest(&self) -> &[u8; 32] {
-        &self.0
-    }
-
-    /// The bare hex digest.
-    pub fn hex(&self) -> String {
-        hex::encode(self.0)
-    }
-
-    pub fn parse(text: &str) -> Result<Self, String> {
-        let hex_part = text.strip_prefix("sha256:").ok_or_else(|| {
-            format!("'{text}' is not a checksum of the form sha256:<64 hex digits>")
-        })?;
-        if !jrt_fs::is_sha256_hex(hex_part) {
-            return Err(format!(
-                "'{text}' is not a checksum of the form sha256:<64 hex digits>"
-            ));
-        }
-        let mut digest = [0u8; 32];
-        hex::decode_to_slice(hex_part.to_ascii_lowercase(), &mut digest)
-            .map_err(|e| format!("'{text}': {e}"))?;
-        Ok(Checksum(digest))
-    }
-}
-
-impl fmt::Display for Checksum {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "sha256:{}", self.hex())
-    }
-}
-
-impl fmt::Debug for Checksum {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        fmt::Display::fmt(self, f)
-    }
-}
-
-impl Serialize for Checksum {
-    fn serialize<S: Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-        s.collect_str(self)
-    }
-}
-
-impl<'de> Deserialize<'de> for Checksum {
-    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
-        let text = String::deserialize(d)?;
-        Checksum::parse(&text).map_err(serde::de::Error::custom)
-    }
 }
 
 impl Index {

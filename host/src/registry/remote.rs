@@ -14,7 +14,7 @@ use url::Url;
 use super::index::Index;
 use super::source::{MAX_INDEX_BYTES, Registry, Source, SourceError, Trust};
 
-use crate::http::Http;
+use jrt_client::http::Http;
 
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Meta {

@@ -12,10 +12,10 @@ use super::SetupError;
 use super::check::{Policy, check};
 use jrt_extract::{Limits, extract};
 
-use crate::http::Http;
 use crate::plugin::types::{Plan, Probe, ProbeOutput, SetupStep};
 use crate::process::Keep;
 use crate::sandbox::{self, Network};
+use jrt_client::http::Http;
 
 /// Output kept from a program: its last this-many bytes.
 const MAX_OUTPUT: usize = 1 << 20;
@@ -41,7 +41,7 @@ pub struct Executor<'a> {
     /// The timeout for `run` steps that ask for none.
     pub default_timeout: Duration,
     /// Advanced by one per step, its message naming the step.
-    pub task: Option<&'a dyn crate::progress::Task>,
+    pub task: Option<&'a dyn jrt_client::progress::Task>,
     /// The network the plan's `run` steps get; none by default.
     pub network: Option<Grant>,
 }
@@ -653,7 +653,7 @@ fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf
         }
     };
     let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| e.to_string())?;
-    let actual = hash_capped(crate::fetch::Tee::new(reader, tmp.as_file_mut()), url)?;
+    let actual = hash_capped(jrt_client::fetch::Tee::new(reader, tmp.as_file_mut()), url)?;
     if actual != sha256 {
         return Err(format!(
             "{url}{from}: checksum mismatch: the plan pins sha256:{sha256}, the download is \

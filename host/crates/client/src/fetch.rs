@@ -16,8 +16,8 @@ use url::Url;
 
 use jrt_extract::buffers::Recycler;
 
+use crate::checksum::Checksum;
 use crate::http::{Body, Http, HttpError};
-use crate::registry::Checksum;
 
 /// Why a package could not be fetched or did not verify.
 #[derive(Debug, thiserror::Error)]
@@ -384,13 +384,13 @@ impl Opened {
 
 /// Copies what passes through into a file, in large writes (the reads are often small).
 /// Plan fetches collect their downloads through it too.
-pub(crate) struct Tee<R, W: Write = File> {
+pub struct Tee<R, W: Write = File> {
     inner: R,
     file: io::BufWriter<W>,
 }
 
 impl<R, W: Write> Tee<R, W> {
-    pub(crate) fn new(inner: R, file: W) -> Self {
+    pub fn new(inner: R, file: W) -> Self {
         Tee {
             inner,
             file: io::BufWriter::with_capacity(1 << 20, file),

@@ -13,6 +13,12 @@ pub trait Progress: Send + Sync {
     }
 }
 
+impl std::fmt::Debug for dyn Progress {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Progress")
+    }
+}
+
 /// One task's progress.
 pub trait Task: Send {
     fn advance(&self, n: u64);
