@@ -1,6 +1,8 @@
 //! The host executing setup plans: a good plan end to end, every kind of unsafe plan refused
 //! before anything runs, and failures that name the step and show the program's output.
 
+#[path = "common/server.rs"]
+mod server;
 #[path = "common/tarball.rs"]
 mod tarball;
 
@@ -62,6 +64,14 @@ impl Env {
         self.dir.path().join("tree")
     }
     fn exec(&self, p: &Plan, policy: Policy) -> Result<Vec<String>, SetupError> {
+        self.exec_with(p, policy, None)
+    }
+    fn exec_with(
+        &self,
+        p: &Plan,
+        policy: Policy,
+        http: Option<&jrt_client::http::Http>,
+    ) -> Result<Vec<String>, SetupError> {
         let tree = self.tree();
         let cache = jrt_fs::cache::Cache::new(self.dir.path().join("cache"));
         execute(
@@ -69,7 +79,7 @@ impl Env {
             &Executor {
                 tree: &tree,
                 cache: &cache,
-                http: None,
+                http,
                 policy,
                 default_timeout: Duration::from_secs(30),
                 task: None,
@@ -572,4 +582,59 @@ fn the_fetch_cache_is_checked_again_and_file_urls_read_only_regular_files() {
             "{e}"
         );
     }
+}
+
+/// Plan fetches take the packages' download path: a cut connection resumes with `Range`, the
+/// build is verified and stored once, and a build the server says is over the limit, or whose
+/// bytes do not match, is refused with nothing stored.
+#[test]
+fn plan_fetches_resume_verify_and_store_like_packages() {
+    let server = server::Server::start();
+    let build = tarball::noise(7, 300_000);
+    server.put("build.bin", build.clone());
+    server.faults("build.bin", vec![server::Fault::CutAfter(100_000)]);
+    let http = jrt_client::http::Http::new(jrt_client::http::Policy {
+        base_delay: Duration::from_millis(5),
+        ..jrt_client::http::Policy::default()
+    })
+    .unwrap();
+    let env = Env::new();
+    let p = plan(vec![fetch(
+        &server.url("build.bin"),
+        &sha(&build),
+        "build.bin",
+        false,
+        0,
+    )]);
+    env.exec_with(&p, Policy::default(), Some(&http)).unwrap();
+    assert_eq!(std::fs::read(env.tree().join("build.bin")).unwrap(), build);
+    let ranges: Vec<Option<String>> = server
+        .requests_for("build.bin")
+        .into_iter()
+        .map(|l| l.range)
+        .collect();
+    assert_eq!(ranges, [None, Some("bytes=100000-".into())]);
+    let stored = env.dir.path().join("cache/fetched");
+    let mut names: Vec<String> = std::fs::read_dir(&stored)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    assert_eq!(names, [sha(&build), format!("{}.lock", sha(&build))]);
+
+    // Other bytes than pinned: refused, and neither an entry nor a .part is kept.
+    let other = "ab".repeat(32);
+    let p = plan(vec![fetch(
+        &server.url("build.bin"),
+        &other,
+        "other.bin",
+        false,
+        0,
+    )]);
+    let e = env
+        .exec_with(&p, Policy::default(), Some(&http))
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("checksum mismatch") && e.contains(&other), "{e}");
+    assert!(!stored.join(&other).exists() && !stored.join(format!("{other}.part")).exists());
 }

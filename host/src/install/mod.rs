@@ -30,8 +30,9 @@ use serde::Serialize;
 
 use crate::registry::Resolved;
 use crate::registry::source::Registry;
-use jrt_client::fetch::{self, FetchError, PackageCache};
+use jrt_client::fetch::{self, FetchError, Store};
 use jrt_client::http::{Http, HttpError};
+use jrt_client::pin::Size;
 use jrt_client::progress::Progress;
 use jrt_extract::{ExtractError, Limits};
 use jrt_fs::lock;
@@ -139,7 +140,7 @@ pub struct Installer {
     pub layout: Layout,
     /// The cache: its packages, and the builds setup plans fetch.
     pub cache: Cache,
-    pub packages: PackageCache,
+    pub packages: Store,
     pub offline: bool,
     pub limits: Limits,
     pub http_policy: jrt_client::http::Policy,
@@ -153,7 +154,7 @@ impl Installer {
         let cache = Cache::new(cache);
         Installer {
             layout: Layout::new(root),
-            packages: PackageCache::new(&cache),
+            packages: Store::packages(&cache),
             cache,
             offline,
             limits: Limits::default(),
@@ -271,15 +272,25 @@ impl Installer {
         let mut attempt = 0;
         let extracted = loop {
             attempt += 1;
-            let opened = fetch::open(&self.packages, http, &url, checksum, size, self.offline)
-                .map_err(fetch_err)?;
+            let opened = fetch::open(
+                &self.packages,
+                http,
+                &url,
+                checksum,
+                Size::Declared(size),
+                self.offline,
+            )
+            .map_err(fetch_err)?;
             let from_cache = opened.cached;
             to_cache = !from_cache;
             let task = self.progress.task(&format!("{name}@{version}"), size);
-            let extracted =
-                opened.verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
-                    jrt_extract::extract(reader, &tree, &self.limits)
-                });
+            let extracted = opened.verified(
+                url.as_str(),
+                Size::Declared(size),
+                checksum,
+                task.as_ref(),
+                |reader| jrt_extract::extract(reader, &tree, &self.limits),
+            );
             task.finish(if matches!(extracted, Ok(Ok(_))) {
                 "unpacked"
             } else {

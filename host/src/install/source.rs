@@ -555,7 +555,7 @@ pub fn describe(
 /// Reads `manifest.yaml` out of a package, verifying the whole package on the way (and
 /// caching it, so the install that follows reads it from disk).
 pub fn manifest_of_package(
-    cache: &jrt_client::fetch::PackageCache,
+    cache: &jrt_client::fetch::Store,
     http: Option<&Http>,
     url: &url::Url,
     checksum: &crate::registry::Checksum,
@@ -563,9 +563,11 @@ pub fn manifest_of_package(
     offline: bool,
 ) -> Result<Manifest, String> {
     use std::io::Read;
+    let size = jrt_client::pin::Size::Declared(size);
     let opened = jrt_client::fetch::open(cache, http, url, checksum, size, offline)
         .map_err(|e| e.to_string())?;
-    let task = jrt_client::progress::Progress::task(&jrt_client::progress::Silent, "", size);
+    let task =
+        jrt_client::progress::Progress::task(&jrt_client::progress::Silent, "", size.limit());
     // Nothing from the package is trusted unless the whole package verifies.
     let found = opened
         .verified(url.as_str(), size, checksum, task.as_ref(), |reader| {

@@ -7,7 +7,7 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-pub use jrt_client::checksum::{Checksum, ChecksumError};
+pub use jrt_client::pin::{Checksum, ChecksumError};
 
 /// A malformed index, with the path of the bad field.
 #[derive(Debug, thiserror::Error)]

@@ -6,8 +6,6 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-
 use super::SetupError;
 use super::check::{Policy, check};
 use jrt_extract::{Limits, extract};
@@ -592,13 +590,18 @@ fn copy_closure(
     Ok(())
 }
 
-/// Fetches a pinned file into the fetch cache (`<cache>/fetched/<sha256>`), or finds it there,
-/// holding that entry's lock so concurrent installs fetch it once. A cached file is hashed again before it is used (anyone who could write the cache could
-/// otherwise swap a build a plan pins), and replaced when it does not match. Downloads get
-/// the same limits as packages: at most [`MAX_FETCH_BYTES`], under the client's deadline;
-/// `file://` reads only regular files. A configured mirror ([`super::mirror`]) is fetched
-/// from instead, checked against the same sha256.
+/// Fetches a build a plan pins into the cache's store of builds (`<cache>/fetched/<sha256>`),
+/// or finds it there, through the one download path packages take
+/// ([`jrt_client::fetch`]): resumable, under the client's deadline, at most
+/// [`MAX_FETCH_BYTES`], `file://` only for regular files, verified against the sha256 while
+/// it streams. A stored entry is verified again as it is read (anyone who could write the
+/// cache could otherwise swap a build); wrong bytes there are dropped and fetched once more.
+/// The entry's lock makes concurrent installs that pin the same build download it once. A
+/// configured mirror ([`super::mirror`]) is fetched from instead, against the same sha256.
 fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, String> {
+    use jrt_client::fetch::{self, FetchError, Store};
+    use jrt_client::pin::{Checksum, Size};
+
     let url = super::mirror::apply(&ex.policy.mirrors, pinned).map_err(|e| e.to_string())?;
     let url = url.as_str();
     // Say both when they differ: the plan pinned one, jrt read the other.
@@ -607,90 +610,46 @@ fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf
     } else {
         format!(" (the mirror of {pinned})")
     };
-    use std::fs::File;
-    let sha256 = sha256.to_ascii_lowercase();
-    let dir = ex.cache.fetched();
-    let dest = dir.join(&sha256);
-    // One download per build: installs that pin the same build (python-3.11 and
-    // python-3.11-ml, installed together) wait for the first and then find it cached.
-    let lock_path = dir.join(format!("{sha256}.lock"));
+    let describe = |e: FetchError| match e {
+        FetchError::Http(_) => format!(
+            "{e}{from}; if this machine cannot reach it, set a mirror (mirrors: in jrt's \
+             config.yaml, or JRT_MIRROR=PREFIX=REPLACEMENT)"
+        ),
+        e => format!("{e}{from}"),
+    };
+    let checksum = Checksum::parse(&format!("sha256:{sha256}")).map_err(|e| e.to_string())?;
+    let parsed = url::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
+    let store = Store::builds(ex.cache);
+    let lock_path = store.lock_path(&checksum);
     let _lock = jrt_fs::lock::exclusive(&lock_path)
         .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
-    if let Ok(file) = jrt_fs::open_no_follow(&dest, File::options().read(true)) {
-        match hash_capped(file, url) {
-            Ok(actual) if actual == sha256 => return Ok(dest),
-            // Wrong bytes (planted, or torn by a crash): fetch it again.
-            _ => std::fs::remove_file(&dest)
-                .map_err(|e| format!("cannot remove {}: {e}", dest.display()))?,
-        }
-    }
-    std::fs::create_dir_all(&dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
-    let parsed = url::Url::parse(url).map_err(|e| e.to_string())?;
-    let reader: Box<dyn Read> = match parsed.scheme() {
-        "file" => {
-            let path = parsed
-                .to_file_path()
-                .map_err(|()| format!("'{url}' is not a local path"))?;
-            Box::new(
-                jrt_fs::open_regular(&path)
-                    .map_err(|e| format!("cannot read {}{from}: {e}", path.display()))?,
-            )
-        }
-        _ => {
-            let http = ex
-                .http
-                .ok_or_else(|| format!("cannot download {url} with --offline"))?;
-            let resp = http.get(&parsed, None, &[]).map_err(|e| {
-                format!(
-                    "{e}{from}; if this machine cannot reach it, set a mirror (mirrors: in jrt's \
-                     config.yaml, or JRT_MIRROR=PREFIX=REPLACEMENT)"
-                )
-            })?;
-            if resp.content_length().is_some_and(|l| l > MAX_FETCH_BYTES) {
-                return Err(too_large(url));
+    let size = Size::AtMost(MAX_FETCH_BYTES);
+    let task = jrt_client::progress::Progress::task(&jrt_client::progress::Silent, "", 0);
+    let mut retried = false;
+    loop {
+        let opened = fetch::open(&store, ex.http, &parsed, &checksum, size, ex.http.is_none())
+            .map_err(describe)?;
+        let cached = opened.cached;
+        let read = opened.verified(url, size, &checksum, task.as_ref(), |reader| {
+            std::io::copy(reader, &mut std::io::sink())
+        });
+        match read {
+            Ok(Ok(_)) => return Ok(store.path(&checksum)),
+            Ok(Err(e)) => return Err(format!("{url}{from}: {e}")),
+            // A stored entry that no longer verifies (planted, or torn by a crash) was
+            // dropped: fetch it afresh, once.
+            Err(FetchError::Checksum { .. } | FetchError::TooLarge { .. })
+                if cached && !retried =>
+            {
+                retried = true;
             }
-            Box::new(http.timed(resp, MAX_FETCH_BYTES))
+            Err(e) => return Err(describe(e)),
         }
-    };
-    let mut tmp = tempfile::NamedTempFile::new_in(&dir).map_err(|e| e.to_string())?;
-    let actual = hash_capped(jrt_client::fetch::Tee::new(reader, tmp.as_file_mut()), url)?;
-    if actual != sha256 {
-        return Err(format!(
-            "{url}{from}: checksum mismatch: the plan pins sha256:{sha256}, the download is \
-             sha256:{actual}"
-        ));
     }
-    tmp.persist(&dest).map_err(|e| e.error.to_string())?;
-    Ok(dest)
 }
 
 /// The most a plan may fetch in one file (CUDA's installers are about 4 GiB).
 pub const MAX_FETCH_BYTES: u64 = 8 << 30;
-
-fn too_large(url: &str) -> String {
-    format!(
-        "{url}: the download is larger than the {} GiB a plan may fetch",
-        MAX_FETCH_BYTES >> 30
-    )
-}
-
-/// Hex sha256 of everything `reader` gives, refusing more than [`MAX_FETCH_BYTES`].
-fn hash_capped(mut reader: impl Read, url: &str) -> Result<String, String> {
-    let mut hasher = Sha256::new();
-    let mut buf = vec![0u8; 256 << 10];
-    let mut total = 0u64;
-    loop {
-        let n = reader.read(&mut buf).map_err(|e| format!("{url}: {e}"))?;
-        if n == 0 {
-            return Ok(hex::encode(hasher.finalize()));
-        }
-        total += n as u64;
-        if total > MAX_FETCH_BYTES {
-            return Err(too_large(url));
-        }
-        hasher.update(&buf[..n]);
-    }
-}
 
 /// Unpacks a .tar.gz into `target` (strip 1: its top directory's contents; strip 0: the top
 /// directory itself inside `target`).

@@ -4,8 +4,9 @@
 //! staging tree, host copies must come from allow-listed prefixes, fetches must carry a
 //! sha256, programs must live in the tree or under an allow-listed prefix, and symlinks must
 //! point inside the tree. One bad step refuses the plan. [`execute`] then runs the steps in
-//! order: fetches are checked against the plan's sha256 and kept in the cache's `fetched/`
-//! (one lock per build; a cached file is hashed again before use), programs run confined
+//! order: fetches take the packages' download path ([`jrt_client::fetch`]: resumable, under a
+//! deadline, verified against the plan's sha256 while they stream, stored in the cache's
+//! `fetched/`, one lock per build), programs run confined
 //! ([`crate::sandbox`]) with a minimal environment, the tree as working directory, a timeout,
 //! and their output captured and shown when they fail. What the plan made is checked before
 //! it can be placed ([`check_tree`]).

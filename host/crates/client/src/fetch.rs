@@ -1,10 +1,12 @@
-//! Getting package bytes, verified while they stream.
+//! Getting downloads' bytes, verified while they stream: the one download path, for packages
+//! and for the builds setup plans pin.
 //!
-//! A package is read once: source (teed into a `.part` file) → [`Verifier`] (size and
-//! sha256) → gzip → tar → files. Nothing is trusted until the last byte has been counted and hashed;
-//! the caller discards what it extracted when [`Verifier::finish`] fails. Verified packages
-//! live in a content-addressed cache, `<cache>/packages/<sha256>.tar.gz`, so a second install
-//! reads them from disk.
+//! A download is read once: source (teed into a `.part` file) → [`Verifier`] (size and
+//! sha256) → the caller (gzip → tar → files, for a package). Nothing is trusted until the last
+//! byte has been counted and hashed; the caller discards what it made of the bytes when
+//! [`Verifier::finish`] fails. Verified downloads live in a content-addressed [`Store`]
+//! (`<cache>/packages/<sha256>.tar.gz`, `<cache>/fetched/<sha256>`), so a second install reads
+//! them from disk, verified again on the way.
 
 use jrt_fs::cache::Cache;
 use std::fs::File;
@@ -16,21 +18,21 @@ use url::Url;
 
 use jrt_extract::buffers::Recycler;
 
-use crate::checksum::Checksum;
 use crate::http::{Body, Http, HttpError};
+use crate::pin::{Checksum, Size};
 
 /// Why a package could not be fetched or did not verify.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("{url}: the download is larger than the {declared} bytes the registry declares")]
-    TooLarge { url: String, declared: u64 },
+    #[error("{url}: the download is larger than {size}")]
+    TooLarge { url: String, size: Size },
     #[error("{url}: the download ended after {got} of the {declared} bytes the registry declares")]
     TooShort {
         url: String,
         got: u64,
         declared: u64,
     },
-    #[error("{url}: checksum mismatch: the registry says {expected}, the download is {actual}")]
+    #[error("{url}: checksum mismatch: it is pinned as {expected}, the download is {actual}")]
     Checksum {
         url: String,
         expected: Checksum,
@@ -52,28 +54,46 @@ pub enum FetchError {
     },
 }
 
-/// The content-addressed package cache.
+/// A content-addressed directory of verified downloads.
 #[derive(Debug, Clone)]
-pub struct PackageCache {
+pub struct Store {
     dir: PathBuf,
+    /// What follows the checksum in an entry's name.
+    suffix: &'static str,
 }
 
-impl PackageCache {
-    pub fn new(cache: &Cache) -> Self {
-        PackageCache {
+impl Store {
+    /// Packages: `<cache>/packages/<sha256>.tar.gz`.
+    pub fn packages(cache: &Cache) -> Self {
+        Store {
             dir: cache.packages(),
+            suffix: ".tar.gz",
         }
     }
 
-    /// Where a verified package with this checksum lives.
+    /// The builds setup plans pin (interpreters, JDKs): `<cache>/fetched/<sha256>`.
+    pub fn builds(cache: &Cache) -> Self {
+        Store {
+            dir: cache.fetched(),
+            suffix: "",
+        }
+    }
+
+    /// Where a verified download with this checksum lives.
     pub fn path(&self, checksum: &Checksum) -> PathBuf {
-        self.dir.join(format!("{}.tar.gz", checksum.hex()))
+        self.dir.join(format!("{}{}", checksum.hex(), self.suffix))
     }
 
     /// Where a download of it is collected; named by the checksum, so a resumed download can
     /// only ever continue the same bytes.
     pub fn part_path(&self, checksum: &Checksum) -> PathBuf {
-        self.dir.join(format!("{}.tar.gz.part", checksum.hex()))
+        self.dir
+            .join(format!("{}{}.part", checksum.hex(), self.suffix))
+    }
+
+    /// The lock that makes concurrent fetches of the same entry download it once.
+    pub fn lock_path(&self, checksum: &Checksum) -> PathBuf {
+        self.dir.join(format!("{}.lock", checksum.hex()))
     }
 
     pub fn dir(&self) -> &Path {
@@ -81,8 +101,7 @@ impl PackageCache {
     }
 }
 
-/// Counts and hashes bytes as they pass, refuses more than the declared size, and optionally
-/// copies them to a `.part` file that becomes the cache entry once everything checks out.
+/// Counts and hashes bytes as they pass, and refuses more than the size allows.
 pub struct Verifier<R> {
     inner: R,
     url: String,
@@ -90,21 +109,21 @@ pub struct Verifier<R> {
     /// the one inflating the package, and an install is only as fast as that thread.
     hashing: Option<Hashing>,
     count: u64,
-    declared: u64,
+    size: Size,
     expected: Checksum,
-    /// Set once more bytes than declared arrived; sticks, whatever happens after.
+    /// Set once more bytes than allowed arrived; sticks, whatever happens after.
     overflowed: bool,
 }
 
 impl<R: Read> Verifier<R> {
-    /// Verifies `inner` against `declared` bytes and `expected`.
-    pub fn new(inner: R, url: &str, declared: u64, expected: &Checksum) -> Self {
+    /// Verifies `inner` against `size` and `expected`.
+    pub fn new(inner: R, url: &str, size: Size, expected: &Checksum) -> Self {
         Verifier {
             inner,
             url: url.to_string(),
             hashing: Some(Hashing::start()),
             count: 0,
-            declared,
+            size,
             expected: expected.clone(),
             overflowed: false,
         }
@@ -132,14 +151,16 @@ impl<R: Read> Verifier<R> {
         if self.overflowed {
             return Err(FetchError::TooLarge {
                 url: self.url.clone(),
-                declared: self.declared,
+                size: self.size,
             });
         }
-        if self.count < self.declared {
+        if let Size::Declared(declared) = self.size
+            && self.count < declared
+        {
             return Err(FetchError::TooShort {
                 url: self.url.clone(),
                 got: self.count,
-                declared: self.declared,
+                declared,
             });
         }
         let actual = Checksum::from_digest(digest.unwrap_or_default());
@@ -161,7 +182,7 @@ impl<R: Read> Verifier<R> {
         {
             Some(_) => FetchError::TooLarge {
                 url: self.url.clone(),
-                declared: self.declared,
+                size: self.size,
             },
             None => FetchError::Transfer {
                 url: self.url.clone(),
@@ -171,13 +192,13 @@ impl<R: Read> Verifier<R> {
     }
 }
 
-/// Marker for "more bytes than declared", carried inside an `io::Error`.
+/// Marker for "more bytes than allowed", carried inside an `io::Error`.
 #[derive(Debug)]
 struct Overflow;
 
 impl std::fmt::Display for Overflow {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("more bytes than the registry declares")
+        f.write_str("more bytes than allowed")
     }
 }
 
@@ -189,7 +210,7 @@ impl<R: Read> Read for Verifier<R> {
             return Err(io::Error::other(Overflow));
         }
         let n = self.inner.read(buf)?;
-        if self.count + n as u64 > self.declared {
+        if self.count + n as u64 > self.size.limit() {
             self.overflowed = true;
             return Err(io::Error::other(Overflow));
         }
@@ -346,7 +367,7 @@ impl Opened {
     pub fn verified<T>(
         mut self,
         url: &str,
-        size: u64,
+        size: Size,
         checksum: &Checksum,
         task: &dyn crate::progress::Task,
         consume: impl FnOnce(&mut dyn Read) -> T,
@@ -384,13 +405,13 @@ impl Opened {
 
 /// Copies what passes through into a file, in large writes (the reads are often small).
 /// Plan fetches collect their downloads through it too.
-pub struct Tee<R, W: Write = File> {
+pub(crate) struct Tee<R, W: Write = File> {
     inner: R,
     file: io::BufWriter<W>,
 }
 
 impl<R, W: Write> Tee<R, W> {
-    pub fn new(inner: R, file: W) -> Self {
+    pub(crate) fn new(inner: R, file: W) -> Self {
         Tee {
             inner,
             file: io::BufWriter::with_capacity(1 << 20, file),
@@ -410,14 +431,15 @@ impl<R: Read, W: Write> Read for Tee<R, W> {
     }
 }
 
-/// Opens a package for reading: the verified cache entry when there is one, else the source,
-/// teed into a `.part` file. An http(s) download resumes a `.part` left by an earlier run.
+/// Opens a download for reading: the store's entry when there is one (the caller verifies it
+/// again), else the source, teed into a `.part` file. An http(s) download resumes a `.part`
+/// left by an earlier run.
 pub fn open(
-    cache: &PackageCache,
+    cache: &Store,
     http: Option<&Http>,
     url: &Url,
     checksum: &Checksum,
-    size: u64,
+    size: Size,
     offline: bool,
 ) -> Result<Opened, FetchError> {
     let cached = cache.path(checksum);
@@ -471,8 +493,8 @@ pub fn open(
                 .ok()
                 .filter(|m| m.is_file())
                 .map_or(0, |m| m.len());
-            let have = if have > size { 0 } else { have };
-            if have == size && size > 0 {
+            let have = if have > size.limit() { 0 } else { have };
+            if size == Size::Declared(have) && have > 0 {
                 // An earlier run got every byte but stopped before settling them: check them
                 // as they are (a range starting at the end would only earn a 416).
                 let file = jrt_fs::open_no_follow(&part_path, File::options().read(true))

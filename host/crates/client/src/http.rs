@@ -24,6 +24,8 @@ use reqwest::blocking::{Client, Response};
 use reqwest::header;
 use url::Url;
 
+use crate::pin::Size;
+
 /// Retry and timeout settings.
 #[derive(Debug, Clone, Copy)]
 pub struct Policy {
@@ -437,8 +439,11 @@ impl<R: Read> Read for Timed<R> {
     }
 }
 
-/// A package body that resumes after a cut connection. Delivers exactly the bytes from
-/// `start` on, as one stream, until the server has sent `total` bytes in all.
+/// A download's body that resumes after a cut connection. Delivers exactly the bytes from
+/// `start` on, as one stream, until the server has sent the whole resource: the size the
+/// caller declares, or for [`Size::AtMost`] the length the server gives (over the limit is
+/// refused before a byte is read; without a length, the body ends where the server ends it,
+/// and cannot be resumed).
 pub struct Body {
     http: Http,
     url: Url,
@@ -446,7 +451,9 @@ pub struct Body {
     offset: u64,
     /// Where this transfer began (what an earlier run had already collected).
     start: u64,
-    total: u64,
+    size: Size,
+    /// The resource's whole length, once known.
+    total: Option<u64>,
     response: Option<Response>,
     /// Bytes of the current response to discard (the server restarted from 0).
     skip: u64,
@@ -460,24 +467,44 @@ pub struct Body {
 }
 
 impl Body {
-    /// Opens `url`, resuming at `start` when it is not 0. `total` is the declared size.
-    pub fn open(http: &Http, url: &Url, start: u64, total: u64) -> Result<Self, HttpError> {
+    /// Opens `url`, resuming at `start` when it is not 0.
+    pub fn open(http: &Http, url: &Url, start: u64, size: Size) -> Result<Self, HttpError> {
+        let total = match size {
+            Size::Declared(n) => Some(n),
+            Size::AtMost(_) => None,
+        };
         let mut body = Body {
             http: http.clone(),
             url: url.clone(),
             offset: start,
             start,
+            size,
             total,
             response: None,
             skip: 0,
             retried: 0,
             // The budget covers what is left to fetch, not what an earlier run already got.
-            deadline: Deadline::start(http.policy(), total.saturating_sub(start)),
+            deadline: Deadline::start(http.policy(), size.limit().saturating_sub(start)),
             failed: None,
             requests: Vec::new(),
         };
         body.connect()?;
+        if let (Size::AtMost(_), Some(total)) = (size, body.total) {
+            // Now that the length is known, the budget is the length's.
+            body.deadline = Deadline::start(http.policy(), total.saturating_sub(start));
+        }
         Ok(body)
+    }
+
+    /// The resource's whole length as the response gives it: `Content-Range`'s total for a
+    /// 206, `Content-Length` for a 200.
+    fn length_of(resp: &Response) -> Option<u64> {
+        if resp.status() == StatusCode::PARTIAL_CONTENT {
+            let v = resp.headers().get(header::CONTENT_RANGE)?.to_str().ok()?;
+            v.rsplit_once('/')?.1.trim().parse().ok()
+        } else {
+            resp.content_length()
+        }
     }
 
     fn connect(&mut self) -> Result<(), HttpError> {
@@ -503,6 +530,17 @@ impl Body {
                 });
             }
         }
+        if let Size::AtMost(limit) = self.size
+            && self.total.is_none()
+        {
+            self.total = Body::length_of(&resp);
+            if let Some(total) = self.total.filter(|&t| t > limit) {
+                return Err(HttpError::Refused {
+                    url: self.url.to_string(),
+                    message: format!("it is {total} bytes, over the {limit}-byte limit"),
+                });
+            }
+        }
         self.response = Some(resp);
         Ok(())
     }
@@ -514,10 +552,12 @@ impl Body {
             return Err(self.give_up(e.to_string()));
         }
         if self.retried + 1 >= self.http.policy.attempts {
+            let total = self
+                .total
+                .map_or_else(|| "an unknown length".to_string(), |t| t.to_string());
             return Err(self.give_up(format!(
-                "{why} at byte {} of {}{}",
+                "{why} at byte {} of {total}{}",
                 self.offset,
-                self.total,
                 retries(self.retried)
             )));
         }
@@ -556,7 +596,7 @@ impl Read for Body {
             return Err(io::Error::other(why.clone()));
         }
         loop {
-            if self.offset >= self.total {
+            if self.total.is_some_and(|t| self.offset >= t) {
                 // Everything declared has arrived; anything more is the caller's to notice.
                 return match self.response.as_mut() {
                     Some(r) => r.read(buf),
@@ -571,6 +611,8 @@ impl Read for Body {
                 continue;
             };
             match resp.read(buf) {
+                // Without a length, the server's end is the end (the checksum judges it).
+                Ok(0) if self.total.is_none() => return Ok(0),
                 Ok(0) => {
                     // The body ended before the declared size: a cut connection, with or
                     // without Content-Length. Resume.

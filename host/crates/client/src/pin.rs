@@ -1,5 +1,5 @@
-//! The checksums packages are pinned by: `sha256:<64 hex digits>`, as registry.json writes
-//! them.
+//! What a download is pinned by: its checksum (`sha256:<64 hex digits>`, as registry.json
+//! writes them) and its [`Size`].
 
 use std::fmt;
 
@@ -66,5 +66,33 @@ impl<'de> Deserialize<'de> for Checksum {
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
         let text = String::deserialize(d)?;
         Checksum::parse(&text).map_err(serde::de::Error::custom)
+    }
+}
+
+/// How large a download may be.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Size {
+    /// Exactly this many bytes: a package, as its registry declares it.
+    Declared(u64),
+    /// As long as the server says, up to this many bytes: a file pinned by its sha256 alone
+    /// (the builds setup plans fetch).
+    AtMost(u64),
+}
+
+impl Size {
+    /// The most bytes the download may have.
+    pub fn limit(self) -> u64 {
+        match self {
+            Size::Declared(n) | Size::AtMost(n) => n,
+        }
+    }
+}
+
+impl fmt::Display for Size {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Size::Declared(n) => write!(f, "the {n} bytes the registry declares"),
+            Size::AtMost(n) => write!(f, "the {n}-byte limit"),
+        }
     }
 }
