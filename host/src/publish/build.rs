@@ -116,11 +116,9 @@ fn write_package(
         path: dest.clone(),
         source: e.error,
     })?;
-    // Hashed streaming: prebuilt packages can be gigabytes.
-    let mut hasher = <sha2::Sha256 as sha2::Digest>::new();
-    let mut file = std::fs::File::open(&dest).map_err(io("cannot read", &dest))?;
-    let size = std::io::copy(&mut file, &mut hasher).map_err(io("cannot read", &dest))?;
-    Ok((dest, hex::encode(sha2::Digest::finalize(hasher)), size))
+    // Streamed: prebuilt packages can be gigabytes.
+    let (sha256, size) = jrt_fs::sha256_file(&dest).map_err(io("cannot read", &dest))?;
+    Ok((dest, sha256, size))
 }
 
 /// The source package of the runtime in `dir`.

@@ -11,7 +11,6 @@
 use jrt_extract::Limits;
 use std::io::Read;
 
-use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 use serde::Serialize;
@@ -77,11 +76,7 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
     // Streamed: a prebuilt CUDA runtime is gigabytes. The hash covers every byte read,
     // including whatever follows the archive.
     let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
-    let mut hashed = Hashed {
-        inner: std::io::BufReader::with_capacity(1 << 20, file),
-        hasher: sha2::Sha256::new(),
-        size: 0,
-    };
+    let mut hashed = jrt_fs::Hashed::new(std::io::BufReader::with_capacity(1 << 20, file));
     let mut manifest = None;
     let mut lock = None;
     let mut runtime_yml = false;
@@ -122,8 +117,7 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
     })?;
     drop(archive);
     std::io::copy(&mut hashed, &mut std::io::sink()).map_err(|e| bad(e.to_string()))?;
-    let sha256 = hex::encode(hashed.hasher.finalize());
-    let size = hashed.size;
+    let (sha256, size) = hashed.finish();
     if tops.len() != 1 {
         return Err(bad(format!(
             "a package has one top-level directory; this one has {}",
@@ -178,23 +172,6 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
         size,
         file_name,
     })
-}
-
-/// Hashes and counts what is read through it.
-struct Hashed<R> {
-    inner: R,
-    hasher: sha2::Sha256,
-    size: u64,
-}
-
-impl<R: Read> Read for Hashed<R> {
-    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
-        use sha2::Digest;
-        let n = self.inner.read(buf)?;
-        self.hasher.update(&buf[..n]);
-        self.size += n as u64;
-        Ok(n)
-    }
 }
 
 /// What `add` did.

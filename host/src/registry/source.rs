@@ -263,7 +263,6 @@ pub fn runtime_dirs(dir: &Path) -> impl Iterator<Item = PathBuf> {
 pub fn load_sources(name: &str, dir: &Path, cache: &Cache) -> Result<Registry, SourceError> {
     use crate::manifest::Manifest;
     use crate::registry::index::{Checksum, Entry};
-    use sha2::{Digest, Sha256};
 
     let shown = dir.display().to_string();
     let read_err = |e: std::io::Error| SourceError::Read(shown.clone(), e.to_string());
@@ -283,7 +282,7 @@ pub fn load_sources(name: &str, dir: &Path, cache: &Cache) -> Result<Registry, S
             version: manifest.version.clone(),
             description: manifest.description.clone(),
             download_url: url.to_string(),
-            checksum: Checksum::from_digest(Sha256::digest(&bytes).into()),
+            checksum: Checksum::of(&bytes),
             size: bytes.len() as u64,
             platforms: manifest.platforms.clone(),
             family: manifest.family.clone(),

@@ -17,6 +17,12 @@ pub struct ChecksumError {
 pub struct Checksum([u8; 32]);
 
 impl Checksum {
+    /// The checksum of `bytes`.
+    pub fn of(bytes: &[u8]) -> Self {
+        use sha2::Digest;
+        Checksum(sha2::Sha256::digest(bytes).into())
+    }
+
     pub fn from_digest(digest: [u8; 32]) -> Self {
         Checksum(digest)
     }

@@ -106,6 +106,48 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
+/// Counts and sha256-hashes what is read through it: a file streamed once, however large, for
+/// both its contents and its checksum.
+pub struct Hashed<R> {
+    inner: R,
+    hasher: sha2::Sha256,
+    len: u64,
+}
+
+impl<R: io::Read> Hashed<R> {
+    pub fn new(inner: R) -> Self {
+        use sha2::Digest;
+        Hashed {
+            inner,
+            hasher: sha2::Sha256::new(),
+            len: 0,
+        }
+    }
+
+    /// The lower-case hex sha256 and the length of everything read so far.
+    pub fn finish(self) -> (String, u64) {
+        use sha2::Digest;
+        (hex::encode(self.hasher.finalize()), self.len)
+    }
+}
+
+impl<R: io::Read> io::Read for Hashed<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        use sha2::Digest;
+        let n = self.inner.read(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.len += n as u64;
+        Ok(n)
+    }
+}
+
+/// The lower-case hex sha256 and the length of the file at `path`, streamed.
+pub fn sha256_file(path: &Path) -> io::Result<(String, u64)> {
+    let mut hashed = Hashed::new(File::open(path)?);
+    io::copy(&mut hashed, &mut io::sink())?;
+    Ok(hashed.finish())
+}
+
 /// Whether `text` is a sha256 written as 64 hex digits (of either case).
 pub fn is_sha256_hex(text: &str) -> bool {
     text.len() == 64 && text.bytes().all(|b| b.is_ascii_hexdigit())
