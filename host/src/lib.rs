@@ -10,14 +10,10 @@
 pub mod config;
 pub mod facts;
 pub mod install;
-pub mod joblet;
-pub mod manifest;
 pub mod ops;
-pub mod pack;
 pub mod plugin;
 pub mod process;
 pub mod publish;
 pub mod registry;
-pub mod runtime_yml;
 pub mod sandbox;
 pub mod setup;

@@ -148,13 +148,13 @@ fn the_compiled_plugins_plan_the_published_manifests() {
         });
     }
     let plan_of = |runtime: &str, family: &str| {
-        let manifest = jrt::manifest::Manifest::read_dir(&root.join(runtime)).unwrap();
+        let manifest = jrt_package::manifest::Manifest::read_dir(&root.join(runtime)).unwrap();
         let plugin = builtin(&host, family);
         let platform = host.detect_platform(&plugin, &facts).unwrap();
         host.plan_setup(
             &plugin,
             &jrt::plugin::types::SetupRequest {
-                manifest: manifest.to_wit(),
+                manifest: jrt::plugin::to_wit(&manifest),
                 platform,
                 facts: facts.clone(),
             },

@@ -5,8 +5,8 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use jrt::manifest::Manifest;
 use jrt::registry::source::{Source, load_sources};
+use jrt_package::manifest::Manifest;
 use predicates::prelude::*;
 
 fn upstream_runtimes() -> tempfile::TempDir {
@@ -85,9 +85,9 @@ fn source_packages_are_byte_reproducible() {
 
     let pack = || {
         let mut out = Vec::new();
-        jrt::pack::pack(
+        jrt_package::pack::pack(
             &rt,
-            &jrt::manifest::Manifest::read_dir(&rt).unwrap(),
+            &jrt_package::manifest::Manifest::read_dir(&rt).unwrap(),
             &mut out,
         )
         .unwrap();

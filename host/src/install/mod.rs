@@ -317,10 +317,12 @@ impl Installer {
         let mut inferred_family = Vec::new();
         let (package_kind, plugins, files) = if tree.join("runtime.yml").is_file() {
             // Joblet trusts runtime.yml to build job roots: check it before it is placed.
-            crate::runtime_yml::RuntimeYml::read(&tree).map_err(|reason| InstallError::Setup {
-                name: name.clone(),
-                version: version.clone(),
-                reason: format!("the prebuilt package's {reason}"),
+            jrt_package::runtime_yml::RuntimeYml::read(&tree).map_err(|reason| {
+                InstallError::Setup {
+                    name: name.clone(),
+                    version: version.clone(),
+                    reason: format!("the prebuilt package's {reason}"),
+                }
             })?;
             ("prebuilt", Vec::new(), extracted.records)
         } else {

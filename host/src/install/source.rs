@@ -9,11 +9,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::receipt::PluginUse;
-use crate::manifest::Manifest;
 use crate::plugin::types::{HostFacts, Platform, ProbeOutput, SetupRequest};
 use crate::plugin::{Plugin, PluginHost};
 use crate::setup::{self, Executor};
 use jrt_client::http::Http;
+use jrt_package::manifest::Manifest;
+use jrt_package::runtime_yml::{MountYml, Requirements, RuntimeYml};
 
 /// What setting up needs besides the tree: the plugins and the host they run on.
 pub struct SetupEnv<'a> {
@@ -62,26 +63,6 @@ impl<'a> SetupEnv<'a> {
     }
 }
 
-/// runtime.yml as jrt writes it: Joblet's `RuntimeConfig`, whose `language`,
-/// `requirements.architectures` and `packages` `rnx runtime list/info` show.
-#[derive(Serialize)]
-struct RuntimeYml<'a> {
-    name: &'a str,
-    version: &'a str,
-    description: &'a str,
-    language: String,
-    mounts: Vec<MountYml>,
-    environment: std::collections::BTreeMap<String, String>,
-    requirements: Requirements,
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    packages: Vec<String>,
-}
-
-#[derive(Serialize)]
-struct Requirements {
-    architectures: Vec<String>,
-}
-
 /// The `language` Joblet shows for a runtime set up by these families (the first one's).
 fn language(families: &[String]) -> String {
     match families.first().map(String::as_str) {
@@ -89,13 +70,6 @@ fn language(families: &[String]) -> String {
         Some(other) => other.into(),
         None => String::new(),
     }
-}
-
-#[derive(Serialize)]
-struct MountYml {
-    source: String,
-    target: String,
-    readonly: bool,
 }
 
 #[derive(Serialize)]
@@ -259,7 +233,7 @@ pub fn set_up(
                 .to_string(),
         );
     }
-    let wit = manifest.to_wit();
+    let wit = crate::plugin::to_wit(&manifest);
     let (facts, policy) = env.with_interpreters();
     let request = SetupRequest {
         manifest: wit.clone(),
@@ -330,9 +304,9 @@ pub fn set_up(
     }
 
     let mut runtime = RuntimeYml {
-        name: &manifest.name,
-        version: &manifest.version,
-        description: &manifest.description,
+        name: manifest.name.clone(),
+        version: manifest.version.clone(),
+        description: manifest.description.clone(),
         language: language(&manifest.family),
         mounts,
         environment,
@@ -348,7 +322,7 @@ pub fn set_up(
         packages: Vec::new(),
     };
     // Each plan's mounts were checked; together they must still be (no target twice).
-    crate::runtime_yml::check(
+    jrt_package::runtime_yml::check(
         runtime
             .mounts
             .iter()
@@ -451,7 +425,7 @@ pub fn plans(env: &SetupEnv<'_>, manifest: &Manifest) -> Result<Vec<Planned>, St
     }
     let (facts, policy) = env.with_interpreters();
     let request = SetupRequest {
-        manifest: manifest.to_wit(),
+        manifest: crate::plugin::to_wit(manifest),
         platform: env.platform.clone(),
         facts,
     };

@@ -85,7 +85,7 @@ pub fn parse_user(text: &str) -> Result<(u32, u32), RunError> {
     ))
 }
 
-pub use crate::runtime_yml::{MountYml, RuntimeYml};
+pub use jrt_package::runtime_yml::{MountYml, RuntimeYml};
 
 /// The installed runtime a spec names, as Joblet picks it (a bare name or `@latest`: the
 /// version Joblet's resolver finds first; `@X.Y.Z`: that one), and its runtime.yml, with every
@@ -107,7 +107,7 @@ pub fn find(layout: &Layout, spec: &Spec) -> Result<(PathBuf, RuntimeYml), RunEr
         dir: dir.clone(),
         reason,
     };
-    let yml = RuntimeYml::read(&dir).map_err(bad)?;
+    let yml = RuntimeYml::read(&dir).map_err(|e| bad(e.to_string()))?;
     let real_dir = dir.canonicalize().map_err(|e| bad(e.to_string()))?;
     for m in &yml.mounts {
         let rel = Path::new(&m.source);

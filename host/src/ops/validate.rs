@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::Context;
-use crate::manifest::Manifest;
 use crate::plugin::types::Severity;
+use jrt_package::manifest::Manifest;
 
 /// One problem in one manifest.
 #[derive(Debug, Clone, Serialize)]
@@ -53,7 +53,7 @@ pub fn validate(
                 ),
             ));
         }
-        let wit = manifest.to_wit();
+        let wit = crate::plugin::to_wit(&manifest);
         if manifest.family.is_empty() {
             problems.push(jrt(
                 "family",

@@ -16,6 +16,7 @@ mod convert;
 mod engine;
 mod error;
 mod host;
+mod manifest;
 mod sandbox;
 mod since_v1_0_0;
 mod since_v1_1_0;
@@ -25,6 +26,7 @@ pub use bindings::types;
 pub use cache::CacheOutcome;
 pub use error::{PluginError, PluginFailure};
 pub use host::{HostOptions, Limits, Origin, Plugin, PluginHost, PluginMeta};
+pub use manifest::to_wit;
 
 /// The newest plugin API this host speaks: the version of the WIT package `joblet:runtime`.
 pub const API_VERSION: &str = "1.2.0";

@@ -3,7 +3,7 @@
 //! setup into a staging tree, with that tree's versions.lock beside it.
 //!
 //! Both are byte-reproducible: entries sorted, times, owners and modes fixed, no gzip
-//! timestamp (see [`crate::pack`]); the setup itself writes no timestamps (bytecode is
+//! timestamp (see [`jrt_package::pack`]); the setup itself writes no timestamps (bytecode is
 //! hash-checked, the lock and runtime.yml carry none). Packages are written to a temporary
 //! name in the output directory and renamed into place.
 
@@ -13,13 +13,13 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use crate::install::source::{SetupEnv, set_up};
-use crate::manifest::Manifest;
 use jrt_client::http::Http;
+use jrt_package::manifest::Manifest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BuildError {
     #[error(transparent)]
-    Manifest(#[from] crate::manifest::ManifestError),
+    Manifest(#[from] jrt_package::manifest::ManifestError),
     #[error("{}: the manifest names '{name}', but the directory is '{dir_name}'; they must agree", dir.display())]
     NameMismatch {
         dir: PathBuf,
@@ -125,7 +125,8 @@ fn write_package(
 pub fn source(dir: &Path, out: &Path) -> Result<Built, BuildError> {
     let manifest = manifest_of(dir)?;
     let file = format!("{}-{}.tar.gz", manifest.name, manifest.version);
-    let (path, sha256, size) = write_package(out, &file, |f| crate::pack::pack(dir, &manifest, f))?;
+    let (path, sha256, size) =
+        write_package(out, &file, |f| jrt_package::pack::pack(dir, &manifest, f))?;
     Ok(Built {
         name: manifest.name,
         version: manifest.version,
@@ -164,7 +165,7 @@ pub fn prebuilt(
         .tempdir_in(out)
         .map_err(io("cannot create a staging directory in", out))?;
     let mut source = Vec::new();
-    crate::pack::pack(dir, &manifest, &mut source).map_err(io("cannot pack", dir))?;
+    jrt_package::pack::pack(dir, &manifest, &mut source).map_err(io("cannot pack", dir))?;
     // The extractor strips the package's top directory: the staging directory is the tree.
     jrt_extract::extract(
         source.as_slice(),
@@ -184,7 +185,7 @@ pub fn prebuilt(
     })?;
     let stem = format!("{}-{}-{platform}", manifest.name, manifest.version);
     let (path, sha256, size) = write_package(out, &format!("{stem}.tar.gz"), |f| {
-        crate::pack::pack_with(tree, &manifest.name, f, &|rel| {
+        jrt_package::pack::pack_with(tree, &manifest.name, f, &|rel| {
             rel != ".jrt" && !rel.starts_with(".jrt/")
         })
     })?;

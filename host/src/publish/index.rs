@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::manifest::Manifest;
 use crate::registry::index::{Artifact, Checksum, Entry, Index};
+use jrt_package::manifest::Manifest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {

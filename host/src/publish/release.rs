@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::manifest::Manifest;
+use jrt_package::manifest::Manifest;
 
 #[derive(Debug, thiserror::Error)]
 pub enum ReleaseError {
@@ -30,7 +30,7 @@ pub enum ReleaseError {
     #[error("{}: no top-level `version:` line to change", path.display())]
     NoVersionLine { path: PathBuf },
     #[error(transparent)]
-    Manifest(#[from] crate::manifest::ManifestError),
+    Manifest(#[from] jrt_package::manifest::ManifestError),
     #[error("cannot write {}: {source}", path.display())]
     Write {
         path: PathBuf,

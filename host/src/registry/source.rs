@@ -38,7 +38,7 @@ pub enum SourceError {
     #[error(transparent)]
     Index(#[from] IndexError),
     #[error(transparent)]
-    Manifest(#[from] crate::manifest::ManifestError),
+    Manifest(#[from] jrt_package::manifest::ManifestError),
     #[error(transparent)]
     Signature(#[from] super::signature::SignatureError),
     #[error(
@@ -261,8 +261,8 @@ pub fn runtime_dirs(dir: &Path) -> impl Iterator<Item = PathBuf> {
 /// Builds an index for a directory of runtime sources, packing each runtime (deterministic,
 /// so the checksum is stable) into `<cache>/packed/`.
 pub fn load_sources(name: &str, dir: &Path, cache: &Cache) -> Result<Registry, SourceError> {
-    use crate::manifest::Manifest;
     use crate::registry::index::{Checksum, Entry};
+    use jrt_package::manifest::Manifest;
 
     let shown = dir.display().to_string();
     let read_err = |e: std::io::Error| SourceError::Read(shown.clone(), e.to_string());
@@ -272,7 +272,7 @@ pub fn load_sources(name: &str, dir: &Path, cache: &Cache) -> Result<Registry, S
     for runtime in runtime_dirs(dir) {
         let manifest = Manifest::read_dir(&runtime)?;
         let mut bytes = Vec::new();
-        crate::pack::pack(&runtime, &manifest, &mut bytes).map_err(read_err)?;
+        jrt_package::pack::pack(&runtime, &manifest, &mut bytes).map_err(read_err)?;
         let file = out_dir.join(format!("{}-{}.tar.gz", manifest.name, manifest.version));
         jrt_fs::write_atomic(&file, &bytes).map_err(read_err)?;
         let url = Url::from_file_path(&file).map_err(|()| {

@@ -13,12 +13,7 @@ use semver::Version;
 
 use super::index::{Artifact, Entry, Index};
 
-/// Whether `name` matches `^[a-z0-9][a-z0-9.-]*$`.
-pub fn is_valid_name(name: &str) -> bool {
-    let mut bytes = name.bytes();
-    matches!(bytes.next(), Some(b) if b.is_ascii_lowercase() || b.is_ascii_digit())
-        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
-}
+pub use jrt_package::manifest::is_valid_name;
 
 /// Which versions a spec accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -198,30 +198,6 @@ fn link_inside(link: &str, target: &str) -> Result<(), String> {
     Ok(())
 }
 
-/// Refuses the dynamic loader's variables (`LD_PRELOAD`, `LD_AUDIT`, ...) and glibc's other
-/// "unsecure" ones, which would make every program load code the plan chose.
-pub fn loader_variable(name: &str) -> Result<(), String> {
-    const GLIBC_UNSECURE: [&str; 11] = [
-        "GCONV_PATH",
-        "GETCONF_DIR",
-        "HOSTALIASES",
-        "LOCALDOMAIN",
-        "LOCPATH",
-        "MALLOC_TRACE",
-        "NIS_PATH",
-        "NLSPATH",
-        "RESOLV_HOST_CONF",
-        "RES_OPTIONS",
-        "TZDIR",
-    ];
-    if (name.starts_with("LD_") && name != "LD_LIBRARY_PATH") || GLIBC_UNSECURE.contains(&name) {
-        return Err(format!(
-            "the environment variable {name} is refused: it makes programs load what it names"
-        ));
-    }
-    Ok(())
-}
-
 /// Checks every step, mount and probe; the first problem refuses the whole plan.
 pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
     for (i, step) in plan.steps.iter().enumerate() {
@@ -291,7 +267,7 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
                             })
                         })
                     } else {
-                        loader_variable(k)
+                        jrt_package::runtime_yml::loader_variable(k).map_err(|e| e.to_string())
                     }
                 });
                 let args = r.args.iter().try_for_each(|a| {
@@ -361,7 +337,7 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
             )));
         }
     }
-    crate::runtime_yml::check(
+    jrt_package::runtime_yml::check(
         plan.mounts
             .iter()
             .map(|m| (m.source.as_str(), m.target.as_str())),
@@ -372,7 +348,7 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
     .map_err(|reason| SetupError::Refused {
         step: 0,
         kind: "runtime.yml",
-        reason,
+        reason: reason.to_string(),
     })?;
     for (i, p) in plan.probes.iter().enumerate() {
         // The host's own tools are probed by the host; a plan probes what it installed.

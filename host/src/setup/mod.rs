@@ -17,7 +17,7 @@ mod hostcopy;
 pub mod mirror;
 mod tree;
 
-pub use check::{Policy, check, loader_variable};
+pub use check::{Policy, check};
 pub use exec::{Executor, Grant, RunOutput, execute, library_path_in_tree, run_probes, step_grant};
 pub use tree::check_tree;
 

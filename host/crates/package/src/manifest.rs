@@ -10,6 +10,13 @@ use std::path::{Path, PathBuf};
 
 use serde_norway::Value;
 
+/// Whether `name` matches `^[a-z0-9][a-z0-9.-]*$`.
+pub fn is_valid_name(name: &str) -> bool {
+    let mut bytes = name.bytes();
+    matches!(bytes.next(), Some(b) if b.is_ascii_lowercase() || b.is_ascii_digit())
+        && bytes.all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'.' || b == b'-')
+}
+
 /// A manifest that cannot be used, naming the file and the field.
 #[derive(Debug, thiserror::Error)]
 #[error("{}: {field}: {message}", path.display())]
@@ -163,60 +170,5 @@ impl Manifest {
             "upstream manifest, set up by {}; its setup scripts are not run",
             plugins.join(" and ")
         ))
-    }
-
-    /// The manifest as plugins receive it (WIT `manifest`): scalars, lists and maps of scalars
-    /// keep their type; anything deeper is passed as YAML text.
-    pub fn to_wit(&self) -> crate::plugin::types::Manifest {
-        use crate::plugin::types::{FieldValue, Manifest as Wit, ManifestField};
-        let scalar = |v: &Value| -> Option<String> {
-            match v {
-                Value::String(s) => Some(s.clone()),
-                Value::Number(n) => Some(n.to_string()),
-                Value::Bool(b) => Some(b.to_string()),
-                _ => None,
-            }
-        };
-        let fields = self
-            .fields
-            .iter()
-            .map(|(key, v)| {
-                let value = match v {
-                    Value::String(s) => FieldValue::Text(s.clone()),
-                    Value::Bool(b) => FieldValue::Boolean(*b),
-                    Value::Number(n) => match n.as_i64() {
-                        Some(i) => FieldValue::Integer(i),
-                        None => FieldValue::Float(n.as_f64().unwrap_or(0.0)),
-                    },
-                    Value::Sequence(items) if items.iter().all(|i| scalar(i).is_some()) => {
-                        FieldValue::TextList(items.iter().filter_map(scalar).collect())
-                    }
-                    Value::Mapping(m)
-                        if m.iter()
-                            .all(|(k, v)| scalar(k).is_some() && scalar(v).is_some()) =>
-                    {
-                        FieldValue::TextMap(
-                            m.iter()
-                                .filter_map(|(k, v)| Some((scalar(k)?, scalar(v)?)))
-                                .collect(),
-                        )
-                    }
-                    other => FieldValue::Text(serde_norway::to_string(other).unwrap_or_default()),
-                };
-                ManifestField {
-                    key: key.clone(),
-                    value,
-                }
-            })
-            .collect();
-        Wit {
-            source: self.path.display().to_string(),
-            name: self.name.clone(),
-            version: self.version.clone(),
-            description: self.description.clone(),
-            families: self.family.clone(),
-            platforms: self.platforms.clone(),
-            fields,
-        }
     }
 }

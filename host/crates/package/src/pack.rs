@@ -26,7 +26,7 @@ pub fn pack(dir: &Path, manifest: &crate::manifest::Manifest, out: impl Write) -
     };
     // The name and version go into a script Joblet runs as root: only the characters a
     // runtime name and a semantic version may have.
-    let safe = crate::registry::spec::is_valid_name(&manifest.name)
+    let safe = crate::manifest::is_valid_name(&manifest.name)
         && semver::Version::parse(&manifest.version).is_ok_and(|v| {
             v.to_string()
                 .bytes()
