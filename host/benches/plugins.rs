@@ -8,8 +8,9 @@ use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use jrt::builtin;
 use jrt::facts::{self, FactsSource};
-use jrt::plugin::{HostOptions, Origin, PluginHost, builtin};
+use jrt_plugin_host::{HostOptions, Origin, PluginHost};
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();

@@ -7,11 +7,11 @@
 //! - [`sandbox`]: the confinement every program a setup plan starts runs in.
 //! - [`process`]: running a child to completion with capped output and a timeout.
 
+pub mod builtin;
 pub mod config;
 pub mod facts;
 pub mod install;
 pub mod ops;
-pub mod plugin;
 pub mod process;
 pub mod publish;
 pub mod registry;

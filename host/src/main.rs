@@ -16,8 +16,8 @@ use cli::print;
 use jrt::facts::FactsSource;
 use jrt::install::{Installer, Layout};
 use jrt::ops::{self, Context, detect::DetectError};
-use jrt::plugin::{HostOptions, LogLevel};
 use jrt::registry::Spec;
+use jrt_plugin_host::{HostOptions, LogLevel};
 
 /// An error in what the user typed, not a failure (exit 2).
 #[derive(Debug, thiserror::Error)]

@@ -9,8 +9,8 @@ use sha2::Digest;
 use std::time::{Duration, Instant};
 
 use common::*;
-use jrt::plugin::types::{Arch, OsFamily};
-use jrt::plugin::{CacheOutcome, PluginError, PluginFailure};
+use jrt_plugin_host::types::{Arch, OsFamily};
+use jrt_plugin_host::{CacheOutcome, PluginError, PluginFailure};
 
 #[test]
 fn builtins_report_their_info_and_api_version() {
@@ -84,7 +84,7 @@ fn unsupported_platform_is_a_typed_error_naming_the_distro() {
 fn plugin_errors_cross_the_component_boundary_typed_and_named() {
     let host = host(None);
     let jdk = builtin(&host, "jdk");
-    let manifest = jrt::plugin::types::Manifest {
+    let manifest = jrt_plugin_host::types::Manifest {
         source: "runtimes/openjdk-21".into(),
         name: "openjdk-21".into(),
         version: "1.3.1".into(),
@@ -95,7 +95,7 @@ fn plugin_errors_cross_the_component_boundary_typed_and_named() {
     };
     let facts = facts("debian-12", "x86_64");
     let platform = host.detect_platform(&jdk, &facts).unwrap();
-    let request = jrt::plugin::types::SetupRequest {
+    let request = jrt_plugin_host::types::SetupRequest {
         manifest: manifest.clone(),
         platform,
         facts,
@@ -140,7 +140,7 @@ fn the_compiled_plugins_plan_the_published_manifests() {
     let mut facts = facts("debian-12", "x86_64");
     // This build machine's JDKs, as the host reports them: neither is a 21.
     for f in ["openjdk-17-debian.settings.txt", "temurin-25.settings.txt"] {
-        facts.tools.push(jrt::plugin::types::ProbeOutput {
+        facts.tools.push(jrt_plugin_host::types::ProbeOutput {
             name: "host-java".into(),
             exit_code: Some(0),
             stdout: String::new(),
@@ -153,14 +153,14 @@ fn the_compiled_plugins_plan_the_published_manifests() {
         let platform = host.detect_platform(&plugin, &facts).unwrap();
         host.plan_setup(
             &plugin,
-            &jrt::plugin::types::SetupRequest {
-                manifest: jrt::plugin::to_wit(&manifest),
+            &jrt_plugin_host::types::SetupRequest {
+                manifest: jrt_plugin_host::to_wit(&manifest),
                 platform,
                 facts: facts.clone(),
             },
         )
     };
-    use jrt::plugin::types::SetupStep;
+    use jrt_plugin_host::types::SetupStep;
     let jdk = plan_of("openjdk-21", "jdk").unwrap();
     assert!(
         jdk.steps.iter().any(|s| matches!(s, SetupStep::Fetch(f)
@@ -251,7 +251,7 @@ fn trap_is_reported_with_the_panic_message() {
     still_usable(&host);
 }
 
-fn refused_message(host: &jrt::plugin::PluginHost, machine: &str, arg: &str) -> String {
+fn refused_message(host: &jrt_plugin_host::PluginHost, machine: &str, arg: &str) -> String {
     let bad = misbehave(host);
     let mut f = facts("debian-12", machine);
     f.kernel = arg.into();
@@ -335,7 +335,7 @@ fn garbage_is_not_a_plugin() {
                 "bogus.wasm",
                 &bytes,
                 &sha,
-                jrt::plugin::Origin::File("bogus.wasm".into()),
+                jrt_plugin_host::Origin::File("bogus.wasm".into()),
             )
             .unwrap_err();
         assert!(
@@ -350,10 +350,15 @@ fn garbage_is_not_a_plugin() {
 fn compiled_code_is_cached_and_bad_entries_are_recompiled() {
     let cache = tempfile::tempdir().unwrap();
     let host = host(Some(cache.path()));
-    let b = &jrt::plugin::builtin::BUILTIN[0];
-    let load = |host: &jrt::plugin::PluginHost| {
-        host.load(b.package, b.wasm, b.sha256, jrt::plugin::Origin::Builtin)
-            .unwrap()
+    let b = &jrt::builtin::BUILTIN[0];
+    let load = |host: &jrt_plugin_host::PluginHost| {
+        host.load(
+            b.package,
+            b.wasm,
+            b.sha256,
+            jrt_plugin_host::Origin::Builtin,
+        )
+        .unwrap()
     };
     assert_eq!(load(&host).cache, CacheOutcome::Compiled);
     assert_eq!(load(&host).cache, CacheOutcome::Hit);
@@ -398,13 +403,13 @@ fn compiled_code_is_cached_and_bad_entries_are_recompiled() {
 
     // Another plugin's entry copied onto this name: framed and hashed correctly, but
     // compiled from other wasm. It must not be taken for python.
-    let other = &jrt::plugin::builtin::BUILTIN[1];
+    let other = &jrt::builtin::BUILTIN[1];
     let _ = host
         .load(
             other.package,
             other.wasm,
             other.sha256,
-            jrt::plugin::Origin::Builtin,
+            jrt_plugin_host::Origin::Builtin,
         )
         .unwrap();
     let other_entry = std::fs::read_dir(cache.path())
@@ -432,10 +437,10 @@ fn compiled_code_is_cached_and_bad_entries_are_recompiled() {
         .unwrap()
         .serialize()
         .unwrap();
-    let key = jrt::plugin::cache::mac_key(cache.path()).unwrap();
+    let key = jrt_plugin_host::cache::mac_key(cache.path()).unwrap();
     std::fs::write(
         entry,
-        jrt::plugin::cache::entry_bytes(&key, b.sha256, &foreign),
+        jrt_plugin_host::cache::entry_bytes(&key, b.sha256, &foreign),
     )
     .unwrap();
     let p = load(&host);
@@ -457,10 +462,15 @@ fn forged_compiled_code_is_never_run() {
     // sha256 as entries once had. Neither is run: python is recompiled and answers.
     let cache = tempfile::tempdir().unwrap();
     let host = host(Some(cache.path()));
-    let b = &jrt::plugin::builtin::BUILTIN[0];
-    let load = |host: &jrt::plugin::PluginHost| {
-        host.load(b.package, b.wasm, b.sha256, jrt::plugin::Origin::Builtin)
-            .unwrap()
+    let b = &jrt::builtin::BUILTIN[0];
+    let load = |host: &jrt_plugin_host::PluginHost| {
+        host.load(
+            b.package,
+            b.wasm,
+            b.sha256,
+            jrt_plugin_host::Origin::Builtin,
+        )
+        .unwrap()
     };
     assert_eq!(load(&host).cache, CacheOutcome::Compiled);
     let _evil = misbehave(&host);
@@ -498,7 +508,7 @@ fn forged_compiled_code_is_never_run() {
     old_style.extend_from_slice(&sha2::Sha256::digest(code));
     old_style.extend_from_slice(code);
     for forged in [
-        jrt::plugin::cache::entry_bytes(&attacker_key, b.sha256, code),
+        jrt_plugin_host::cache::entry_bytes(&attacker_key, b.sha256, code),
         old_style,
     ] {
         std::fs::write(&entry, &forged).unwrap();
@@ -519,11 +529,11 @@ fn forged_compiled_code_is_never_run() {
     assert_eq!(load(&fresh).cache, CacheOutcome::Compiled);
 }
 
-fn host_for(cache: &std::path::Path) -> jrt::plugin::PluginHost {
+fn host_for(cache: &std::path::Path) -> jrt_plugin_host::PluginHost {
     host(Some(cache))
 }
 
-fn still_usable(host: &jrt::plugin::PluginHost) {
+fn still_usable(host: &jrt_plugin_host::PluginHost) {
     let python = builtin(host, "python");
     let p = host
         .detect_platform(&python, &facts("ubuntu-22.04", "x86_64"))

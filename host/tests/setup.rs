@@ -9,8 +9,8 @@ mod tarball;
 use std::path::Path;
 use std::time::Duration;
 
-use jrt::plugin::types::*;
 use jrt::setup::{Executor, Policy, SetupError, execute, run_probes};
+use jrt_plugin_host::types::*;
 
 fn plan(steps: Vec<SetupStep>) -> Plan {
     Plan {

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::plugin::types::ProbeOutput;
+use jrt_plugin_host::types::ProbeOutput;
 
 /// What a host interpreter reports about itself; printed as one JSON object.
 const PYTHON_REPORT: &str = r#"

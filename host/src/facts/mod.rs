@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-use crate::plugin::types::{HostFacts, LibcFamily, LibcInfo, NvidiaFacts};
+use jrt_plugin_host::types::{HostFacts, LibcFamily, LibcInfo, NvidiaFacts};
 
 /// How long `nvidia-smi` may take before it is killed (a wedged driver can hang it).
 const NVIDIA_SMI_TIMEOUT: Duration = Duration::from_secs(10);

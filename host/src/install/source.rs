@@ -9,12 +9,12 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::receipt::PluginUse;
-use crate::plugin::types::{HostFacts, Platform, ProbeOutput, SetupRequest};
-use crate::plugin::{Plugin, PluginHost};
 use crate::setup::{self, Executor};
 use jrt_client::http::Http;
 use jrt_package::manifest::Manifest;
 use jrt_package::runtime_yml::{MountYml, Requirements, RuntimeYml};
+use jrt_plugin_host::types::{HostFacts, Platform, ProbeOutput, SetupRequest};
+use jrt_plugin_host::{Plugin, PluginHost};
 
 /// What setting up needs besides the tree: the plugins and the host they run on.
 pub struct SetupEnv<'a> {
@@ -160,10 +160,10 @@ fn manifest_grant(
 }
 
 /// Every `host:port` the plan's run steps get, in order, once each (for the receipt).
-fn hosts_used(plan: &crate::plugin::types::Plan, grant: Option<&setup::Grant>) -> Vec<String> {
+fn hosts_used(plan: &jrt_plugin_host::types::Plan, grant: Option<&setup::Grant>) -> Vec<String> {
     let mut hosts: Vec<String> = Vec::new();
     for step in &plan.steps {
-        if let crate::plugin::types::SetupStep::Run(r) = step
+        if let jrt_plugin_host::types::SetupStep::Run(r) = step
             && let Some(g) = setup::step_grant(r, grant)
         {
             for h in g.hosts {
@@ -182,9 +182,9 @@ fn hosts_used(plan: &crate::plugin::types::Plan, grant: Option<&setup::Grant>) -
 fn validated(
     env: &SetupEnv<'_>,
     plugin: &Plugin,
-    manifest: &crate::plugin::types::Manifest,
+    manifest: &jrt_plugin_host::types::Manifest,
 ) -> Result<(), String> {
-    use crate::plugin::types::Severity;
+    use jrt_plugin_host::types::Severity;
     let diagnostics = env
         .host
         .validate_manifest(plugin, manifest)
@@ -233,7 +233,7 @@ pub fn set_up(
                 .to_string(),
         );
     }
-    let wit = crate::plugin::to_wit(&manifest);
+    let wit = jrt_plugin_host::to_wit(&manifest);
     let (facts, policy) = env.with_interpreters();
     let request = SetupRequest {
         manifest: wit.clone(),
@@ -313,8 +313,8 @@ pub fn set_up(
         requirements: Requirements {
             architectures: vec![
                 match env.platform.arch {
-                    crate::plugin::types::Arch::Amd64 => "amd64",
-                    crate::plugin::types::Arch::Arm64 => "arm64",
+                    jrt_plugin_host::types::Arch::Amd64 => "amd64",
+                    jrt_plugin_host::types::Arch::Arm64 => "arm64",
                 }
                 .to_string(),
             ],
@@ -417,7 +417,7 @@ fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
 
 /// What each family plugin would do for `manifest`: `(plugin, plan)` in setup order.
 /// What the plugin would do, and the network its steps would get.
-pub type Planned = (String, crate::plugin::types::Plan, Option<setup::Grant>);
+pub type Planned = (String, jrt_plugin_host::types::Plan, Option<setup::Grant>);
 
 pub fn plans(env: &SetupEnv<'_>, manifest: &Manifest) -> Result<Vec<Planned>, String> {
     if manifest.family.is_empty() {
@@ -425,7 +425,7 @@ pub fn plans(env: &SetupEnv<'_>, manifest: &Manifest) -> Result<Vec<Planned>, St
     }
     let (facts, policy) = env.with_interpreters();
     let request = SetupRequest {
-        manifest: crate::plugin::to_wit(manifest),
+        manifest: jrt_plugin_host::to_wit(manifest),
         platform: env.platform.clone(),
         facts,
     };
@@ -454,11 +454,11 @@ pub fn plans(env: &SetupEnv<'_>, manifest: &Manifest) -> Result<Vec<Planned>, St
 /// for `--dry-run`.
 pub fn describe(
     plugin: &str,
-    plan: &crate::plugin::types::Plan,
+    plan: &jrt_plugin_host::types::Plan,
     network: Option<&setup::Grant>,
     mirrors: &[setup::mirror::Mirror],
 ) -> Vec<String> {
-    use crate::plugin::types::SetupStep as S;
+    use jrt_plugin_host::types::SetupStep as S;
     let mut out: Vec<String> = plan
         .steps
         .iter()

@@ -3,8 +3,8 @@
 use serde::Serialize;
 
 use crate::facts::{self, FactsSource};
-use crate::plugin::types::{self, Accelerator, Arch, LibcFamily, OsFamily};
-use crate::plugin::{PluginError, PluginFailure};
+use jrt_plugin_host::types::{self, Accelerator, Arch, LibcFamily, OsFamily};
+use jrt_plugin_host::{PluginError, PluginFailure};
 
 use super::Context;
 
@@ -103,7 +103,7 @@ pub struct Detected {
 /// Like [`detect`], with the plugins already loaded, returning the raw facts and platform.
 pub fn detect_with(
     ctx: &Context,
-    plugins: &[crate::plugin::Plugin],
+    plugins: &[jrt_plugin_host::Plugin],
     source: &FactsSource,
     platform: Option<String>,
 ) -> Result<Detected, DetectError> {

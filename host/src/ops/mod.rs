@@ -12,8 +12,9 @@ pub mod validate;
 use jrt_fs::cache::Cache;
 use std::path::PathBuf;
 
-use crate::plugin::catalog::Catalog;
-use crate::plugin::{HostOptions, Origin, Plugin, PluginError, PluginHost, builtin};
+use crate::builtin;
+use jrt_plugin_host::catalog::Catalog;
+use jrt_plugin_host::{HostOptions, Origin, Plugin, PluginError, PluginHost};
 
 /// What every command needs: the plugin host and the catalog of added plugins.
 pub struct Context {

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde::Serialize;
 
-use crate::plugin::{Origin, Plugin, PluginError};
+use jrt_plugin_host::{Origin, Plugin, PluginError};
 
 use super::Context;
 
@@ -89,7 +89,7 @@ pub fn add(ctx: &Context, file: &Path, options: &AddOptions) -> Result<Added, Pl
 }
 
 /// Removes an added plugin; a built-in one it replaced is in effect again.
-pub fn remove(ctx: &Context, name: &str) -> Result<crate::plugin::catalog::Entry, PluginError> {
+pub fn remove(ctx: &Context, name: &str) -> Result<jrt_plugin_host::catalog::Entry, PluginError> {
     match ctx.catalog.remove(name)? {
         Some(entry) => Ok(entry),
         None => Err(PluginError::NotAdded {
@@ -134,7 +134,7 @@ pub fn add_url(
     http: &jrt_client::http::Http,
     options: &AddOptions,
 ) -> Result<Added, PluginError> {
-    use crate::plugin::catalog::MAX_PLUGIN_BYTES;
+    use jrt_plugin_host::catalog::MAX_PLUGIN_BYTES;
     use std::io::Read;
     let failed = |reason: String| PluginError::NotAPlugin {
         source_name: url.to_string(),

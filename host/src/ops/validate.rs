@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use serde::Serialize;
 
 use super::Context;
-use crate::plugin::types::Severity;
 use jrt_package::manifest::Manifest;
+use jrt_plugin_host::types::Severity;
 
 /// One problem in one manifest.
 #[derive(Debug, Clone, Serialize)]
@@ -24,7 +24,7 @@ pub struct Problem {
 pub fn validate(
     ctx: &Context,
     dirs: &[PathBuf],
-) -> Result<Vec<Problem>, crate::plugin::PluginError> {
+) -> Result<Vec<Problem>, jrt_plugin_host::PluginError> {
     let plugins = ctx.plugins()?;
     let mut problems = Vec::new();
     for dir in dirs {
@@ -53,7 +53,7 @@ pub fn validate(
                 ),
             ));
         }
-        let wit = crate::plugin::to_wit(&manifest);
+        let wit = jrt_plugin_host::to_wit(&manifest);
         if manifest.family.is_empty() {
             problems.push(jrt(
                 "family",

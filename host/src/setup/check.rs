@@ -3,7 +3,7 @@
 use std::path::{Component, Path};
 
 use super::SetupError;
-use crate::plugin::types::{Plan, SetupStep};
+use jrt_plugin_host::types::{Plan, SetupStep};
 
 /// What a plan may touch on the host.
 #[derive(Debug, Clone)]

@@ -10,10 +10,10 @@ use super::SetupError;
 use super::check::{Policy, check};
 use jrt_extract::{Limits, extract};
 
-use crate::plugin::types::{Plan, Probe, ProbeOutput, SetupStep};
 use crate::process::Keep;
 use crate::sandbox::{self, Network};
 use jrt_client::http::Http;
+use jrt_plugin_host::types::{Plan, Probe, ProbeOutput, SetupStep};
 
 /// Output kept from a program: its last this-many bytes.
 const MAX_OUTPUT: usize = 1 << 20;
@@ -220,7 +220,10 @@ fn run_steps(
 
 /// The network a run step gets: what it declared (API 1.1), else the grant the runtime's
 /// manifest gives a 1.0 plugin's steps, else none.
-pub fn step_grant(step: &crate::plugin::types::RunProgram, grant: Option<&Grant>) -> Option<Grant> {
+pub fn step_grant(
+    step: &jrt_plugin_host::types::RunProgram,
+    grant: Option<&Grant>,
+) -> Option<Grant> {
     if step.network.is_empty() {
         return grant.cloned();
     }

@@ -23,7 +23,7 @@ pub use tree::check_tree;
 
 use std::path::PathBuf;
 
-use crate::plugin::types::SetupStep;
+use jrt_plugin_host::types::SetupStep;
 
 /// A short description of a step, for progress displays.
 pub fn step_label(step: &SetupStep) -> String {

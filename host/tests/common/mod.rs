@@ -4,8 +4,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jrt::plugin::types::HostFacts;
-use jrt::plugin::{HostOptions, Limits, LogLevel, Origin, Plugin, PluginHost};
+use jrt_plugin_host::types::HostFacts;
+use jrt_plugin_host::{HostOptions, Limits, LogLevel, Origin, Plugin, PluginHost};
 
 /// The repository's `testdata/` directory.
 pub fn testdata() -> PathBuf {
@@ -49,7 +49,7 @@ pub fn host(cache: Option<&Path>) -> PluginHost {
     .expect("engine")
 }
 
-pub fn load_file(host: &PluginHost, path: &str) -> Result<Plugin, jrt::plugin::PluginError> {
+pub fn load_file(host: &PluginHost, path: &str) -> Result<Plugin, jrt_plugin_host::PluginError> {
     let wasm = std::fs::read(path).expect("test plugin built by build.rs");
     let sha = jrt_fs::sha256_hex(&wasm);
     host.load(path, &wasm, &sha, Origin::File(path.into()))
@@ -60,7 +60,7 @@ pub fn misbehave(host: &PluginHost) -> Plugin {
 }
 
 pub fn builtin(host: &PluginHost, name: &str) -> Plugin {
-    jrt::plugin::builtin::BUILTIN
+    jrt::builtin::BUILTIN
         .iter()
         .map(|b| {
             host.load(b.package, b.wasm, b.sha256, Origin::Builtin)

@@ -6,10 +6,13 @@
 //! or network), a memory cap and an epoch deadline; a trap, a timeout or running out of memory
 //! becomes a [`PluginError`] naming the plugin and the function, and the host stays usable.
 //! Compiled code is cached on disk by [`cache`], keyed by the wasm's sha256 and the engine's
-//! fingerprint. [`catalog`] keeps the plugins a user added; [`builtin`] the ones compiled in.
+//! fingerprint. [`catalog`] keeps the plugins a user added (the ones compiled in are the jrt
+//! binary's to choose).
+//!
+//! The only crate that depends on wasmtime. It runs no program and opens no socket: a plugin's
+//! effects come back as a plan that the install crate checks and executes.
 
 mod bindings;
-pub mod builtin;
 pub mod cache;
 pub mod catalog;
 mod convert;

@@ -5,7 +5,7 @@
 /// `joblet:runtime@1.2.0`: locked packages carry the sha256 they were installed from.
 pub mod v1_2_0 {
     wasmtime::component::bindgen!({
-        path: "../wit/since_v1.2.0",
+        path: "../../../wit/since_v1.2.0",
         world: "family-plugin",
     });
 }
@@ -13,7 +13,7 @@ pub mod v1_2_0 {
 /// `joblet:runtime@1.1.0`: run steps declare their network.
 pub mod v1_1_0 {
     wasmtime::component::bindgen!({
-        path: "../wit/since_v1.1.0",
+        path: "../../../wit/since_v1.1.0",
         world: "family-plugin",
     });
 }
@@ -21,7 +21,7 @@ pub mod v1_1_0 {
 /// `joblet:runtime@1.0.0`: the first published contract.
 pub mod v1_0_0 {
     wasmtime::component::bindgen!({
-        path: "../wit/since_v1.0.0",
+        path: "../../../wit/since_v1.0.0",
         world: "family-plugin",
     });
 }

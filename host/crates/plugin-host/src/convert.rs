@@ -75,7 +75,7 @@ impl Convert<new::PluginError> for new::PluginError {
 macro_rules! every_minor {
     ($old:ident, $old_host:ident => $new:ident, $host:ident) => {
         // What the host passes in: facts, manifests, requests, probe outputs.
-        $crate::plugin::convert::records!($new => $old:
+        $crate::convert::records!($new => $old:
             LibcInfo { family, version }
             NvidiaFacts { proc_version, smi_summary, smi_query }
             ProbeOutput { name, exit_code, stdout, stderr }
@@ -87,13 +87,13 @@ macro_rules! every_minor {
             Manifest { source, name, version, description, families, platforms, fields }
             SetupRequest { manifest, platform, facts }
         );
-        $crate::plugin::convert::enums!($new => $old:
+        $crate::convert::enums!($new => $old:
             LibcFamily { Glibc, Musl, Unknown }
             OsFamily { Ubuntu, Rhel, Amzn }
             Arch { Amd64, Arm64 }
         );
 
-        impl $crate::plugin::convert::Convert<$old::FieldValue> for $new::FieldValue {
+        impl $crate::convert::Convert<$old::FieldValue> for $new::FieldValue {
             fn convert(self) -> $old::FieldValue {
                 match self {
                     $new::FieldValue::Text(v) => $old::FieldValue::Text(v),
@@ -107,7 +107,7 @@ macro_rules! every_minor {
         }
 
         // What the plugin returns: its info, platform, diagnostics, plan, versions, errors.
-        $crate::plugin::convert::records!($old => $new:
+        $crate::convert::records!($old => $new:
             PluginInfo { name, version, families, api_version }
             LibcInfo { family, version }
             Gpu { name, memory_mib, compute_capability }
@@ -124,14 +124,14 @@ macro_rules! every_minor {
             Plan { steps, mounts, environment, probes }
             VersionLock { components, packages, notes }
         );
-        $crate::plugin::convert::enums!($old => $new:
+        $crate::convert::enums!($old => $new:
             LibcFamily { Glibc, Musl, Unknown }
             OsFamily { Ubuntu, Rhel, Amzn }
             Arch { Amd64, Arm64 }
             Severity { Error, Warning }
         );
 
-        impl $crate::plugin::convert::Convert<$new::SetupStep> for $old::SetupStep {
+        impl $crate::convert::Convert<$new::SetupStep> for $old::SetupStep {
             fn convert(self) -> $new::SetupStep {
                 match self {
                     $old::SetupStep::Mkdir(p) => $new::SetupStep::Mkdir(p),
@@ -145,7 +145,7 @@ macro_rules! every_minor {
             }
         }
 
-        impl $crate::plugin::convert::Convert<$new::PluginError> for $old::PluginError {
+        impl $crate::convert::Convert<$new::PluginError> for $old::PluginError {
             fn convert(self) -> $new::PluginError {
                 match self {
                     $old::PluginError::Unsupported(m) => $new::PluginError::Unsupported(m),
@@ -156,7 +156,7 @@ macro_rules! every_minor {
             }
         }
 
-        impl $crate::plugin::convert::Convert<$host::LogLevel> for $old_host::LogLevel {
+        impl $crate::convert::Convert<$host::LogLevel> for $old_host::LogLevel {
             fn convert(self) -> $host::LogLevel {
                 match self {
                     $old_host::LogLevel::Trace => $host::LogLevel::Trace,

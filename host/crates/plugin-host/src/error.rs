@@ -126,11 +126,7 @@ fn stderr_suffix(stderr: &str) -> String {
 }
 
 impl PluginError {
-    pub(crate) fn io(
-        action: &'static str,
-        path: impl Into<PathBuf>,
-        source: std::io::Error,
-    ) -> Self {
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         PluginError::Io {
             action,
             path: path.into(),
