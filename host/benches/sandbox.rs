@@ -8,8 +8,8 @@
 use std::path::Path;
 use std::time::{Duration, Instant};
 
-use jrt::process::Keep;
-use jrt::sandbox::{self, Limits, Network, Spec};
+use jrt_sandbox::process::Keep;
+use jrt_sandbox::{Limits, Network, Spec};
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -45,7 +45,7 @@ fn main() {
         plain.push(started.elapsed());
 
         let started = Instant::now();
-        let ran = sandbox::run(
+        let ran = jrt_sandbox::run(
             &spec,
             program,
             &[],

@@ -571,7 +571,7 @@ fn plan_programs_never_run_as_host_root() {
     let uid = std::fs::read_to_string(work.installed("whoami").join("isolated/uid")).unwrap();
     assert_ne!(uid.trim(), "0");
     if is_root() {
-        assert_eq!(uid.trim(), jrt::sandbox::SANDBOX_ID.to_string());
+        assert_eq!(uid.trim(), jrt_sandbox::SANDBOX_ID.to_string());
     }
 }
 

@@ -6,8 +6,8 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use jrt::process::Keep;
-use jrt::sandbox::{self, Limits, Network, Spec};
+use jrt_sandbox::process::Keep;
+use jrt_sandbox::{Limits, Network, Spec};
 
 /// A tree below `dir`, which is made private (0700): the staging area may sit below
 /// directories only jrt's user may walk, and the sandbox must still reach its tree.
@@ -32,7 +32,7 @@ fn spec(tree: &Path, writable: bool, network: Network) -> Spec {
 
 /// Runs `script` with /bin/sh in the sandbox; (exit code, stdout, stderr).
 fn sh(spec: &Spec, script: &str) -> (Option<i32>, String, String) {
-    let ran = sandbox::run(
+    let ran = jrt_sandbox::run(
         spec,
         Path::new("/bin/sh"),
         &["-c".to_string(), script.to_string()],
@@ -91,7 +91,7 @@ fn the_program_sees_only_its_view_and_runs_unprivileged() {
     assert_ne!(uid, 0, "never root inside");
     // SAFETY: no side effects.
     if unsafe { libc::geteuid() } == 0 {
-        assert_eq!(uid, sandbox::SANDBOX_ID);
+        assert_eq!(uid, jrt_sandbox::SANDBOX_ID);
     }
     let pids: u32 = lines[3].parse().unwrap();
     assert!(
@@ -145,7 +145,7 @@ fn the_network_is_only_there_when_declared() {
     let connect = format!("exec 3<>/dev/tcp/127.0.0.1/{port} && echo hi >&3");
     let run = |network: Network| {
         let s = spec(&t, true, network);
-        let ran = sandbox::run(
+        let ran = jrt_sandbox::run(
             &s,
             Path::new("/bin/bash"),
             &["-c".to_string(), connect.clone()],
@@ -163,7 +163,7 @@ fn the_network_is_only_there_when_declared() {
     // Declared, but for another port: Landlock refuses it where the kernel can.
     let other = port.wrapping_add(1).max(1);
     let refused = run(Network::Ports(vec![other])) != Some(0);
-    if sandbox::layers().landlock_network.active {
+    if jrt_sandbox::layers().landlock_network.active {
         assert!(
             refused,
             "Landlock let a connect to an undeclared port through"
@@ -218,7 +218,7 @@ fn resource_caps_hold() {
     assert_eq!(out.trim(), "1048576", "{out}{err}");
     // A fork bomb runs out of processes and the step still ends (by the timeout at worst).
     let started = std::time::Instant::now();
-    sandbox::run(
+    jrt_sandbox::run(
         &s,
         Path::new("/bin/sh"),
         &[

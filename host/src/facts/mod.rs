@@ -169,12 +169,12 @@ pub(crate) struct Ran {
     pub stderr: String,
 }
 
-/// Runs one of the host's own tools with a timeout ([`crate::process::run`]). `None` when it
+/// Runs one of the host's own tools with a timeout ([`jrt_sandbox::process::run`]). `None` when it
 /// cannot start, is killed, or fails.
 pub(crate) fn run_timed(program: &Path, args: &[&str], timeout: Duration) -> Option<Ran> {
-    let done = crate::process::run(
+    let done = jrt_sandbox::process::run(
         Command::new(program).args(args),
-        crate::process::Keep::Head(MAX_REPORT),
+        jrt_sandbox::process::Keep::Head(MAX_REPORT),
         timeout,
         |cmd| cmd.spawn(),
     )

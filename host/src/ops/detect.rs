@@ -24,7 +24,7 @@ pub struct Report {
     /// Each plugin's own answer.
     pub plugins: Vec<PluginAnswer>,
     /// Which layers of the setup sandbox hold on this machine (docs/security.md).
-    pub sandbox: crate::sandbox::Layers,
+    pub sandbox: jrt_sandbox::Layers,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -161,7 +161,7 @@ pub fn detect_with(
 
 fn report(facts: types::HostFacts, p: types::Platform, answers: Vec<PluginAnswer>) -> Report {
     Report {
-        sandbox: crate::sandbox::layers(),
+        sandbox: jrt_sandbox::layers(),
         platform: p.id,
         os: match p.os {
             OsFamily::Ubuntu => "ubuntu",

@@ -1,7 +1,7 @@
 //! `jrt run <spec> -- <cmd>...`: runs a command inside an installed runtime the way Joblet
 //! runs a job, so a runtime can be proven without a Joblet server.
 //!
-//! The job is contained by the same sandbox as setup programs ([`crate::sandbox::run_job`]):
+//! The job is contained by the same sandbox as setup programs ([`jrt_sandbox::run_job`]):
 //! new PID, mount, IPC and UTS namespaces (and a user namespace), so the command is PID 1
 //! with a fresh `/proc` and `/proc/1/root` is its own root; a read-only root holding the
 //! host's system directories and `/etc` read-only, a minimal `/dev`, a private `/tmp`, and
@@ -17,7 +17,7 @@ use std::path::{Component, Path, PathBuf};
 use crate::install::layout::Layout;
 use crate::ops::installed::{installed, matching};
 use crate::registry::Spec;
-use crate::sandbox::{self, Job, JobMount, Network};
+use jrt_sandbox::{Job, JobMount, Network};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RunError {
@@ -35,7 +35,7 @@ pub enum RunError {
     Exec {
         program: String,
         runtime: String,
-        source: sandbox::SandboxError,
+        source: jrt_sandbox::SandboxError,
     },
     #[error("{0}")]
     Options(String),
@@ -195,12 +195,12 @@ pub fn run(
         })
         .collect();
     mounts.sort_by_key(|m| m.target.components().count());
-    let spec = sandbox::Spec {
+    let spec = jrt_sandbox::Spec {
         tree: dir.clone(),
         writable: false,
         network: Network::Host,
         read_only: Vec::new(),
-        limits: sandbox::Limits {
+        limits: jrt_sandbox::Limits {
             // A job's own business; Joblet sets its limits, not jrt.
             processes: u64::MAX,
             open_files: 1 << 20,
@@ -223,14 +223,13 @@ pub fn run(
     }
     env.extend(yml.environment.clone());
     let env: Vec<(String, String)> = env.into_iter().collect();
-    let status =
-        sandbox::run_job(&spec, Path::new(&program), &command[1..], &env).map_err(|source| {
-            RunError::Exec {
-                program: program.clone(),
-                runtime,
-                source,
-            }
-        })?;
+    let status = jrt_sandbox::run_job(&spec, Path::new(&program), &command[1..], &env).map_err(
+        |source| RunError::Exec {
+            program: program.clone(),
+            runtime,
+            source,
+        },
+    )?;
     Ok(status
         .code()
         .unwrap_or_else(|| 128 + status.signal().unwrap_or(0)))

@@ -20,7 +20,7 @@ pub struct Policy {
     /// proxies, CA bundles), so a user's `PIP_INDEX_URL` reaches the pip a plan runs.
     pub pass_env: Vec<String>,
     /// The caps every confined program runs under.
-    pub limits: crate::sandbox::Limits,
+    pub limits: jrt_sandbox::Limits,
     /// Where plan fetches are fetched from instead ([`super::mirror`]).
     pub mirrors: Vec<super::mirror::Mirror>,
 }
@@ -63,7 +63,7 @@ impl Default for Policy {
             ]
             .map(String::from)
             .to_vec(),
-            limits: crate::sandbox::Limits::default(),
+            limits: jrt_sandbox::Limits::default(),
         }
     }
 }

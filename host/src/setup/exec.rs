@@ -10,10 +10,10 @@ use super::SetupError;
 use super::check::{Policy, check};
 use jrt_extract::{Limits, extract};
 
-use crate::process::Keep;
-use crate::sandbox::{self, Network};
 use jrt_client::http::Http;
 use jrt_plugin_host::types::{Plan, Probe, ProbeOutput, SetupStep};
+use jrt_sandbox::Network;
+use jrt_sandbox::process::Keep;
 
 /// Output kept from a program: its last this-many bytes.
 const MAX_OUTPUT: usize = 1 << 20;
@@ -64,7 +64,7 @@ pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<Vec<String>, SetupError
     // silently, and the user should hear what the plan tried.
     let ran = run_steps(plan, ex, &tree, &mut notes).and_then(|()| super::check_tree(&tree));
     // Whatever happened, the tree is root's again before anyone looks at it.
-    sandbox::reclaim(&tree).map_err(io("cannot take back", &tree))?;
+    jrt_sandbox::reclaim(&tree).map_err(io("cannot take back", &tree))?;
     notes.extend(ran?);
     notes.dedup();
     Ok(notes)
@@ -147,7 +147,7 @@ fn run_steps(
                         .map(|m| (m.source.as_str(), m.target.as_str())),
                     &plan.environment,
                 ));
-                let spec = sandbox::Spec {
+                let spec = jrt_sandbox::Spec {
                     tree: tree.clone(),
                     writable: true,
                     network: match step_grant(r, ex.network.as_ref()) {
@@ -247,12 +247,12 @@ pub fn run_probes(
     timeout: Duration,
 ) -> Vec<ProbeOutput> {
     let tree = tree.canonicalize().unwrap_or_else(|_| tree.to_path_buf());
-    let spec = sandbox::Spec {
+    let spec = jrt_sandbox::Spec {
         tree: tree.clone(),
         writable: false,
         network: Network::None,
         read_only: Vec::new(),
-        limits: sandbox::Limits::default(),
+        limits: jrt_sandbox::Limits::default(),
         job: None,
     };
     probes
@@ -509,7 +509,7 @@ fn copy_closure(
     policy: &Policy,
     notes: &mut Vec<String>,
 ) -> Result<(), String> {
-    let spec = sandbox::Spec {
+    let spec = jrt_sandbox::Spec {
         tree: tree.to_path_buf(),
         writable: false,
         network: Network::None,
@@ -690,7 +690,7 @@ fn unpack(tree: &Path, file: &Path, target: &str, strip: u32) -> Result<(), Stri
 /// Runs a program confined by `spec` with a minimal environment (plus `env`), the tree as
 /// working directory and home, and a timeout.
 fn run(
-    spec: &sandbox::Spec,
+    spec: &jrt_sandbox::Spec,
     program: &Path,
     args: &[String],
     env: &[(String, String)],
@@ -712,7 +712,8 @@ fn run(
         full.retain(|(name, _)| name != k);
         full.push((k.clone(), v.clone()));
     }
-    let ran = sandbox::run(spec, program, args, &full, timeout, keep).map_err(|e| e.to_string())?;
+    let ran =
+        jrt_sandbox::run(spec, program, args, &full, timeout, keep).map_err(|e| e.to_string())?;
     notes.extend(ran.notes);
     Ok(RunOutput {
         code: ran.finished.code,

@@ -7,7 +7,7 @@
 //! order: fetches take the packages' download path ([`jrt_client::fetch`]: resumable, under a
 //! deadline, verified against the plan's sha256 while they stream, stored in the cache's
 //! `fetched/`, one lock per build), programs run confined
-//! ([`crate::sandbox`]) with a minimal environment, the tree as working directory, a timeout,
+//! ([`jrt_sandbox`]) with a minimal environment, the tree as working directory, a timeout,
 //! and their output captured and shown when they fail. What the plan made is checked before
 //! it can be placed ([`check_tree`]).
 

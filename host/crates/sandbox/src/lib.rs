@@ -36,11 +36,16 @@
 //! When the machine cannot make the namespaces, nothing runs: the error says why. Landlock and
 //! the cgroup are layers on top; where the kernel lacks them the namespaces still hold and
 //! [`layers`] (shown by `jrt detect --json`) says what is active.
+//!
+//! The crate also holds [`process`], the one place jrt waits on a child (capped output, a
+//! timeout, the whole group killed), which confined and host programs alike go through. It
+//! knows nothing of plans, plugins or registries: callers say what to run and with what view.
 
 mod cgroup;
 mod child;
 mod fence;
 pub mod layers;
+pub mod process;
 mod seccomp;
 mod view;
 
