@@ -11,5 +11,4 @@ pub mod facts;
 pub mod install;
 pub mod ops;
 pub mod publish;
-pub mod registry;
 pub mod setup;

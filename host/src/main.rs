@@ -16,8 +16,8 @@ use cli::print;
 use jrt::facts::FactsSource;
 use jrt::install::{Installer, Layout};
 use jrt::ops::{self, Context, detect::DetectError};
-use jrt::registry::Spec;
 use jrt_plugin_host::{HostOptions, LogLevel};
+use jrt_registry::Spec;
 
 /// An error in what the user typed, not a failure (exit 2).
 #[derive(Debug, thiserror::Error)]
@@ -87,12 +87,12 @@ fn run(cli: &Cli) -> Result<()> {
             .unwrap_or(defaults.grace),
         ..defaults
     };
-    let load_registries = || -> Result<Vec<jrt::registry::source::Registry>> {
+    let load_registries = || -> Result<Vec<jrt_registry::source::Registry>> {
         let chosen = ops::registries::chosen(&cli.registry, &config);
         let trust = match &public_key {
             None => None,
-            Some(key) => Some(jrt::registry::source::Trust {
-                key: jrt::registry::signature::public_key(key)?,
+            Some(key) => Some(jrt_registry::source::Trust {
+                key: jrt_registry::signature::public_key(key)?,
                 state_dir: cache
                     .as_ref()
                     .context("cannot tell where to keep registry serials: set --cache-dir")?
@@ -243,7 +243,7 @@ fn run(cli: &Cli) -> Result<()> {
             if rows.is_empty() && installed.is_empty() {
                 let indexes: Vec<_> = registries.iter().map(|r| &r.index).collect();
                 // Reuse the resolver's message, which lists what is available.
-                jrt::registry::spec::resolve(&spec, &indexes, "ubuntu-amd64")?;
+                jrt_registry::spec::resolve(&spec, &indexes, "ubuntu-amd64")?;
             }
             let info =
                 serde_json::json!({ "name": spec.name, "versions": rows, "installed": installed });
@@ -394,7 +394,7 @@ fn run(cli: &Cli) -> Result<()> {
                 let mut bytes = std::fs::read(index)
                     .with_context(|| format!("cannot read {}", index.display()))?;
                 // Never sign what jrt itself would refuse to read.
-                let mut parsed = jrt::registry::Index::parse(&bytes, &index.display().to_string())?;
+                let mut parsed = jrt_registry::Index::parse(&bytes, &index.display().to_string())?;
                 // Clients with a key require both: a stale copy must expire, and an older one
                 // must not be replayed after this one.
                 parsed.expires = Some(jrt_fs::time::format(
@@ -409,7 +409,7 @@ fn run(cli: &Cli) -> Result<()> {
                     .file_name()
                     .map(|n| n.to_string_lossy().into_owned())
                     .unwrap_or_default();
-                let sig = jrt::registry::signature::sign(&bytes, key, &password, &name)?;
+                let sig = jrt_registry::signature::sign(&bytes, key, &password, &name)?;
                 let sig_path = PathBuf::from(format!("{}.minisig", index.display()));
                 jrt_fs::write_atomic(&sig_path, sig.as_bytes())
                     .with_context(|| format!("cannot write {}", sig_path.display()))?;
@@ -421,16 +421,16 @@ fn run(cli: &Cli) -> Result<()> {
                         "registry verify needs --public-key (or public_key in the config)".into(),
                     )
                 })?;
-                let key = jrt::registry::signature::public_key(key)?;
+                let key = jrt_registry::signature::public_key(key)?;
                 let bytes = std::fs::read(index)
                     .with_context(|| format!("cannot read {}", index.display()))?;
                 let sig_path = PathBuf::from(format!("{}.minisig", index.display()));
                 let sig = std::fs::read_to_string(&sig_path)
                     .with_context(|| format!("cannot read {}", sig_path.display()))?;
                 let shown = index.display().to_string();
-                jrt::registry::signature::verify(&shown, &bytes, &sig, &key)?;
-                let parsed = jrt::registry::Index::parse(&bytes, &shown)?;
-                jrt::registry::signature::check_expiry(&shown, &parsed, jrt_fs::time::now())?;
+                jrt_registry::signature::verify(&shown, &bytes, &sig, &key)?;
+                let parsed = jrt_registry::Index::parse(&bytes, &shown)?;
+                jrt_registry::signature::check_expiry(&shown, &parsed, jrt_fs::time::now())?;
                 print::output(cli.json, &shown, |s| {
                     println!("{s}: signature ok, serial {}", parsed.serial.unwrap_or(0))
                 })
@@ -439,7 +439,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Release { tag, runtimes } => {
             let tag = jrt::publish::release::Tag::parse(tag)
                 .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))?;
-            let dirs: Vec<PathBuf> = jrt::registry::source::runtime_dirs(runtimes).collect();
+            let dirs: Vec<PathBuf> = jrt_registry::source::runtime_dirs(runtimes).collect();
             // Validate first: a release of broken manifests changes nothing.
             let problems = ops::validate::validate(&plugin_ctx()?, &dirs)?;
             if problems.iter().any(|p| p.severity == "error") {
@@ -461,7 +461,7 @@ fn run(cli: &Cli) -> Result<()> {
         }
         Command::Validate { dirs } => {
             let dirs: Vec<PathBuf> = if dirs.is_empty() {
-                jrt::registry::source::runtime_dirs(Path::new("runtimes")).collect()
+                jrt_registry::source::runtime_dirs(Path::new("runtimes")).collect()
             } else {
                 dirs.clone()
             };

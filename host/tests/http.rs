@@ -13,9 +13,9 @@ mod tarball;
 use std::time::{Duration, Instant};
 
 use jrt::install::{InstallError, Installer};
-use jrt::registry::Index;
-use jrt::registry::source::{Registry, Source};
-use jrt::registry::spec::resolve;
+use jrt_registry::Index;
+use jrt_registry::source::{Registry, Source};
+use jrt_registry::spec::resolve;
 use packages::*;
 use server::{Fault, Server};
 

@@ -12,14 +12,14 @@ use std::path::Path;
 
 use jrt::install::{InstallError, Installer};
 use jrt::ops::installed;
-use jrt::registry::Spec;
-use jrt::registry::source::load_file;
-use jrt::registry::spec::resolve;
+use jrt_registry::Spec;
+use jrt_registry::source::load_file;
+use jrt_registry::spec::resolve;
 use packages::*;
 
 struct Fixture {
     _dir: tempfile::TempDir,
-    registry: jrt::registry::source::Registry,
+    registry: jrt_registry::source::Registry,
     installer: Installer,
     root: std::path::PathBuf,
     cache: std::path::PathBuf,

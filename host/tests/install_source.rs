@@ -10,8 +10,8 @@ mod tarball;
 
 use jrt::install::source::SetupEnv;
 use jrt::install::{InstallError, Installer};
-use jrt::registry::source::load_file;
-use jrt::registry::spec::resolve;
+use jrt_registry::source::load_file;
+use jrt_registry::spec::resolve;
 use packages::*;
 use tarball::{dir, file, tgz};
 

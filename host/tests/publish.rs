@@ -183,7 +183,7 @@ fn registry_add_keeps_published_bytes_immutable() {
     let index = d.join("registry.json");
     // Start from the upstream registry: every existing version must survive.
     std::fs::copy(common::testdata().join("upstream/registry.json"), &index).unwrap();
-    let before = jrt::registry::Index::parse(&std::fs::read(&index).unwrap(), "before").unwrap();
+    let before = jrt_registry::Index::parse(&std::fs::read(&index).unwrap(), "before").unwrap();
     let add = |extra: &[&str]| {
         let mut cmd = registry_add(
             d,
@@ -201,7 +201,7 @@ fn registry_add_keeps_published_bytes_immutable() {
         .assert()
         .success()
         .stdout(predicate::str::contains("added     jdkrt@1.0.0"));
-    let after = jrt::registry::Index::parse(&std::fs::read(&index).unwrap(), "after").unwrap();
+    let after = jrt_registry::Index::parse(&std::fs::read(&index).unwrap(), "after").unwrap();
     for (name, versions) in &before.runtimes {
         for v in versions.keys() {
             assert!(
@@ -226,7 +226,7 @@ fn registry_add_keeps_published_bytes_immutable() {
         .assert()
         .success()
         .stdout(predicate::str::contains("unchanged"));
-    let again = jrt::registry::Index::parse(&std::fs::read(&index).unwrap(), "again").unwrap();
+    let again = jrt_registry::Index::parse(&std::fs::read(&index).unwrap(), "again").unwrap();
     assert_eq!(again.serial, Some(serial));
 
     // Other bytes under a published version: refused, and the file is untouched.
@@ -494,7 +494,7 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
     let sign_as_is = |name: &str, index: &serde_json::Value| {
         let bytes = serde_json::to_vec_pretty(index).unwrap();
         std::fs::write(d.join(name), &bytes).unwrap();
-        let sig = jrt::registry::signature::sign(&bytes, &sk, PASSWORD, "registry.json").unwrap();
+        let sig = jrt_registry::signature::sign(&bytes, &sk, PASSWORD, "registry.json").unwrap();
         std::fs::write(d.join(format!("{name}.minisig")), sig).unwrap();
         publish(&d.join(name));
     };

@@ -2,8 +2,8 @@
 
 mod common;
 
-use jrt::registry::spec::resolve;
-use jrt::registry::{Index, ResolveError, Spec, SpecError};
+use jrt_registry::spec::resolve;
+use jrt_registry::{Index, ResolveError, Spec, SpecError};
 
 fn upstream() -> Index {
     let bytes = std::fs::read(common::testdata().join("upstream/registry.json")).unwrap();

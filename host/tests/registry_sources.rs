@@ -10,9 +10,9 @@ mod server;
 mod tarball;
 
 use jrt::config;
-use jrt::registry::remote;
-use jrt::registry::source::{Source, SourceError};
 use jrt_client::http::{Http, Policy};
+use jrt_registry::remote;
+use jrt_registry::source::{Source, SourceError};
 use packages::*;
 use predicates::prelude::*;
 use server::Server;
@@ -192,7 +192,7 @@ fn bad_http_registries_are_refused_and_not_cached() {
 
     server.put(
         "huge.json",
-        vec![b' '; (jrt::registry::source::MAX_INDEX_BYTES + 10) as usize],
+        vec![b' '; (jrt_registry::source::MAX_INDEX_BYTES + 10) as usize],
     );
     let url = url::Url::parse(&server.url("huge.json")).unwrap();
     let e = remote::load("t", &url, Some(&http), Some(&cache), false).unwrap_err();

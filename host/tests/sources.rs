@@ -5,8 +5,8 @@ mod common;
 
 use std::os::unix::fs::PermissionsExt;
 
-use jrt::registry::source::{Source, load_sources};
 use jrt_package::manifest::Manifest;
+use jrt_registry::source::{Source, load_sources};
 use predicates::prelude::*;
 
 fn upstream_runtimes() -> tempfile::TempDir {

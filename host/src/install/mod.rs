@@ -28,14 +28,14 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::registry::Resolved;
-use crate::registry::source::Registry;
 use jrt_client::fetch::{self, FetchError, Store};
 use jrt_client::http::{Http, HttpError};
 use jrt_client::pin::Size;
 use jrt_client::progress::Progress;
 use jrt_extract::{ExtractError, Limits};
 use jrt_fs::lock;
+use jrt_registry::Resolved;
+use jrt_registry::source::Registry;
 pub use layout::Layout;
 use receipt::{Drift, Receipt};
 use std::sync::OnceLock;

@@ -532,7 +532,7 @@ pub fn manifest_of_package(
     cache: &jrt_client::fetch::Store,
     http: Option<&Http>,
     url: &url::Url,
-    checksum: &crate::registry::Checksum,
+    checksum: &jrt_registry::Checksum,
     size: u64,
     offline: bool,
 ) -> Result<Manifest, String> {

@@ -7,9 +7,9 @@ use serde::Serialize;
 
 use crate::install::source::SetupEnv;
 use crate::install::{InstallError, Installer, Outcome};
-use crate::registry::source::Registry;
-use crate::registry::spec::{ResolveError, resolve};
-use crate::registry::{Resolved, Spec};
+use jrt_registry::source::Registry;
+use jrt_registry::spec::{ResolveError, resolve};
+use jrt_registry::{Resolved, Spec};
 
 /// What `--dry-run` shows for one spec.
 #[derive(Debug, Clone, Serialize)]
@@ -38,7 +38,7 @@ pub fn resolve_all(
     specs: &[Spec],
     platform: &str,
 ) -> Result<Vec<(usize, Resolved)>, ResolveError> {
-    let indexes: Vec<&crate::registry::Index> = registries.iter().map(|r| &r.index).collect();
+    let indexes: Vec<&jrt_registry::Index> = registries.iter().map(|r| &r.index).collect();
     specs
         .iter()
         .map(|spec| resolve(spec, &indexes, platform).map(|r| (r.registry, r)))

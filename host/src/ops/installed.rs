@@ -6,9 +6,9 @@ use serde::Serialize;
 
 use crate::install::layout::{self, Layout};
 use crate::install::receipt::{Drift, Receipt};
-use crate::registry::source::Registry;
-use crate::registry::{Spec, VersionReq};
 use jrt_fs::lock;
+use jrt_registry::source::Registry;
+use jrt_registry::{Spec, VersionReq};
 
 /// One installed runtime.
 #[derive(Debug, Clone, Serialize)]

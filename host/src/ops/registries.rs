@@ -6,9 +6,9 @@
 use jrt_fs::cache::Cache;
 
 use crate::config::Config;
-use crate::registry::remote;
-use crate::registry::source::{self, Registry, Source, SourceError, Trust};
 use jrt_client::http::Http;
+use jrt_registry::remote;
+use jrt_registry::source::{self, Registry, Source, SourceError, Trust};
 
 /// The registry used when none is configured: Joblet's official one.
 pub const OFFICIAL: &str = "https://github.com/joblet/joblet-runtimes";

@@ -16,7 +16,7 @@ use std::path::{Component, Path, PathBuf};
 
 use crate::install::layout::Layout;
 use crate::ops::installed::{installed, matching};
-use crate::registry::Spec;
+use jrt_registry::Spec;
 use jrt_sandbox::{Job, JobMount, Network};
 
 #[derive(Debug, thiserror::Error)]
@@ -55,8 +55,8 @@ pub struct RunOptions {
 pub fn joblet_spec(text: &str) -> Result<Spec, RunError> {
     let spec: Spec = text
         .parse()
-        .map_err(|e: crate::registry::spec::SpecError| RunError::Options(e.to_string()))?;
-    if let crate::registry::VersionReq::Req(_, range) = &spec.req {
+        .map_err(|e: jrt_registry::spec::SpecError| RunError::Options(e.to_string()))?;
+    if let jrt_registry::VersionReq::Req(_, range) = &spec.req {
         return Err(RunError::Options(format!(
             "jrt run takes what Joblet's --runtime takes: {name}, {name}@latest or \
              {name}@X.Y.Z; a range such as '{range}' is for jrt install",
@@ -94,12 +94,12 @@ pub fn find(layout: &Layout, spec: &Spec) -> Result<(PathBuf, RuntimeYml), RunEr
     let all = installed(layout);
     let found = matching(&all, spec);
     let picked = match spec.req {
-        crate::registry::VersionReq::Latest => found.into_iter().find(|i| i.default),
+        jrt_registry::VersionReq::Latest => found.into_iter().find(|i| i.default),
         _ => found.last().copied(),
     };
     let dir = picked.map(|i| i.path.clone()).ok_or_else(|| {
         RunError::NotInstalled(match spec.req {
-            crate::registry::VersionReq::Latest => spec.name.clone(),
+            jrt_registry::VersionReq::Latest => spec.name.clone(),
             _ => spec.to_string(),
         })
     })?;

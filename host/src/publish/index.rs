@@ -15,8 +15,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::registry::index::{Artifact, Checksum, Entry, Index};
 use jrt_package::manifest::Manifest;
+use jrt_registry::index::{Artifact, Checksum, Entry, Index};
 
 #[derive(Debug, thiserror::Error)]
 pub enum IndexError {
@@ -45,7 +45,7 @@ pub enum IndexError {
         version: String,
     },
     #[error(transparent)]
-    Index(#[from] crate::registry::index::IndexError),
+    Index(#[from] jrt_registry::index::IndexError),
     #[error("{action} {}: {source}", path.display())]
     Io {
         action: &'static str,

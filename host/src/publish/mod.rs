@@ -5,7 +5,7 @@
 //!   changing the bytes of a published version.
 //! - [`release`]: `jrt release vX.Y.Z | name@X.Y.Z`, the manifests' version sync.
 //!
-//! Signing lives with its verification in [`crate::registry::signature`].
+//! Signing lives with its verification in [`jrt_registry::signature`].
 
 pub mod build;
 pub mod index;

@@ -50,7 +50,7 @@ impl Tag {
         let bad = || ReleaseError::BadTag(text.to_string());
         let semver_ok = |v: &str| semver::Version::parse(v).is_ok();
         if let Some((name, version)) = text.split_once('@') {
-            if crate::registry::spec::is_valid_name(name) && semver_ok(version) {
+            if jrt_registry::spec::is_valid_name(name) && semver_ok(version) {
                 return Ok(Tag::One {
                     name: name.into(),
                     version: version.into(),

@@ -261,7 +261,7 @@ pub fn runtime_dirs(dir: &Path) -> impl Iterator<Item = PathBuf> {
 /// Builds an index for a directory of runtime sources, packing each runtime (deterministic,
 /// so the checksum is stable) into `<cache>/packed/`.
 pub fn load_sources(name: &str, dir: &Path, cache: &Cache) -> Result<Registry, SourceError> {
-    use crate::registry::index::{Checksum, Entry};
+    use crate::index::{Checksum, Entry};
     use jrt_package::manifest::Manifest;
 
     let shown = dir.display().to_string();

@@ -99,7 +99,7 @@ impl Index {
 
     /// Parses and checks an index. `source_name` names it in errors.
     pub fn parse(bytes: &[u8], source_name: &str) -> Result<Self, IndexError> {
-        let capped = jrt_input::caps::size(bytes, crate::registry::source::MAX_INDEX_BYTES)
+        let capped = jrt_input::caps::size(bytes, crate::source::MAX_INDEX_BYTES)
             .and_then(|()| jrt_input::caps::json_depth(bytes));
         if let Err(e) = capped {
             return Err(IndexError {
@@ -135,7 +135,7 @@ impl Index {
             ));
         }
         for (name, versions) in &self.runtimes {
-            if !crate::registry::spec::is_valid_name(name) {
+            if !crate::spec::is_valid_name(name) {
                 return Err(err(
                     format!("runtimes[{name:?}]"),
                     format!("'{name}' is not a valid runtime name"),
