@@ -9,7 +9,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use jrt::builtin;
-use jrt::facts::{self, FactsSource};
+use jrt_install::facts::{self, FactsSource};
 use jrt_plugin_host::{HostOptions, Origin, PluginHost};
 
 fn median(mut samples: Vec<Duration>) -> Duration {

@@ -103,7 +103,7 @@ pub struct Config {
     /// `download_grace_seconds`, when set.
     pub download_grace_seconds: Option<u64>,
     /// `mirrors`, checked.
-    pub mirrors: Vec<crate::setup::mirror::Mirror>,
+    pub mirrors: Vec<jrt_install::setup::mirror::Mirror>,
     /// The files that were read.
     pub files: Vec<PathBuf>,
 }
@@ -161,11 +161,12 @@ pub fn load(explicit: Option<&Path>, rnx: Option<&Path>) -> Result<Config, Confi
         config.download_min_rate = jrt.download_min_rate;
         config.download_grace_seconds = jrt.download_grace_seconds;
         for m in &jrt.mirrors {
-            let mirror =
-                crate::setup::mirror::Mirror::new(&m.from, &m.to).map_err(|e| ConfigError {
+            let mirror = jrt_install::setup::mirror::Mirror::new(&m.from, &m.to).map_err(|e| {
+                ConfigError {
                     path: path.clone(),
                     message: e.to_string(),
-                })?;
+                }
+            })?;
             config.mirrors.push(mirror);
         }
         entries.extend(jrt.registries);

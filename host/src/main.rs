@@ -13,9 +13,9 @@ use clap::Parser;
 
 use cli::args::{Cli, Command, PluginCommand, RegistryCommand};
 use cli::print;
-use jrt::facts::FactsSource;
-use jrt::install::{Installer, Layout};
 use jrt::ops::{self, Context, detect::DetectError};
+use jrt_install::facts::FactsSource;
+use jrt_install::{Installer, Layout};
 use jrt_plugin_host::{HostOptions, LogLevel};
 use jrt_registry::Spec;
 
@@ -127,7 +127,7 @@ fn run(cli: &Cli) -> Result<()> {
     // Mirrors for plan fetches: config.yaml's, then JRT_MIRROR's (which win a tie).
     let mut mirrors = config.mirrors.clone();
     if let Some(text) = std::env::var_os("JRT_MIRROR") {
-        mirrors.extend(jrt::setup::mirror::Mirror::parse_list(
+        mirrors.extend(jrt_install::setup::mirror::Mirror::parse_list(
             &text.to_string_lossy(),
         )?);
     }
@@ -164,7 +164,7 @@ fn run(cli: &Cli) -> Result<()> {
             // Source packages may reuse a host interpreter: the host finds them (when a
             // source package is set up), the plugins decide, and only the found
             // interpreters' own files become copyable.
-            let mut env = jrt::install::source::SetupEnv::new(
+            let mut env = jrt_install::source::SetupEnv::new(
                 &ctx.host,
                 &plugins,
                 &detected.facts,
@@ -314,7 +314,7 @@ fn run(cli: &Cli) -> Result<()> {
                     platform.clone(),
                 )
                 .map_err(usage_if_unknown_platform)?;
-                let mut env = jrt::install::source::SetupEnv::new(
+                let mut env = jrt_install::source::SetupEnv::new(
                     &ctx.host,
                     &plugins,
                     &detected.facts,

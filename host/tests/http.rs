@@ -12,7 +12,7 @@ mod tarball;
 
 use std::time::{Duration, Instant};
 
-use jrt::install::{InstallError, Installer};
+use jrt_install::{InstallError, Installer};
 use jrt_registry::Index;
 use jrt_registry::source::{Registry, Source};
 use jrt_registry::spec::resolve;
@@ -77,13 +77,13 @@ impl Fixture {
         i
     }
 
-    fn install_with(&self, installer: &Installer) -> Result<jrt::install::Outcome, InstallError> {
+    fn install_with(&self, installer: &Installer) -> Result<jrt_install::Outcome, InstallError> {
         let spec = "rt".parse().unwrap();
         let resolved = resolve(&spec, &[&self.registry.index], "ubuntu-amd64").unwrap();
         installer.install(&self.registry, &resolved, "ubuntu-amd64", false, None)
     }
 
-    fn install(&self) -> Result<jrt::install::Outcome, InstallError> {
+    fn install(&self) -> Result<jrt_install::Outcome, InstallError> {
         self.install_with(&self.installer(quick()))
     }
 

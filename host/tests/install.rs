@@ -10,8 +10,8 @@ mod tarball;
 
 use std::path::Path;
 
-use jrt::install::{InstallError, Installer};
 use jrt::ops::installed;
+use jrt_install::{InstallError, Installer};
 use jrt_registry::Spec;
 use jrt_registry::source::load_file;
 use jrt_registry::spec::resolve;
@@ -42,7 +42,7 @@ fn fixture(published: &[Published]) -> Fixture {
 }
 
 impl Fixture {
-    fn install(&self, spec: &str, force: bool) -> Result<jrt::install::Outcome, InstallError> {
+    fn install(&self, spec: &str, force: bool) -> Result<jrt_install::Outcome, InstallError> {
         let spec: Spec = spec.parse().unwrap();
         let resolved = resolve(&spec, &[&self.registry.index], "ubuntu-amd64").unwrap();
         self.installer
@@ -114,7 +114,7 @@ fn happy_path_installs_verifies_and_is_idempotent() {
     let o = f.install("rt@1.0.0", false).unwrap();
     assert_eq!(o.action, "already-installed");
 
-    let layout = jrt::install::Layout::new(&f.root);
+    let layout = jrt_install::Layout::new(&f.root);
     let v = installed::verify(&layout, &[]).unwrap();
     assert!(v.iter().all(|v| v.ok()));
 
@@ -147,7 +147,7 @@ fn a_damaged_cache_entry_is_dropped_and_fetched_afresh() {
     let entry = f.cache.join(format!("packages/{}.tar.gz", sha256(&pkg)));
     assert!(entry.is_file());
     std::fs::write(&entry, &pkg[..pkg.len() / 2]).unwrap();
-    let layout = jrt::install::Layout::new(&f.root);
+    let layout = jrt_install::Layout::new(&f.root);
     installed::remove(&layout, &"rt".parse().unwrap()).unwrap();
     // The damaged entry fails its check, is dropped, and the package is fetched again.
     let o = f.install("rt", false).unwrap();
@@ -273,7 +273,7 @@ fn concurrent_installs_of_one_runtime_all_succeed_once() {
         7,
         "{actions:?}"
     );
-    let layout = jrt::install::Layout::new(&f.root);
+    let layout = jrt_install::Layout::new(&f.root);
     assert!(installed::verify(&layout, &[]).unwrap()[0].ok());
 }
 
@@ -316,7 +316,7 @@ fn remove_takes_one_version_or_all() {
     ]);
     f.install("rt@1.0.0", false).unwrap();
     f.install("rt@1.1.0", false).unwrap();
-    let layout = jrt::install::Layout::new(&f.root);
+    let layout = jrt_install::Layout::new(&f.root);
     let removed = installed::remove(&layout, &"rt@1.0.0".parse().unwrap()).unwrap();
     assert_eq!(removed.len(), 1);
     assert!(!f.root.join("rt/1.0.0").exists() && f.root.join("rt/1.1.0").exists());
@@ -377,7 +377,7 @@ fn indexed_packages_install_and_damage_in_any_member_installs_nothing() {
     let f = fixture(&[Published::honest("rt", "1.0.0", good.clone())]);
     assert_eq!(f.install("rt", false).unwrap().action, "installed");
     let receipt =
-        jrt::install::receipt::Receipt::read(&f.root.join("rt/1.0.0/.jrt/receipt.json")).unwrap();
+        jrt_install::receipt::Receipt::read(&f.root.join("rt/1.0.0/.jrt/receipt.json")).unwrap();
     assert!(receipt.verify(&f.root.join("rt/1.0.0")).is_clean());
     assert_eq!(receipt.files.len(), 3 + 1 + 3 + 1 + 200);
 

@@ -8,8 +8,8 @@ mod packages;
 #[path = "common/tarball.rs"]
 mod tarball;
 
-use jrt::install::source::SetupEnv;
-use jrt::install::{InstallError, Installer};
+use jrt_install::source::SetupEnv;
+use jrt_install::{InstallError, Installer};
 use jrt_registry::source::load_file;
 use jrt_registry::spec::resolve;
 use packages::*;
@@ -29,7 +29,7 @@ fn install(
     name: &str,
 ) -> (
     tempfile::TempDir,
-    Result<jrt::install::Outcome, InstallError>,
+    Result<jrt_install::Outcome, InstallError>,
 ) {
     let d = tempfile::tempdir().unwrap();
     let reg = d.path().join("registry");
@@ -51,7 +51,7 @@ fn install(
         platform: &platform,
         policy: Default::default(),
         // The misbehave family reuses no interpreter: skip probing the host's.
-        interpreters: std::sync::OnceLock::from(jrt::facts::interpreters::Found::default()),
+        interpreters: std::sync::OnceLock::from(jrt_install::facts::interpreters::Found::default()),
     };
     let resolved = resolve(&name.parse().unwrap(), &[&registry.index], "ubuntu-amd64").unwrap();
     let r = installer.install(&registry, &resolved, "ubuntu-amd64", false, Some(&env));
@@ -88,7 +88,7 @@ fn a_source_package_is_set_up_by_its_family_plugin() {
         serde_json::from_slice(&std::fs::read(tree.join(".jrt/receipt.json")).unwrap()).unwrap();
     assert_eq!(receipt["package_kind"], "source");
     assert_eq!(receipt["plugins"][0]["name"], "misbehave");
-    let layout = jrt::install::Layout::new(d.path().join("root"));
+    let layout = jrt_install::Layout::new(d.path().join("root"));
     let v = jrt::ops::installed::verify(&layout, &[]).unwrap();
     assert!(v[0].ok(), "{:?}", v[0].drift);
 }

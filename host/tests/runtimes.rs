@@ -308,7 +308,7 @@ fn run_refuses_what_is_not_installed() {
 #[test]
 fn the_host_finds_its_own_interpreters_and_allows_only_their_files() {
     let version = python::host_version();
-    let found = jrt::facts::interpreters::probe();
+    let found = jrt_install::facts::interpreters::probe();
     let reports: Vec<serde_json::Value> = found
         .tools
         .iter()

@@ -9,7 +9,7 @@ mod tarball;
 use std::path::Path;
 use std::time::Duration;
 
-use jrt::setup::{Executor, Policy, SetupError, execute, run_probes};
+use jrt_install::setup::{Executor, Policy, SetupError, execute, run_probes};
 use jrt_plugin_host::types::*;
 
 fn plan(steps: Vec<SetupStep>) -> Plan {

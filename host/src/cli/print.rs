@@ -2,12 +2,12 @@
 
 use std::io::IsTerminal;
 
-use jrt::install::{InstallError, Outcome};
 use jrt::ops::detect::Report;
 use jrt::ops::install::Planned;
 use jrt::ops::installed::{Available, Installed, Verified};
 use jrt::ops::plugins::{Added, Row};
 use jrt_input::display::one_line as s;
+use jrt_install::{InstallError, Outcome};
 
 /// Prints `value` as JSON (pretty on a terminal) or through `human`.
 pub fn output<T: serde::Serialize>(

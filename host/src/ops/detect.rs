@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use crate::facts::{self, FactsSource};
+use jrt_install::facts::{self, FactsSource};
 use jrt_plugin_host::types::{self, Accelerator, Arch, LibcFamily, OsFamily};
 use jrt_plugin_host::{PluginError, PluginFailure};
 

@@ -5,8 +5,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde::Serialize;
 
-use crate::install::source::SetupEnv;
-use crate::install::{InstallError, Installer, Outcome};
+use jrt_install::source::SetupEnv;
+use jrt_install::{InstallError, Installer, Outcome};
 use jrt_registry::source::Registry;
 use jrt_registry::spec::{ResolveError, resolve};
 use jrt_registry::{Resolved, Spec};
@@ -98,7 +98,7 @@ pub fn plan_setups(
         let result = registries[*i]
             .resolve_url(url)
             .and_then(|url| {
-                crate::install::source::manifest_of_package(
+                jrt_install::source::manifest_of_package(
                     &installer.packages,
                     http,
                     &url,
@@ -109,12 +109,12 @@ pub fn plan_setups(
             })
             .and_then(|m| {
                 p.families = m.family.clone();
-                crate::install::source::plans(env, &m)
+                jrt_install::source::plans(env, &m)
             });
         match result {
             Ok(plans) => {
                 for (plugin, plan, network) in plans {
-                    p.setup.extend(crate::install::source::describe(
+                    p.setup.extend(jrt_install::source::describe(
                         &plugin,
                         &plan,
                         network.as_ref(),

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 
 use serde::Serialize;
 
-use crate::install::layout::{self, Layout};
-use crate::install::receipt::{Drift, Receipt};
 use jrt_fs::lock;
+use jrt_install::layout::{self, Layout};
+use jrt_install::receipt::{Drift, Receipt};
 use jrt_registry::source::Registry;
 use jrt_registry::{Spec, VersionReq};
 

@@ -14,8 +14,8 @@
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
-use crate::install::layout::Layout;
 use crate::ops::installed::{installed, matching};
+use jrt_install::layout::Layout;
 use jrt_registry::Spec;
 use jrt_sandbox::{Job, JobMount, Network};
 

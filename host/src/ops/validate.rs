@@ -61,7 +61,7 @@ pub fn validate(
             ));
         }
         for family in &manifest.family {
-            if let Err(e) = crate::install::source::granted_network(&manifest, family) {
+            if let Err(e) = jrt_install::source::granted_network(&manifest, family) {
                 problems.push(jrt("setup_network", e));
             }
         }

@@ -12,8 +12,8 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::install::source::{SetupEnv, set_up};
 use jrt_client::http::Http;
+use jrt_install::source::{SetupEnv, set_up};
 use jrt_package::manifest::Manifest;
 
 #[derive(Debug, thiserror::Error)]

@@ -15,9 +15,16 @@
 //! Until that rename nothing is visible at the final path, and on any error the staging
 //! directory is removed. `--force` swaps the new tree in with `RENAME_EXCHANGE`, so the old
 //! install stays in place until the new one is.
+//!
+//! A source package is set up on the way ([`source`]): the family plugins plan, [`setup`]
+//! checks each plan whole and executes it in the staging tree with every program confined,
+//! from the host [`facts`] the plugins decided on. This crate is where plans touch the disk,
+//! the network and processes; it parses no command line and prints nothing.
 
+pub mod facts;
 pub mod layout;
 pub mod receipt;
+pub mod setup;
 pub mod source;
 
 use jrt_fs::cache::Cache;
