@@ -7,4 +7,3 @@
 pub mod builtin;
 pub mod config;
 pub mod ops;
-pub mod publish;

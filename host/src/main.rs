@@ -335,7 +335,7 @@ fn run(cli: &Cli) -> Result<()> {
                 };
                 dirs.iter()
                     .map(|d| {
-                        jrt::publish::build::prebuilt(
+                        jrt_publish::build::prebuilt(
                             d,
                             out,
                             &env,
@@ -354,7 +354,7 @@ fn run(cli: &Cli) -> Result<()> {
                     .into());
                 }
                 dirs.iter()
-                    .map(|d| jrt::publish::build::source(d, out))
+                    .map(|d| jrt_publish::build::source(d, out))
                     .collect::<Result<Vec<_>, _>>()?
             };
             print::output(cli.json, &built, |rows| {
@@ -378,7 +378,7 @@ fn run(cli: &Cli) -> Result<()> {
                 base_url,
                 force,
             } => {
-                let added = jrt::publish::index::add(index, packages, base_url, *force)?;
+                let added = jrt_publish::index::add(index, packages, base_url, *force)?;
                 print::output(cli.json, &added, |a| {
                     for (what, how) in &a.changes {
                         println!("{how:9} {what}");
@@ -391,28 +391,9 @@ fn run(cli: &Cli) -> Result<()> {
                 index,
                 expires_in_days,
             } => {
-                let mut bytes = std::fs::read(index)
-                    .with_context(|| format!("cannot read {}", index.display()))?;
-                // Never sign what jrt itself would refuse to read.
-                let mut parsed = jrt_registry::Index::parse(&bytes, &index.display().to_string())?;
-                // Clients with a key require both: a stale copy must expire, and an older one
-                // must not be replayed after this one.
-                parsed.expires = Some(jrt_fs::time::format(
-                    jrt_fs::time::now() + i64::from(*expires_in_days) * 86400,
-                ));
-                parsed.serial = Some(parsed.serial.unwrap_or(0) + 1);
-                bytes = parsed.to_json();
-                jrt_fs::write_atomic(index, &bytes)
-                    .with_context(|| format!("cannot write {}", index.display()))?;
                 let password = std::env::var("JRT_SIGNING_PASSWORD").unwrap_or_default();
-                let name = index
-                    .file_name()
-                    .map(|n| n.to_string_lossy().into_owned())
-                    .unwrap_or_default();
-                let sig = jrt_registry::signature::sign(&bytes, key, &password, &name)?;
-                let sig_path = PathBuf::from(format!("{}.minisig", index.display()));
-                jrt_fs::write_atomic(&sig_path, sig.as_bytes())
-                    .with_context(|| format!("cannot write {}", sig_path.display()))?;
+                let sig_path =
+                    jrt_publish::sign::sign_index(index, key, &password, *expires_in_days)?;
                 print::output(cli.json, &sig_path, |p| println!("signed: {}", p.display()))
             }
             RegistryCommand::Verify { index } => {
@@ -422,22 +403,15 @@ fn run(cli: &Cli) -> Result<()> {
                     )
                 })?;
                 let key = jrt_registry::signature::public_key(key)?;
-                let bytes = std::fs::read(index)
-                    .with_context(|| format!("cannot read {}", index.display()))?;
-                let sig_path = PathBuf::from(format!("{}.minisig", index.display()));
-                let sig = std::fs::read_to_string(&sig_path)
-                    .with_context(|| format!("cannot read {}", sig_path.display()))?;
+                let serial = jrt_publish::sign::verify_index(index, &key)?;
                 let shown = index.display().to_string();
-                jrt_registry::signature::verify(&shown, &bytes, &sig, &key)?;
-                let parsed = jrt_registry::Index::parse(&bytes, &shown)?;
-                jrt_registry::signature::check_expiry(&shown, &parsed, jrt_fs::time::now())?;
                 print::output(cli.json, &shown, |s| {
-                    println!("{s}: signature ok, serial {}", parsed.serial.unwrap_or(0))
+                    println!("{s}: signature ok, serial {serial}")
                 })
             }
         },
         Command::Release { tag, runtimes } => {
-            let tag = jrt::publish::release::Tag::parse(tag)
+            let tag = jrt_publish::release::Tag::parse(tag)
                 .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))?;
             let dirs: Vec<PathBuf> = jrt_registry::source::runtime_dirs(runtimes).collect();
             // Validate first: a release of broken manifests changes nothing.
@@ -448,7 +422,7 @@ fn run(cli: &Cli) -> Result<()> {
                     "the manifests have errors; nothing was changed".into()
                 ));
             }
-            let released = jrt::publish::release::release(&dirs, &tag)?;
+            let released = jrt_publish::release::release(&dirs, &tag)?;
             print::output(cli.json, &released, |rows| {
                 for r in rows {
                     if r.changed {

@@ -494,7 +494,7 @@ fn a_signed_registry_round_trips_and_tampering_expiry_and_rollback_are_refused()
     let sign_as_is = |name: &str, index: &serde_json::Value| {
         let bytes = serde_json::to_vec_pretty(index).unwrap();
         std::fs::write(d.join(name), &bytes).unwrap();
-        let sig = jrt_registry::signature::sign(&bytes, &sk, PASSWORD, "registry.json").unwrap();
+        let sig = jrt_publish::sign::sign(&bytes, &sk, PASSWORD, "registry.json").unwrap();
         std::fs::write(d.join(format!("{name}.minisig")), sig).unwrap();
         publish(&d.join(name));
     };

@@ -1,5 +1,6 @@
 //! Signed registries: `registry.json.minisig` in minisign's format (so the minisign CLI
-//! verifies what jrt signs, and the other way round), and a client's checks before it trusts
+//! verifies what jrt signs, and the other way round; signing is jrt-publish's), and a client's
+//! checks before it trusts
 //! an index: the signature over the exact bytes (before they are parsed), the key, the
 //! `expires` date, and rollback protection (a `serial` lower than the highest seen for that
 //! registry is refused; the highest is kept in `<cache>/trust/serials.json`, written
@@ -9,7 +10,7 @@ use std::collections::BTreeMap;
 use std::io::Cursor;
 use std::path::{Path, PathBuf};
 
-use minisign::{PublicKey, SecretKey, SecretKeyBox, SignatureBox};
+use minisign::{PublicKey, SignatureBox};
 
 use super::index::Index;
 
@@ -17,8 +18,6 @@ use super::index::Index;
 pub enum SignatureError {
     #[error("{0} is not a minisign public key (a key file, or its `RW…` line): {1}")]
     BadPublicKey(String, String),
-    #[error("{} is not a usable minisign secret key: {reason}", path.display())]
-    BadSecretKey { path: PathBuf, reason: String },
     #[error("{registry}: no signature at {at} ({reason}), and a public key is configured for it")]
     Missing {
         registry: String,
@@ -96,60 +95,6 @@ pub fn public_key(text: &str) -> Result<PublicKey, SignatureError> {
         .find(|l| !l.is_empty() && !l.starts_with("untrusted comment:"))
         .unwrap_or("");
     PublicKey::from_base64(line).map_err(|e| bad(e.to_string()))
-}
-
-/// The `.minisig` text for `bytes`, signed with the secret key file `key` (`password` empty
-/// for a key made with `minisign -G -W`).
-pub fn sign(
-    bytes: &[u8],
-    key: &Path,
-    password: &str,
-    file_name: &str,
-) -> Result<String, SignatureError> {
-    let bad = |reason: String| SignatureError::BadSecretKey {
-        path: key.to_path_buf(),
-        reason,
-    };
-    let text = std::fs::read_to_string(key).map_err(|e| bad(e.to_string()))?;
-    let sk: SecretKey = match unencrypted_key_bytes(&text) {
-        Some(bytes) => SecretKey::from_bytes(&bytes).map_err(|e| bad(e.to_string()))?,
-        None => SecretKeyBox::from_string(&text)
-            .and_then(|b| b.into_secret_key(Some(password.to_string())))
-            .map_err(|e| bad(e.to_string()))?,
-    };
-    // The CLI's own trusted comment, so `minisign -V` prints the same kind of line.
-    let trusted = format!(
-        "timestamp:{}\tfile:{file_name}\thashed",
-        jrt_fs::time::now()
-    );
-    let sig = minisign::sign(
-        None,
-        &sk,
-        Cursor::new(bytes),
-        Some(&trusted),
-        Some("signature from jrt registry sign"),
-    )
-    .map_err(|e| bad(e.to_string()))?;
-    Ok(sig.into_string())
-}
-
-/// The raw bytes of a secret key that `minisign -G -W` wrote unencrypted (KDF algorithm
-/// `\0\0`), with the checksum the CLI leaves as zeros filled in, so the minisign crate
-/// accepts it; `None` for any other key.
-fn unencrypted_key_bytes(text: &str) -> Option<Vec<u8>> {
-    use blake2::digest::{Update, VariableOutput};
-    use ct_codecs::{Base64, Decoder};
-    let line = text.lines().nth(1)?.trim();
-    let mut bytes = Base64::decode_to_vec(line, None).ok()?;
-    // sig_alg(2) kdf_alg(2) chk_alg(2) salt(32) opslimit(8) memlimit(8) keynum(8) sk(64) chk(32)
-    if bytes.len() != 158 || bytes[2..4] != [0, 0] {
-        return None;
-    }
-    let mut hasher = blake2::Blake2bVar::new(32).ok()?;
-    hasher.update(&bytes[0..2]);
-    hasher.update(&bytes[54..126]);
-    hasher.finalize_variable(&mut bytes[126..158]).ok()?;
-    Some(bytes)
 }
 
 /// Checks `sig` over the exact `bytes` with `key`.

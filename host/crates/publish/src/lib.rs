@@ -4,9 +4,13 @@
 //! - [`index`]: `jrt registry add`, which records packages in a registry.json without ever
 //!   changing the bytes of a published version.
 //! - [`release`]: `jrt release vX.Y.Z | name@X.Y.Z`, the manifests' version sync.
+//! - [`sign`]: `jrt registry sign` and `verify`; a client's checks of a signed registry are
+//!   [`jrt_registry::signature`]'s.
 //!
-//! Signing lives with its verification in [`jrt_registry::signature`].
+//! The top of the library: it builds prebuilt packages through the install layer's setup and
+//! writes indexes in the registry layer's schema. No command line, no printing.
 
 pub mod build;
 pub mod index;
 pub mod release;
+pub mod sign;
