@@ -1,7 +1,7 @@
 //! `jrt install`: resolve each spec, then install them (in parallel with `--jobs`).
 
-use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
@@ -10,6 +10,87 @@ use jrt_install::{InstallError, Installer, Outcome};
 use jrt_registry::source::Registry;
 use jrt_registry::spec::{ResolveError, resolve};
 use jrt_registry::{Resolved, Spec};
+
+use super::{Error, Session};
+
+/// How `jrt install` runs.
+#[derive(Debug, Clone, Default)]
+pub struct InstallOptions {
+    pub force: bool,
+    /// Install for this platform instead of the detected one.
+    pub platform: Option<String>,
+    pub jobs: usize,
+    /// Show the plan instead of installing.
+    pub dry_run: bool,
+}
+
+/// What `jrt install` did.
+pub enum InstallReport {
+    /// `--dry-run`: what would be done.
+    Plan(Vec<Planned>),
+    /// Each spec's result, in the order given, and notes on what bare names now run.
+    Done {
+        results: Vec<Result<Outcome, InstallError>>,
+        notes: Vec<String>,
+    },
+}
+
+/// `jrt install SPEC...`: detect the platform, resolve every spec, then plan or install them.
+pub fn run(
+    session: &Session,
+    specs: &[Spec],
+    options: &InstallOptions,
+    progress: Option<Arc<dyn jrt_client::progress::Progress>>,
+) -> Result<InstallReport, Error> {
+    let registries = session.registries()?;
+    let ctx = session.plugins()?;
+    let plugins = ctx.plugins()?;
+    let detected = super::detect::detect_with(
+        &ctx,
+        &plugins,
+        &jrt_install::facts::FactsSource::default(),
+        options.platform.clone(),
+    )?;
+    let platform = detected.platform.id.clone();
+    let resolved = resolve_all(&registries, specs, &platform)?;
+    let mut installer = session.installer()?;
+    // Source packages may reuse a host interpreter: the host finds them (when a source
+    // package is set up), the plugins decide, and only the found interpreters' own files
+    // become copyable.
+    let mut env = SetupEnv::new(&ctx.host, &plugins, &detected.facts, &detected.platform);
+    env.policy.mirrors = session.mirrors.clone();
+    if options.dry_run {
+        let mut planned = plan(&registries, &resolved, &platform);
+        let http = if session.offline {
+            None
+        } else {
+            installer.http().ok()
+        };
+        plan_setups(&mut planned, &installer, &registries, &resolved, &env, http);
+        return Ok(InstallReport::Plan(planned));
+    }
+    if let Some(progress) = progress {
+        installer.progress = progress;
+    }
+    let before = super::installed::installed(&session.layout);
+    let results = install_all(
+        &installer,
+        &registries,
+        &resolved,
+        &platform,
+        options.force,
+        options.jobs,
+        Some(&env),
+    )?;
+    let done: Vec<(String, String)> = results
+        .iter()
+        .flatten()
+        .map(|o| (o.name.clone(), o.version.clone()))
+        .collect();
+    let after = super::installed::installed(&session.layout);
+    let notes = super::installed::default_notes(&before, &after, &done);
+    Ok(InstallReport::Done { results, notes })
+}
 
 /// What `--dry-run` shows for one spec.
 #[derive(Debug, Clone, Serialize)]

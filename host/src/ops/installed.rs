@@ -304,3 +304,35 @@ pub fn verify(layout: &Layout, specs: &[Spec]) -> Result<Vec<Verified>, RemoveEr
         })
         .collect())
 }
+
+/// What `jrt info` shows of one runtime: its versions in the registries, and what of it is
+/// installed.
+#[derive(Debug, Clone, Serialize)]
+pub struct Info {
+    pub name: String,
+    pub versions: Vec<Available>,
+    pub installed: Vec<Installed>,
+}
+
+/// `jrt info SPEC`. A runtime that is neither offered nor installed gets the resolver's error,
+/// which lists what is available.
+pub fn info(session: &super::Session, spec: &Spec) -> Result<Info, super::Error> {
+    let registries = session.registries()?;
+    let versions: Vec<_> = available(&registries, &session.layout)
+        .into_iter()
+        .filter(|a| a.name == spec.name)
+        .collect();
+    let installed: Vec<_> = installed(&session.layout)
+        .into_iter()
+        .filter(|i| i.name == spec.name)
+        .collect();
+    if versions.is_empty() && installed.is_empty() {
+        let indexes: Vec<_> = registries.iter().map(|r| &r.index).collect();
+        jrt_registry::spec::resolve(spec, &indexes, "ubuntu-amd64")?;
+    }
+    Ok(Info {
+        name: spec.name.clone(),
+        versions,
+        installed,
+    })
+}

@@ -1,13 +1,19 @@
-//! The commands' work, callable from tests: each submodule is one command, taking a
-//! [`Context`] and returning data that `main.rs` prints as text or JSON.
+//! The commands' work, callable from tests: each submodule is one command, taking the
+//! [`Session`] (or the plugin [`Context`] it makes) and returning data that `main.rs` prints
+//! as text or JSON, or an [`Error`] that says whether the user's input was at fault.
 
+pub mod build;
 pub mod detect;
 pub mod install;
 pub mod installed;
 pub mod plugins;
 pub mod registries;
+pub mod release;
 pub mod run;
+pub mod session;
 pub mod validate;
+
+pub use session::{Session, Settings};
 
 use jrt_fs::cache::Cache;
 use std::path::PathBuf;
@@ -72,5 +78,58 @@ impl Context {
             .collect();
         plugins.extend(added);
         Ok((plugins, names))
+    }
+}
+
+/// Why a command failed.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// The command line asked for something that cannot be (exit 2).
+    #[error("{0}")]
+    Usage(String),
+    #[error("cannot tell where runtimes go: set --root or JRT_ROOT (HOME is unset)")]
+    NoRoot,
+    #[error("cannot tell where jrt's cache is: set --cache-dir or JRT_CACHE_DIR (HOME is unset)")]
+    NoCache,
+    /// Manifests that do not validate: nothing was done with them.
+    #[error("the manifests have errors; nothing was {action}")]
+    Invalid {
+        problems: Vec<validate::Problem>,
+        dirs: usize,
+        action: &'static str,
+    },
+    #[error(transparent)]
+    Config(#[from] crate::config::ConfigError),
+    #[error(transparent)]
+    Mirror(#[from] jrt_install::setup::mirror::MirrorError),
+    #[error(transparent)]
+    Untrusted(#[from] jrt_fs::paths::UntrustedDir),
+    #[error(transparent)]
+    Http(#[from] jrt_client::http::HttpError),
+    #[error(transparent)]
+    Plugin(#[from] PluginError),
+    #[error(transparent)]
+    Signature(#[from] jrt_registry::signature::SignatureError),
+    #[error(transparent)]
+    Source(#[from] jrt_registry::source::SourceError),
+    #[error(transparent)]
+    Resolve(#[from] jrt_registry::ResolveError),
+    #[error(transparent)]
+    Detect(#[from] detect::DetectError),
+    #[error(transparent)]
+    Install(#[from] jrt_install::InstallError),
+    #[error(transparent)]
+    Build(#[from] jrt_publish::build::BuildError),
+    #[error(transparent)]
+    Release(#[from] jrt_publish::release::ReleaseError),
+}
+
+impl Error {
+    /// Whether the user's input was at fault (exit 2) rather than something that failed.
+    pub fn is_usage(&self) -> bool {
+        matches!(
+            self,
+            Error::Usage(_) | Error::Detect(detect::DetectError::UnknownPlatform(_))
+        )
     }
 }

@@ -185,3 +185,32 @@ pub fn add_url(
         replaced_version: replaced.map(|e| e.version),
     })
 }
+
+/// `jrt plugin add FILE|URL [--sha256 HEX]`: a URL is downloaded (not with `--offline`), a
+/// path read; either is checked and added.
+pub fn add_from(
+    session: &super::Session,
+    ctx: &Context,
+    file: &str,
+    options: &AddOptions,
+) -> Result<Added, super::Error> {
+    use super::Error;
+    if let Some(hex) = &options.sha256
+        && !jrt_fs::is_sha256_hex(hex)
+    {
+        return Err(Error::Usage(format!(
+            "--sha256 '{hex}' is not 64 hex digits"
+        )));
+    }
+    if !(file.starts_with("http://") || file.starts_with("https://")) {
+        return Ok(add(ctx, Path::new(file), options)?);
+    }
+    let url =
+        url::Url::parse(file).map_err(|e| Error::Usage(format!("'{file}' is not a URL: {e}")))?;
+    if session.offline {
+        return Err(Error::Usage(format!(
+            "cannot download {file} with --offline"
+        )));
+    }
+    Ok(add_url(ctx, &url, &session.http()?, options)?)
+}
