@@ -198,11 +198,8 @@ pub enum RemoveError {
         spec: String,
         installed: Vec<String>,
     },
-    #[error("cannot remove {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
 }
 
 /// A spec as the user meant it: a bare name stands for every version.
@@ -228,20 +225,17 @@ pub fn remove(layout: &Layout, spec: &Spec) -> Result<Vec<Installed>, RemoveErro
                 .collect(),
         });
     }
-    let io = |path: &std::path::Path| {
-        let path = path.to_path_buf();
-        move |source| RemoveError::Io { path, source }
-    };
-    std::fs::create_dir_all(layout.trash()).map_err(io(&layout.trash()))?;
+    let io = jrt_fs::io;
+    std::fs::create_dir_all(layout.trash()).map_err(io("cannot create", &layout.trash()))?;
     for t in &targets {
-        let _lock = lock::exclusive(&layout.lock_file(&t.name, &t.version))
-            .map_err(io(&layout.lock_file(&t.name, &t.version)))?;
+        let lock_file = layout.lock_file(&t.name, &t.version);
+        let _lock = lock::exclusive(&lock_file).map_err(io("cannot lock", &lock_file))?;
         let trash = tempfile::Builder::new()
             .prefix(&format!("{}@{}.", t.name, t.version))
             .tempdir_in(layout.trash())
-            .map_err(io(&layout.trash()))?;
+            .map_err(io("cannot create a directory in", &layout.trash()))?;
         let dest = trash.path().join("tree");
-        std::fs::rename(&t.path, &dest).map_err(io(&t.path))?;
+        std::fs::rename(&t.path, &dest).map_err(io("cannot remove", &t.path))?;
         drop(trash); // deletes the tree
         // Drop the name's directory when its last version went.
         let _ = std::fs::remove_dir(layout.runtime_dir(&t.name));

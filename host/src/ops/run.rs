@@ -25,12 +25,8 @@ pub enum RunError {
     NotInstalled(String),
     #[error("{}: cannot read runtime.yml: {reason}", dir.display())]
     RuntimeYml { dir: PathBuf, reason: String },
-    #[error("jrt run: {action} {}: {source}", path.display())]
-    Mount {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("jrt run: {0}")]
+    Mount(jrt_fs::IoError),
     #[error("cannot run `{program}` in {runtime}: {source}")]
     Exec {
         program: String,
@@ -172,17 +168,12 @@ pub fn run(
     // Scratch (the root's mount point, /tmp) lives under the root's own metadata directory,
     // which only jrt's user may write (`paths::check_trusted`); never through a link.
     let scratch = layout.meta().join("run");
-    std::fs::create_dir_all(&scratch).map_err(|source| RunError::Mount {
-        action: "cannot create",
-        path: scratch.clone(),
-        source,
-    })?;
+    std::fs::create_dir_all(&scratch)
+        .map_err(|e| RunError::Mount(jrt_fs::io("cannot create", &scratch)(e)))?;
     if !std::fs::symlink_metadata(&scratch).is_ok_and(|m| m.is_dir()) {
-        return Err(RunError::Mount {
-            action: "refusing to use",
-            path: scratch,
-            source: std::io::Error::other("it is not a directory (a symbolic link?)"),
-        });
+        return Err(RunError::Mount(jrt_fs::io("refusing to use", &scratch)(
+            std::io::Error::other("it is not a directory (a symbolic link?)"),
+        )));
     }
     // Parents before children, so a mount inside another one lands on top of it.
     let mut mounts: Vec<JobMount> = yml

@@ -46,12 +46,8 @@ pub enum FetchError {
     Offline { url: String },
     #[error("{url}: unsupported URL scheme '{scheme}' (jrt reads https, http and file URLs)")]
     Scheme { url: String, scheme: String },
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
 }
 
 /// A content-addressed directory of verified downloads.
@@ -304,16 +300,6 @@ impl Hashing {
     }
 }
 
-/// Maps an I/O error on `path` to a [`FetchError`].
-fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> FetchError {
-    let path = path.to_path_buf();
-    move |source| FetchError::Io {
-        action,
-        path,
-        source,
-    }
-}
-
 /// A package opened for reading, and where its bytes are being collected for the cache.
 pub struct Opened {
     pub reader: Box<dyn Read + Send>,
@@ -343,7 +329,7 @@ impl Opened {
             return Ok(());
         };
         drop(self.reader); // flushes and closes our handle on the part file
-        std::fs::rename(&part.path, &part.dest).map_err(io("cannot store", &part.dest))?;
+        std::fs::rename(&part.path, &part.dest).map_err(jrt_fs::io("cannot store", &part.dest))?;
         Ok(())
     }
 
@@ -455,7 +441,7 @@ pub fn open(
         });
     }
     let part_path = cache.part_path(checksum);
-    std::fs::create_dir_all(cache.dir()).map_err(io("cannot create", cache.dir()))?;
+    std::fs::create_dir_all(cache.dir()).map_err(jrt_fs::io("cannot create", cache.dir()))?;
     let part = Some(Part {
         path: part_path.clone(),
         dest: cached,
@@ -466,12 +452,12 @@ pub fn open(
                 url: url.to_string(),
                 message: "not a local path".into(),
             })?;
-            let source = jrt_fs::open_regular(&path).map_err(io("cannot read", &path))?;
+            let source = jrt_fs::open_regular(&path).map_err(jrt_fs::io("cannot read", &path))?;
             let file = jrt_fs::open_no_follow(
                 &part_path,
                 File::options().write(true).create(true).truncate(true),
             )
-            .map_err(io("cannot create", &part_path))?;
+            .map_err(jrt_fs::io("cannot create", &part_path))?;
             Ok(Opened {
                 reader: Box::new(Tee::new(source, file)),
                 cached: false,
@@ -498,7 +484,7 @@ pub fn open(
                 // An earlier run got every byte but stopped before settling them: check them
                 // as they are (a range starting at the end would only earn a 416).
                 let file = jrt_fs::open_no_follow(&part_path, File::options().read(true))
-                    .map_err(io("cannot read", &part_path))?;
+                    .map_err(jrt_fs::io("cannot read", &part_path))?;
                 return Ok(Opened {
                     reader: Box::new(file),
                     cached: false,
@@ -511,16 +497,17 @@ pub fn open(
             let body = Body::open(http, url, have, size).map_err(FetchError::Http)?;
             let file =
                 jrt_fs::open_no_follow(&part_path, File::options().create(true).append(true))
-                    .map_err(io("cannot open", &part_path))?;
+                    .map_err(jrt_fs::io("cannot open", &part_path))?;
             // Truncate only a `.part` that holds something: ext4 writes out (and allocates)
             // a whole file when it is closed after a truncation to zero, which cost 25 ms
             // of a 0.65 s install for a 95 MB package.
             let stale = file.metadata().map(|m| m.len()).unwrap_or(0);
             if have == 0 && stale > 0 {
-                file.set_len(0).map_err(io("cannot truncate", &part_path))?;
+                file.set_len(0)
+                    .map_err(jrt_fs::io("cannot truncate", &part_path))?;
             }
             let earlier = jrt_fs::open_no_follow(&part_path, File::options().read(true))
-                .map_err(io("cannot read", &part_path))?;
+                .map_err(jrt_fs::io("cannot read", &part_path))?;
             let reader = earlier.take(have).chain(Tee::new(body, file));
             Ok(Opened {
                 reader: Box::new(reader),

@@ -100,8 +100,8 @@ pub enum ExtractError {
     Limit(String),
     #[error("the package is refused: {0}")]
     Header(crate::tar_entries::HeaderError),
-    #[error("cannot write {}: {source}", path.display())]
-    Io { path: PathBuf, source: io::Error },
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
 }
 
 fn unsafe_entry(path: impl Into<String>, reason: impl Into<String>) -> ExtractError {
@@ -317,11 +317,8 @@ fn extract_with(
     Ok(out)
 }
 
-fn io_err(path: &Path, source: io::Error) -> ExtractError {
-    ExtractError::Io {
-        path: path.to_path_buf(),
-        source,
-    }
+fn io_err(path: &Path, error: io::Error) -> ExtractError {
+    jrt_fs::io("cannot write", path)(error).into()
 }
 
 /// Checks an entry name and strips the top-level directory; `None` for the top itself.

@@ -14,7 +14,7 @@ pub mod time;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
 use std::os::unix::fs::OpenOptionsExt;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 /// Opens `path` with `options`, refusing a symbolic link at its last component (a link
 /// planted where jrt keeps a lock, a `.part` file or its trust state would turn jrt's write
@@ -104,6 +104,27 @@ pub fn sync_dir(dir: &Path) -> std::io::Result<()> {
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::{Digest, Sha256};
     hex::encode(Sha256::digest(bytes))
+}
+
+/// An I/O failure on a path, saying what jrt was doing: the one shape every crate's error
+/// carries (`Io(#[from] IoError)`), so such messages read the same everywhere. The OS error is
+/// part of the message, not a separate source, so it is printed once.
+#[derive(Debug, thiserror::Error)]
+#[error("{action} {}: {error}", path.display())]
+pub struct IoError {
+    pub action: &'static str,
+    pub path: PathBuf,
+    pub error: io::Error,
+}
+
+/// `.map_err(jrt_fs::io("cannot read", &path))?`: an `io::Error` on `path` as an [`IoError`].
+pub fn io(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> IoError {
+    let path = path.to_path_buf();
+    move |error| IoError {
+        action,
+        path,
+        error,
+    }
 }
 
 /// Counts and sha256-hashes what is read through it: a file streamed once, however large, for

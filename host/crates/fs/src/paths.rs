@@ -53,11 +53,8 @@ pub enum UntrustedDir {
         who: &'static str,
         mode: u32,
     },
-    #[error("cannot check {}: {source}", path.display())]
-    Io {
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] crate::IoError),
 }
 
 /// When jrt runs as root, refuses `dirs` (the root, `<root>/.jrt`, the cache) unless each,
@@ -71,10 +68,7 @@ pub fn check_trusted(dirs: &[&std::path::Path]) -> Result<(), UntrustedDir> {
         return Ok(());
     }
     for dir in dirs {
-        let dir = std::path::absolute(dir).map_err(|source| UntrustedDir::Io {
-            path: dir.to_path_buf(),
-            source,
-        })?;
+        let dir = std::path::absolute(dir).map_err(crate::io("cannot check", dir))?;
         // The deepest part that exists, with links resolved: what a link points into is
         // what has to be safe.
         let Some((i, real)) = dir
@@ -85,10 +79,7 @@ pub fn check_trusted(dirs: &[&std::path::Path]) -> Result<(), UntrustedDir> {
             continue;
         };
         for (j, path) in real.ancestors().enumerate() {
-            let meta = std::fs::metadata(path).map_err(|source| UntrustedDir::Io {
-                path: path.to_path_buf(),
-                source,
-            })?;
+            let meta = std::fs::metadata(path).map_err(crate::io("cannot check", path))?;
             check_one(path, &meta, i == 0 && j == 0)?;
         }
     }

@@ -94,12 +94,8 @@ pub enum InstallError {
         version: String,
         message: String,
     },
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
 }
 
 fn drift_summary(d: &Drift) -> String {
@@ -109,15 +105,6 @@ fn drift_summary(d: &Drift) -> String {
         d.missing.len(),
         d.extra.len()
     )
-}
-
-fn io_err(action: &'static str, path: &Path) -> impl FnOnce(io::Error) -> InstallError {
-    let path = path.to_path_buf();
-    move |source| InstallError::Io {
-        action,
-        path,
-        source,
-    }
 }
 
 /// What an install did.
@@ -238,7 +225,7 @@ impl Installer {
         };
 
         let lock_path = self.layout.lock_file(&name, &version);
-        let _lock = lock::exclusive(&lock_path).map_err(io_err("cannot lock", &lock_path))?;
+        let _lock = lock::exclusive(&lock_path).map_err(jrt_fs::io("cannot lock", &lock_path))?;
         let final_dir = self.layout.install_dir(&name, &version);
         let existing = final_dir.exists();
         if existing && !force {
@@ -261,9 +248,12 @@ impl Installer {
         let staging = tempfile::Builder::new()
             .prefix(&format!("{name}@{version}."))
             .tempdir_in(self.layout.staging())
-            .map_err(io_err("cannot create staging in", &self.layout.staging()))?;
+            .map_err(jrt_fs::io(
+                "cannot create staging in",
+                &self.layout.staging(),
+            ))?;
         let tree = staging.path().join("tree");
-        std::fs::create_dir(&tree).map_err(io_err("cannot create", &tree))?;
+        std::fs::create_dir(&tree).map_err(jrt_fs::io("cannot create", &tree))?;
 
         let fetch_err = |source| InstallError::Fetch {
             name: name.clone(),
@@ -307,8 +297,8 @@ impl Installer {
                 // A cache entry that no longer verifies (a crash can tear one) was removed by
                 // the check; fetch the package again, once, into a clean tree.
                 Err(_) if from_cache && attempt == 1 => {
-                    std::fs::remove_dir_all(&tree).map_err(io_err("cannot clean", &tree))?;
-                    std::fs::create_dir(&tree).map_err(io_err("cannot create", &tree))?;
+                    std::fs::remove_dir_all(&tree).map_err(jrt_fs::io("cannot clean", &tree))?;
+                    std::fs::create_dir(&tree).map_err(jrt_fs::io("cannot create", &tree))?;
                 }
                 other => break other,
             }
@@ -387,18 +377,19 @@ impl Installer {
         };
         let receipt_path = layout::receipt_path(&tree);
         let receipt_dir = tree.join(".jrt");
-        std::fs::create_dir_all(&receipt_dir).map_err(io_err("cannot create", &receipt_dir))?;
+        std::fs::create_dir_all(&receipt_dir).map_err(jrt_fs::io("cannot create", &receipt_dir))?;
         let json = serde_json::to_vec_pretty(&receipt).unwrap_or_default();
-        write_synced(&receipt_path, &json).map_err(io_err("cannot write", &receipt_path))?;
+        write_synced(&receipt_path, &json).map_err(jrt_fs::io("cannot write", &receipt_path))?;
         let parent = self.layout.runtime_dir(&name);
-        std::fs::create_dir_all(&parent).map_err(io_err("cannot create", &parent))?;
+        std::fs::create_dir_all(&parent).map_err(jrt_fs::io("cannot create", &parent))?;
         if existing {
             // Swap atomically; the old tree ends up in staging and goes with it.
-            exchange(&tree, &final_dir).map_err(io_err("cannot replace", &final_dir))?;
+            exchange(&tree, &final_dir).map_err(jrt_fs::io("cannot replace", &final_dir))?;
         } else {
-            std::fs::rename(&tree, &final_dir).map_err(io_err("cannot install to", &final_dir))?;
+            std::fs::rename(&tree, &final_dir)
+                .map_err(jrt_fs::io("cannot install to", &final_dir))?;
         }
-        jrt_fs::sync_dir(&parent).map_err(io_err("cannot sync", &parent))?;
+        jrt_fs::sync_dir(&parent).map_err(jrt_fs::io("cannot sync", &parent))?;
         drop(staging);
         Ok(Outcome {
             notes,

@@ -104,12 +104,8 @@ pub enum PluginError {
     InsecureUrl { url: String },
     #[error("no added plugin is named '{name}'{}", if *.builtin { " (built-in plugins cannot be removed; an added one that replaced it can)" } else { "" })]
     NotAdded { name: String, builtin: bool },
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
     #[error("the plugin catalog {} is damaged: {reason}", path.display())]
     Catalog { path: PathBuf, reason: String },
     #[error("the WebAssembly engine failed: {0}")]
@@ -126,12 +122,12 @@ fn stderr_suffix(stderr: &str) -> String {
 }
 
 impl PluginError {
-    pub fn io(action: &'static str, path: impl Into<PathBuf>, source: std::io::Error) -> Self {
-        PluginError::Io {
+    pub fn io(action: &'static str, path: impl Into<PathBuf>, error: std::io::Error) -> Self {
+        PluginError::Io(jrt_fs::IoError {
             action,
             path: path.into(),
-            source,
-        }
+            error,
+        })
     }
 }
 

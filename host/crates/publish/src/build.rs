@@ -39,21 +39,8 @@ pub enum BuildError {
         version: String,
         reason: String,
     },
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> BuildError {
-    let path = path.to_path_buf();
-    move |source| BuildError::Io {
-        action,
-        path,
-        source,
-    }
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
 }
 
 /// One package written.
@@ -94,30 +81,27 @@ fn write_package(
     file: &str,
     pack: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
 ) -> Result<(PathBuf, String, u64), BuildError> {
-    std::fs::create_dir_all(out).map_err(io("cannot create", out))?;
+    std::fs::create_dir_all(out).map_err(jrt_fs::io("cannot create", out))?;
     let dest = out.join(file);
     let mut tmp = tempfile::Builder::new()
         .prefix(&format!(".{file}."))
         .tempfile_in(out)
-        .map_err(io("cannot create a temporary file in", out))?;
-    pack(tmp.as_file_mut()).map_err(io("cannot write", &dest))?;
+        .map_err(jrt_fs::io("cannot create a temporary file in", out))?;
+    pack(tmp.as_file_mut()).map_err(jrt_fs::io("cannot write", &dest))?;
     // Packages are published: readable by the web server, not just by whoever built them.
     {
         use std::os::unix::fs::PermissionsExt;
         tmp.as_file()
             .set_permissions(std::fs::Permissions::from_mode(0o644))
-            .map_err(io("cannot write", &dest))?;
+            .map_err(jrt_fs::io("cannot write", &dest))?;
     }
     tmp.as_file()
         .sync_all()
-        .map_err(io("cannot write", &dest))?;
-    tmp.persist(&dest).map_err(|e| BuildError::Io {
-        action: "cannot rename into",
-        path: dest.clone(),
-        source: e.error,
-    })?;
+        .map_err(jrt_fs::io("cannot write", &dest))?;
+    tmp.persist(&dest)
+        .map_err(|e| jrt_fs::io("cannot rename into", &dest)(e.error))?;
     // Streamed: prebuilt packages can be gigabytes.
-    let (sha256, size) = jrt_fs::sha256_file(&dest).map_err(io("cannot read", &dest))?;
+    let (sha256, size) = jrt_fs::sha256_file(&dest).map_err(jrt_fs::io("cannot read", &dest))?;
     Ok((dest, sha256, size))
 }
 
@@ -159,13 +143,13 @@ pub fn prebuilt(
             listed: manifest.platforms,
         });
     }
-    std::fs::create_dir_all(out).map_err(io("cannot create", out))?;
+    std::fs::create_dir_all(out).map_err(jrt_fs::io("cannot create", out))?;
     let staging = tempfile::Builder::new()
         .prefix(".jrt-build-")
         .tempdir_in(out)
-        .map_err(io("cannot create a staging directory in", out))?;
+        .map_err(jrt_fs::io("cannot create a staging directory in", out))?;
     let mut source = Vec::new();
-    jrt_package::pack::pack(dir, &manifest, &mut source).map_err(io("cannot pack", dir))?;
+    jrt_package::pack::pack(dir, &manifest, &mut source).map_err(jrt_fs::io("cannot pack", dir))?;
     // The extractor strips the package's top directory: the staging directory is the tree.
     jrt_extract::extract(
         source.as_slice(),
@@ -190,8 +174,9 @@ pub fn prebuilt(
         })
     })?;
     let lock = out.join(format!("{stem}.versions.lock"));
-    let lock_bytes = std::fs::read(tree.join("versions.lock")).map_err(io("cannot read", tree))?;
-    jrt_fs::write_atomic(&lock, &lock_bytes).map_err(io("cannot write", &lock))?;
+    let lock_bytes =
+        std::fs::read(tree.join("versions.lock")).map_err(jrt_fs::io("cannot read", tree))?;
+    jrt_fs::write_atomic(&lock, &lock_bytes).map_err(jrt_fs::io("cannot write", &lock))?;
     Ok(Built {
         name: manifest.name,
         version: manifest.version,

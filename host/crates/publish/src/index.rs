@@ -46,12 +46,8 @@ pub enum IndexError {
     },
     #[error(transparent)]
     Index(#[from] jrt_registry::index::IndexError),
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
 }
 
 /// What a package file holds.
@@ -195,11 +191,7 @@ pub fn add(
         Ok(bytes) => Index::parse(&bytes, &index_path.display().to_string())?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Index::empty(),
         Err(source) => {
-            return Err(IndexError::Io {
-                action: "cannot read",
-                path: index_path.to_path_buf(),
-                source,
-            });
+            return Err(jrt_fs::io("cannot read", index_path)(source).into());
         }
     };
     let mut infos = packages
@@ -283,11 +275,7 @@ pub fn add(
         let bytes = index.to_json();
         // What is written must read back, in jrt's reader and the upstream schema alike.
         Index::parse(&bytes, &index_path.display().to_string())?;
-        jrt_fs::write_atomic(index_path, &bytes).map_err(|source| IndexError::Io {
-            action: "cannot write",
-            path: index_path.to_path_buf(),
-            source,
-        })?;
+        jrt_fs::write_atomic(index_path, &bytes).map_err(jrt_fs::io("cannot write", index_path))?;
     }
     Ok(Added {
         changes,

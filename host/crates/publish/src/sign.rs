@@ -19,21 +19,8 @@ pub enum SignError {
     Index(#[from] jrt_registry::IndexError),
     #[error(transparent)]
     Signature(#[from] SignatureError),
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SignError {
-    let path = path.to_path_buf();
-    move |source| SignError::Io {
-        action,
-        path,
-        source,
-    }
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
 }
 
 /// Where the signature of `index` lives: `<index>.minisig`.
@@ -51,7 +38,7 @@ pub fn sign_index(
     password: &str,
     expires_in_days: u32,
 ) -> Result<PathBuf, SignError> {
-    let bytes = std::fs::read(index).map_err(io("cannot read", index))?;
+    let bytes = std::fs::read(index).map_err(jrt_fs::io("cannot read", index))?;
     let mut parsed = Index::parse(&bytes, &index.display().to_string())?;
     // Clients with a key require both: a stale copy must expire, and an older one must not
     // be replayed after this one.
@@ -60,23 +47,24 @@ pub fn sign_index(
     ));
     parsed.serial = Some(parsed.serial.unwrap_or(0) + 1);
     let bytes = parsed.to_json();
-    jrt_fs::write_atomic(index, &bytes).map_err(io("cannot write", index))?;
+    jrt_fs::write_atomic(index, &bytes).map_err(jrt_fs::io("cannot write", index))?;
     let name = index
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     let sig = sign(&bytes, key, password, &name)?;
     let sig_path = signature_path(index);
-    jrt_fs::write_atomic(&sig_path, sig.as_bytes()).map_err(io("cannot write", &sig_path))?;
+    jrt_fs::write_atomic(&sig_path, sig.as_bytes())
+        .map_err(jrt_fs::io("cannot write", &sig_path))?;
     Ok(sig_path)
 }
 
 /// Checks the registry.json at `index` as a client with `key` would: its signature over the
 /// exact bytes, then that it parses and has not expired. Returns its serial.
 pub fn verify_index(index: &Path, key: &PublicKey) -> Result<u64, SignError> {
-    let bytes = std::fs::read(index).map_err(io("cannot read", index))?;
+    let bytes = std::fs::read(index).map_err(jrt_fs::io("cannot read", index))?;
     let sig_path = signature_path(index);
-    let sig = std::fs::read_to_string(&sig_path).map_err(io("cannot read", &sig_path))?;
+    let sig = std::fs::read_to_string(&sig_path).map_err(jrt_fs::io("cannot read", &sig_path))?;
     let shown = index.display().to_string();
     signature::verify(&shown, &bytes, &sig, key)?;
     let parsed = Index::parse(&bytes, &shown)?;

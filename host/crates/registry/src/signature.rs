@@ -66,12 +66,8 @@ pub enum SignatureError {
         marker.display()
     )]
     LostSerials { path: PathBuf, marker: PathBuf },
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
 }
 
 /// A minisign key id as the CLI prints it.
@@ -168,14 +164,7 @@ pub fn check_serial(
     registry: &str,
     index: &Index,
 ) -> Result<(), SignatureError> {
-    let io = |action, path: &Path| {
-        let path = path.to_path_buf();
-        move |source| SignatureError::Io {
-            action,
-            path,
-            source,
-        }
-    };
+    let io = jrt_fs::io;
     std::fs::create_dir_all(state_dir).map_err(io("cannot create", state_dir))?;
     let lock_path = state_dir.join("serials.lock");
     let lock = jrt_fs::lock::exclusive(&lock_path).map_err(io("cannot lock", &lock_path))?;
@@ -186,10 +175,10 @@ pub fn check_serial(
     // A record that cannot be read must not quietly turn rollback protection off.
     // One number per registry: a few MiB is far more than any real record.
     let mut seen: BTreeMap<String, u64> = match jrt_fs::read_no_follow(&path, 4 << 20) {
-        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| SignatureError::Io {
-            action: "cannot read the registry serials in",
-            path: path.clone(),
-            source: std::io::Error::other(format!("{e}; remove it to trust registries afresh")),
+        Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+            jrt_fs::io("cannot read the registry serials in", &path)(std::io::Error::other(
+                format!("{e}; remove it to trust registries afresh"),
+            ))
         })?,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
             if std::fs::symlink_metadata(&kept).is_ok() {
@@ -200,7 +189,7 @@ pub fn check_serial(
             }
             BTreeMap::new()
         }
-        Err(e) => return Err(io("cannot read", &path)(e)),
+        Err(e) => return Err(io("cannot read", &path)(e).into()),
     };
     let serial = index.serial.unwrap_or(0);
     let highest = seen.get(id).copied().unwrap_or(0);

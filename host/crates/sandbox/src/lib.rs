@@ -158,12 +158,8 @@ pub enum SandboxError {
         stage: String,
         source: std::io::Error,
     },
-    #[error("cannot prepare the sandbox: {action} {}: {source}", path.display())]
-    Prepare {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error("cannot prepare the sandbox: {0}")]
+    Prepare(jrt_fs::IoError),
     #[error("the sandbox's seccomp filter cannot be built: {0}")]
     Seccomp(String),
     #[error("the sandbox's Landlock ruleset cannot be built: {0}")]
@@ -281,19 +277,23 @@ impl Confined {
         let scratch = tempfile::Builder::new()
             .prefix(".jrt-sandbox-")
             .tempdir_in(&beside)
-            .map_err(|e| SandboxError::Prepare {
-                action: "cannot create a scratch directory in",
-                path: beside.clone(),
-                source: e,
+            .map_err(|e| {
+                SandboxError::Prepare(jrt_fs::IoError {
+                    action: "cannot create a scratch directory in",
+                    path: beside.clone(),
+                    error: e,
+                })
             })?;
         let tmp = scratch.path().join("tmp");
         let shm = scratch.path().join("shm");
         let root = scratch.path().join("root");
         for dir in [&tmp, &shm, &root] {
-            std::fs::create_dir(dir).map_err(|e| SandboxError::Prepare {
-                action: "cannot create",
-                path: dir.clone(),
-                source: e,
+            std::fs::create_dir(dir).map_err(|e| {
+                SandboxError::Prepare(jrt_fs::IoError {
+                    action: "cannot create",
+                    path: dir.clone(),
+                    error: e,
+                })
             })?;
         }
         if ids.from_root {
@@ -304,10 +304,12 @@ impl Confined {
                 mine.push(&spec.tree);
             }
             for path in mine {
-                hand_over(path, ids.uid, ids.gid).map_err(|e| SandboxError::Prepare {
-                    action: "cannot hand over",
-                    path: path.to_path_buf(),
-                    source: e,
+                hand_over(path, ids.uid, ids.gid).map_err(|e| {
+                    SandboxError::Prepare(jrt_fs::IoError {
+                        action: "cannot hand over",
+                        path: path.to_path_buf(),
+                        error: e,
+                    })
                 })?;
             }
         }
@@ -480,12 +482,13 @@ fn user_namespaces_refused() -> bool {
 /// Every mount point this process can see, from `/proc/self/mountinfo` (paths there are
 /// relative to the process's root; mounts outside a chroot are not listed).
 fn visible_mounts() -> Result<Vec<CString>, SandboxError> {
-    let info =
-        std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| SandboxError::Prepare {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").map_err(|e| {
+        SandboxError::Prepare(jrt_fs::IoError {
             action: "cannot read",
             path: PathBuf::from("/proc/self/mountinfo"),
-            source: e,
-        })?;
+            error: e,
+        })
+    })?;
     let mut points: Vec<String> = info
         .lines()
         .filter_map(|l| l.split(' ').nth(4))
@@ -566,11 +569,11 @@ fn pipe() -> Result<(OwnedFd, OwnedFd), SandboxError> {
     let mut fds = [0; 2];
     // SAFETY: `fds` has room for the two descriptors pipe2 returns.
     if unsafe { libc::pipe2(fds.as_mut_ptr(), libc::O_CLOEXEC) } != 0 {
-        return Err(SandboxError::Prepare {
+        return Err(SandboxError::Prepare(jrt_fs::IoError {
             action: "cannot create a pipe for",
             path: PathBuf::from("the sandbox"),
-            source: std::io::Error::last_os_error(),
-        });
+            error: std::io::Error::last_os_error(),
+        }));
     }
     // SAFETY: both descriptors are fresh and ours.
     Ok(unsafe { (OwnedFd::from_raw_fd(fds[0]), OwnedFd::from_raw_fd(fds[1])) })

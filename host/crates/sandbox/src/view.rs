@@ -181,11 +181,11 @@ pub fn plan(
     }
     let tree_flags = if spec.writable { writable } else { read_only };
     if b.covered(&spec.tree) {
-        return Err(SandboxError::Prepare {
+        return Err(SandboxError::Prepare(jrt_fs::IoError {
             action: "the staging tree must not be below a system directory:",
             path: spec.tree.clone(),
-            source: std::io::Error::from(std::io::ErrorKind::InvalidInput),
-        });
+            error: std::io::Error::from(std::io::ErrorKind::InvalidInput),
+        }));
     }
     b.bind(&spec.tree, &spec.tree, true, tree_flags)?;
     b.push(Op::Seal(c(".")));
@@ -196,10 +196,12 @@ pub fn plan(
 /// earlier, or in a host system directory. The mounts are made before the root is entered, so
 /// a link would resolve against the host's root and put the mount (or its mount point) there.
 fn check_target(mounts: &[super::JobMount], target: &Path) -> Result<(), SandboxError> {
-    let refuse = |via: &Path| SandboxError::Prepare {
-        action: "refusing a mount target that goes through a symbolic link:",
-        path: target.to_path_buf(),
-        source: std::io::Error::other(format!("{} is a link", via.display())),
+    let refuse = |via: &Path| {
+        SandboxError::Prepare(jrt_fs::IoError {
+            action: "refusing a mount target that goes through a symbolic link:",
+            path: target.to_path_buf(),
+            error: std::io::Error::other(format!("{} is a link", via.display())),
+        })
     };
     let mut at = PathBuf::from("/");
     for part in target.components().skip(1) {
@@ -342,9 +344,11 @@ fn c(text: &str) -> CString {
 
 fn prepare(path: &Path) -> impl FnOnce(std::io::Error) -> SandboxError {
     let path = path.to_path_buf();
-    move |source| SandboxError::Prepare {
-        action: "cannot read",
-        path,
-        source,
+    move |error| {
+        SandboxError::Prepare(jrt_fs::IoError {
+            action: "cannot read",
+            path,
+            error,
+        })
     }
 }

@@ -58,13 +58,16 @@ pub struct RunOutput {
 /// showing (a limit the machine could not enforce, setuid bits stripped).
 pub fn execute(plan: &Plan, ex: &Executor<'_>) -> Result<Vec<String>, SetupError> {
     check(plan, &ex.policy)?;
-    let tree = ex.tree.canonicalize().map_err(io("cannot open", ex.tree))?;
+    let tree = ex
+        .tree
+        .canonicalize()
+        .map_err(jrt_fs::io("cannot open", ex.tree))?;
     let mut notes = Vec::new();
     // Checked before the tree is taken back: handing a file to root clears its setuid bit
     // silently, and the user should hear what the plan tried.
     let ran = run_steps(plan, ex, &tree, &mut notes).and_then(|()| super::check_tree(&tree));
     // Whatever happened, the tree is root's again before anyone looks at it.
-    jrt_sandbox::reclaim(&tree).map_err(io("cannot take back", &tree))?;
+    jrt_sandbox::reclaim(&tree).map_err(jrt_fs::io("cannot take back", &tree))?;
     notes.extend(ran?);
     notes.dedup();
     Ok(notes)
@@ -357,15 +360,6 @@ fn passed_paths(env: &[(String, String)]) -> Vec<PathBuf> {
         })
         .filter(|p| p.is_absolute() && p.exists())
         .collect()
-}
-
-fn io(action: &'static str, path: &Path) -> impl FnOnce(std::io::Error) -> SetupError {
-    let path = path.to_path_buf();
-    move |source| SetupError::Io {
-        action,
-        path,
-        source,
-    }
 }
 
 /// Makes sure `dir` (relative) exists inside `tree`, creating it one level at a time and

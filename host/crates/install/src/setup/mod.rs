@@ -21,8 +21,6 @@ pub use check::{Policy, check};
 pub use exec::{Executor, Grant, RunOutput, execute, library_path_in_tree, run_probes, step_grant};
 pub use tree::check_tree;
 
-use std::path::PathBuf;
-
 use jrt_plugin_host::types::SetupStep;
 
 /// A short description of a step, for progress displays.
@@ -71,12 +69,8 @@ pub enum SetupError {
         seconds: u32,
         output: String,
     },
-    #[error("{action} {}: {source}", path.display())]
-    Io {
-        action: &'static str,
-        path: PathBuf,
-        source: std::io::Error,
-    },
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
 }
 
 fn output_tail(output: &str) -> String {

@@ -14,11 +14,7 @@ pub fn check_tree(tree: &Path) -> Result<Vec<String>, SetupError> {
         kind: "tree check",
         reason,
     };
-    let io = |action, path: &Path, source| SetupError::Io {
-        action,
-        path: path.to_path_buf(),
-        source,
-    };
+    let io = |action, path: &Path, error| SetupError::from(jrt_fs::io(action, path)(error));
     jrt_fs::walk(tree, io, |path, meta| {
         let kind = meta.file_type();
         let rel = path
