@@ -1,8 +1,11 @@
-//! jrt, the runtime registry toolkit for Joblet.
+//! jrt, the runtime registry toolkit for Joblet: the `jrt` binary's library.
 //!
-//! The library holds all the work; `main.rs` only parses the command line and prints.
-//! - [`plugin`]: the sandboxed host for runtime-family plugins (WebAssembly components).
-//! - [`ops`]: one module per command (`detect`, `plugin list/add`).
+//! The work lives in the crates under `host/crates/` (each says what it is for); this crate
+//! is the top of them:
+//! - [`ops`]: one module per command, each a function over a [`ops::Session`] that returns
+//!   data (or an [`ops::Error`]); `main.rs` and `cli/` only parse the command line and print.
+//! - [`config`]: jrt's config.yaml and Joblet's `~/.rnx/config.yaml`.
+//! - [`builtin`]: the plugins compiled into this jrt (built by `build.rs`).
 
 pub mod builtin;
 pub mod config;
