@@ -178,6 +178,7 @@ pub fn plan_setups(
         let (url, checksum, size) = r.package();
         let result = registries[*i]
             .resolve_url(url)
+            .map_err(jrt_install::source::SetUpError::from)
             .and_then(|url| {
                 jrt_install::source::manifest_of_package(
                     &installer.packages,
@@ -203,7 +204,8 @@ pub fn plan_setups(
                     ));
                 }
             }
-            Err(e) => p.setup_error = Some(e),
+            // Shown in the plan (text and JSON), beside the package it is about.
+            Err(e) => p.setup_error = Some(e.to_string()),
         }
     }
 }

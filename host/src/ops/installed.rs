@@ -293,7 +293,7 @@ pub fn verify(layout: &Layout, specs: &[Spec]) -> Result<Vec<Verified>, RemoveEr
                 version: i.version.clone(),
                 path: i.path.clone(),
                 drift: Drift::default(),
-                error: Some(e),
+                error: Some(e.to_string()),
             },
         })
         .collect())

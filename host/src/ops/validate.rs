@@ -62,7 +62,7 @@ pub fn validate(
         }
         for family in &manifest.family {
             if let Err(e) = jrt_install::source::granted_network(&manifest, family) {
-                problems.push(jrt("setup_network", e));
+                problems.push(jrt("setup_network", e.to_string()));
             }
         }
         // The common checks (name, semver, platforms) live in every plugin; run them once

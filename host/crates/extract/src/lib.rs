@@ -104,10 +104,33 @@ pub enum ExtractError {
     Io(#[from] jrt_fs::IoError),
 }
 
-fn unsafe_entry(path: impl Into<String>, reason: impl Into<String>) -> ExtractError {
+/// Why a symlink in a package is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum LinkRefusal {
+    #[error("its symlink resolves outside the runtime (via '{0}')")]
+    ResolvesOutside(String),
+    #[error("its symlinks loop")]
+    Loop,
+    #[error("cannot read its symlink: {0}")]
+    Unreadable(String),
+    #[error("it resolves through the absolute symlink '{0}'")]
+    ThroughAbsolute(String),
+    #[error("its symlink target is empty")]
+    Empty,
+    #[error("its symlink points to the absolute path '{0}'")]
+    Absolute(String),
+    #[error("its symlink target contains control characters")]
+    ControlCharacters,
+    #[error("its symlink target '{0}' is not a plain path")]
+    NotPlain(String),
+    #[error("its symlink target '{0}' points outside the runtime")]
+    Outside(String),
+}
+
+fn unsafe_entry(path: impl Into<String>, reason: impl ToString) -> ExtractError {
     ExtractError::Unsafe {
         path: path.into(),
-        reason: reason.into(),
+        reason: reason.to_string(),
     }
 }
 
@@ -384,7 +407,7 @@ pub fn check_links_resolve<'a>(
 }
 
 /// Follows `rel` inside `tree` component by component, as the kernel would.
-fn resolve_inside(tree: &Path, rel: &str) -> Result<(), String> {
+fn resolve_inside(tree: &Path, rel: &str) -> Result<(), LinkRefusal> {
     let mut at: Vec<String> = Vec::new();
     let mut todo: std::collections::VecDeque<String> = rel
         .split('/')
@@ -395,9 +418,7 @@ fn resolve_inside(tree: &Path, rel: &str) -> Result<(), String> {
     while let Some(part) = todo.pop_front() {
         if part == ".." {
             if at.pop().is_none() {
-                return Err(format!(
-                    "its symlink resolves outside the runtime (via '{rel}')"
-                ));
+                return Err(LinkRefusal::ResolvesOutside(rel.to_string()));
             }
             continue;
         }
@@ -407,9 +428,7 @@ fn resolve_inside(tree: &Path, rel: &str) -> Result<(), String> {
             // Dangling from here on; nothing more exists to follow.
             for rest in todo.drain(..) {
                 if rest == ".." && at.pop().is_none() {
-                    return Err(format!(
-                        "its symlink resolves outside the runtime (via '{rel}')"
-                    ));
+                    return Err(LinkRefusal::ResolvesOutside(rel.to_string()));
                 }
                 if rest != ".." {
                     at.push(rest);
@@ -420,14 +439,13 @@ fn resolve_inside(tree: &Path, rel: &str) -> Result<(), String> {
         if meta.file_type().is_symlink() {
             hops += 1;
             if hops > 40 {
-                return Err("its symlinks loop".into());
+                return Err(LinkRefusal::Loop);
             }
-            let target = fs::read_link(&here).map_err(|e| e.to_string())?;
+            let target =
+                fs::read_link(&here).map_err(|e| LinkRefusal::Unreadable(e.to_string()))?;
             let target = target.to_string_lossy().into_owned();
             if target.starts_with('/') {
-                return Err(format!(
-                    "it resolves through the absolute symlink '{target}'"
-                ));
+                return Err(LinkRefusal::ThroughAbsolute(target));
             }
             at.pop();
             for (i, p) in target
@@ -463,17 +481,15 @@ fn symlink_prefix(rel: &str, symlinks: &HashSet<String>) -> Option<String> {
 
 /// A symlink target must be relative and, resolved lexically from the link's directory,
 /// stay inside the tree.
-fn check_symlink(rel: &str, target: &str) -> Result<(), String> {
+fn check_symlink(rel: &str, target: &str) -> Result<(), LinkRefusal> {
     if target.is_empty() {
-        return Err("its symlink target is empty".into());
+        return Err(LinkRefusal::Empty);
     }
     if target.starts_with('/') {
-        return Err(format!(
-            "its symlink points to the absolute path '{target}'"
-        ));
+        return Err(LinkRefusal::Absolute(target.to_string()));
     }
     if target.chars().any(|c| c.is_control()) {
-        return Err("its symlink target contains control characters".into());
+        return Err(LinkRefusal::ControlCharacters);
     }
     let mut depth: i64 = rel.split('/').count() as i64 - 1;
     for component in Path::new(target).components() {
@@ -481,12 +497,10 @@ fn check_symlink(rel: &str, target: &str) -> Result<(), String> {
             Component::ParentDir => depth -= 1,
             Component::Normal(_) => depth += 1,
             Component::CurDir => {}
-            _ => return Err(format!("its symlink target '{target}' is not a plain path")),
+            _ => return Err(LinkRefusal::NotPlain(target.to_string())),
         }
         if depth < 0 {
-            return Err(format!(
-                "its symlink target '{target}' points outside the runtime"
-            ));
+            return Err(LinkRefusal::Outside(target.to_string()));
         }
     }
     Ok(())

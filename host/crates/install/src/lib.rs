@@ -76,7 +76,7 @@ pub enum InstallError {
     Setup {
         name: String,
         version: String,
-        reason: String,
+        reason: Box<source::SetUpError>,
     },
     #[error(
         "{name}@{version} is installed at {} but differs from its receipt ({}); reinstall with --force",
@@ -87,6 +87,12 @@ pub enum InstallError {
         version: String,
         dir: PathBuf,
         drift: Box<Drift>,
+    },
+    #[error("{name}@{version}: {source}")]
+    Url {
+        name: String,
+        version: String,
+        source: jrt_registry::source::UrlError,
     },
     #[error("{name}@{version}: {message}")]
     Registry {
@@ -204,10 +210,10 @@ impl Installer {
         let (download_url, checksum, size) = resolved.package();
         let url = registry
             .resolve_url(download_url)
-            .map_err(|message| InstallError::Registry {
+            .map_err(|source| InstallError::Url {
                 name: name.clone(),
                 version: version.clone(),
-                message,
+                source,
             })?;
         // A package with runtime.yml at its top is prebuilt whatever the index says; an
         // upstream-style entry (no `artifacts`) may point at one.
@@ -314,38 +320,33 @@ impl Installer {
         let mut inferred_family = Vec::new();
         let (package_kind, plugins, files) = if tree.join("runtime.yml").is_file() {
             // Joblet trusts runtime.yml to build job roots: check it before it is placed.
-            jrt_package::runtime_yml::RuntimeYml::read(&tree).map_err(|reason| {
-                InstallError::Setup {
-                    name: name.clone(),
-                    version: version.clone(),
-                    reason: format!("the prebuilt package's {reason}"),
-                }
+            jrt_package::runtime_yml::RuntimeYml::read(&tree).map_err(|e| InstallError::Setup {
+                name: name.clone(),
+                version: version.clone(),
+                reason: Box::new(source::SetUpError::PrebuiltRuntimeYml(e)),
             })?;
             ("prebuilt", Vec::new(), extracted.records)
         } else {
             let Some(env) = setup else {
                 return Err(InstallError::NeedsSetup { name, version });
             };
-            let setup_err = |reason| InstallError::Setup {
+            let setup_err = |reason: source::SetUpError| InstallError::Setup {
                 name: name.clone(),
                 version: version.clone(),
-                reason,
+                reason: Box::new(reason),
             };
             // Plans fetch from the network even when the package itself was local.
             let setup_http = if self.offline {
                 None
             } else {
-                Some(
-                    self.http()
-                        .map_err(|e| setup_err(format!("cannot start the HTTP client: {e}")))?,
-                )
+                Some(self.http().map_err(|e| setup_err(e.into()))?)
             };
             let done = source::set_up(env, &tree, &self.cache, setup_http, self.progress.as_ref())
                 .map_err(setup_err)?;
             notes = done.notes;
             inferred_family = done.inferred_family;
             let used = done.plugins;
-            let files = receipt::scan(&tree).map_err(|e| setup_err(e.to_string()))?;
+            let files = receipt::scan(&tree).map_err(|e| setup_err(source::SetUpError::Scan(e)))?;
             // What setup made must not reach outside the tree either, through any chain of
             // symlinks.
             jrt_extract::check_links_resolve(
@@ -355,7 +356,7 @@ impl Installer {
                     _ => None,
                 }),
             )
-            .map_err(|e| setup_err(e.to_string()))?;
+            .map_err(|e| setup_err(e.into()))?;
             ("source", used, files)
         };
 

@@ -66,11 +66,25 @@ impl Drift {
     }
 }
 
+/// A receipt that cannot be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ReceiptError {
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
+    #[error("{} is damaged: {error}", .path.display())]
+    Damaged {
+        path: std::path::PathBuf,
+        error: serde_json::Error,
+    },
+}
+
 impl Receipt {
-    pub fn read(path: &Path) -> Result<Receipt, String> {
-        let bytes =
-            std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-        serde_json::from_slice(&bytes).map_err(|e| format!("{} is damaged: {e}", path.display()))
+    pub fn read(path: &Path) -> Result<Receipt, ReceiptError> {
+        let bytes = std::fs::read(path).map_err(jrt_fs::io("cannot read", path))?;
+        serde_json::from_slice(&bytes).map_err(|error| ReceiptError::Damaged {
+            path: path.to_path_buf(),
+            error,
+        })
     }
 
     /// Re-hashes the tree at `dir` against the recorded entries.

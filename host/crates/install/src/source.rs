@@ -9,7 +9,7 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::receipt::PluginUse;
-use crate::setup::{self, Executor};
+use crate::setup::{self, Executor, SetupError};
 use jrt_client::http::Http;
 use jrt_package::manifest::Manifest;
 use jrt_package::runtime_yml::{MountYml, Requirements, RuntimeYml};
@@ -98,25 +98,96 @@ struct LockedPackage {
     sha256: Option<String>,
 }
 
+/// Why a source package could not be set up (or its plans shown).
+#[derive(Debug, thiserror::Error)]
+pub enum SetUpError {
+    #[error("setup_network must map family names to lists of host:port")]
+    GrantShape,
+    #[error("setup_network.{0} must be a list of host:port")]
+    GrantList(String),
+    #[error("setup_network.{family}: '{}' is not host:port", .entry.escape_debug())]
+    GrantEntry { family: String, entry: String },
+    #[error("the package has no readable manifest.yaml: {0}")]
+    NoManifest(std::io::Error),
+    #[error(transparent)]
+    Manifest(#[from] jrt_package::manifest::ManifestError),
+    #[error(
+        "its manifest.yaml names no family (such as `family: [python]`), so no plugin can set it up"
+    )]
+    NoFamily,
+    #[error("no plugin serves the family '{family}' (plugins serve: {})", .known.join(", "))]
+    NoPlugin { family: String, known: Vec<String> },
+    #[error(
+        "its manifest does not pass the {plugin} plugin's checks ({}); nothing was run",
+        .errors.join("; ")
+    )]
+    Invalid { plugin: String, errors: Vec<String> },
+    #[error(transparent)]
+    Plugin(#[from] jrt_plugin_host::PluginError),
+    #[error("{error} (plan of plugin {plugin})")]
+    Plan { plugin: String, error: SetupError },
+    #[error("the plans' runtime.yml is refused: {0}")]
+    RuntimeYml(jrt_package::runtime_yml::RuntimeYmlError),
+    #[error(
+        "plugin {plugin} recorded '{}' as the sha256 of {} {}, which is not 64 hex digits",
+        jrt_input::display::safe(.sha256),
+        jrt_input::display::safe(.name),
+        jrt_input::display::safe(.version)
+    )]
+    BadHash {
+        plugin: String,
+        sha256: String,
+        name: String,
+        version: String,
+    },
+    #[error("cannot write {}: {error}", .path.display())]
+    Yaml {
+        path: std::path::PathBuf,
+        error: serde_norway::Error,
+    },
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
+    #[error(transparent)]
+    Fetch(#[from] jrt_client::fetch::FetchError),
+    #[error("{url}: not a .tar.gz: {error}")]
+    NotTarGz {
+        url: String,
+        error: jrt_extract::tar_entries::HeaderError,
+    },
+    #[error("{0}: the package has no manifest.yaml at its top")]
+    NoManifestAtTop(String),
+    #[error("the prebuilt package's {0}")]
+    PrebuiltRuntimeYml(jrt_package::runtime_yml::RuntimeYmlError),
+    #[error("cannot start the HTTP client: {0}")]
+    Http(#[from] jrt_client::http::HttpError),
+    #[error("cannot read what the setup made: {0}")]
+    Scan(std::io::Error),
+    #[error(transparent)]
+    Extract(#[from] jrt_extract::ExtractError),
+    #[error(transparent)]
+    Url(#[from] jrt_registry::source::UrlError),
+}
+
 /// The network a manifest grants the setup steps of `family`'s plugin:
 /// `setup_network: {python: [pypi.org:443, files.pythonhosted.org:443]}`. Plugins built for
 /// the 1.0.0 API cannot declare network per step, so their steps get none unless the
 /// runtime's manifest grants it here (docs/plugins.md).
-pub fn granted_network(manifest: &Manifest, family: &str) -> Result<Option<setup::Grant>, String> {
+pub fn granted_network(
+    manifest: &Manifest,
+    family: &str,
+) -> Result<Option<setup::Grant>, SetUpError> {
     use serde_norway::Value;
     let Some((_, value)) = manifest.fields.iter().find(|(k, _)| k == "setup_network") else {
         return Ok(None);
     };
     let Value::Mapping(map) = value else {
-        return Err("setup_network must map family names to lists of host:port".into());
+        return Err(SetUpError::GrantShape);
     };
     let Some(list) = map.get(Value::String(family.to_string())) else {
         return Ok(None);
     };
     let Value::Sequence(items) = list else {
-        return Err(format!(
-            "setup_network.{family} must be a list of host:port"
-        ));
+        return Err(SetUpError::GrantList(family.to_string()));
     };
     let mut grant = setup::Grant::default();
     for item in items.iter().take(64) {
@@ -130,11 +201,9 @@ pub fn granted_network(manifest: &Manifest, family: &str) -> Result<Option<setup
                         b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'[' | b']' | b':')
                     })
             })
-            .ok_or_else(|| {
-                format!(
-                    "setup_network.{family}: '{}' is not host:port",
-                    text.escape_debug()
-                )
+            .ok_or_else(|| SetUpError::GrantEntry {
+                family: family.to_string(),
+                entry: text.to_string(),
             })?;
         grant.hosts.push(format!("{host}:{port}"));
         grant.ports.push(port);
@@ -150,7 +219,7 @@ fn manifest_grant(
     manifest: &Manifest,
     family: &str,
     plugin: &Plugin,
-) -> Result<Option<setup::Grant>, String> {
+) -> Result<Option<setup::Grant>, SetUpError> {
     if semver::Version::parse(&plugin.meta.api_version).is_ok_and(|v| v.major == 1 && v.minor == 0)
     {
         granted_network(manifest, family)
@@ -183,12 +252,9 @@ fn validated(
     env: &SetupEnv<'_>,
     plugin: &Plugin,
     manifest: &jrt_plugin_host::types::Manifest,
-) -> Result<(), String> {
+) -> Result<(), SetUpError> {
     use jrt_plugin_host::types::Severity;
-    let diagnostics = env
-        .host
-        .validate_manifest(plugin, manifest)
-        .map_err(|e| e.to_string())?;
+    let diagnostics = env.host.validate_manifest(plugin, manifest)?;
     let errors: Vec<String> = diagnostics
         .iter()
         .filter(|d| d.severity == Severity::Error)
@@ -197,11 +263,10 @@ fn validated(
     if errors.is_empty() {
         return Ok(());
     }
-    Err(format!(
-        "its manifest does not pass the {} plugin's checks ({}); nothing was run",
-        plugin.meta.name,
-        errors.join("; ")
-    ))
+    Err(SetUpError::Invalid {
+        plugin: plugin.meta.name.clone(),
+        errors,
+    })
 }
 
 /// What setting a package up did.
@@ -220,18 +285,12 @@ pub fn set_up(
     cache: &Cache,
     http: Option<&Http>,
     progress: &dyn jrt_client::progress::Progress,
-) -> Result<SetUp, String> {
+) -> Result<SetUp, SetUpError> {
     // Named as the package names it, not by its staging path.
-    let bytes = std::fs::read(tree.join("manifest.yaml"))
-        .map_err(|e| format!("the package has no readable manifest.yaml: {e}"))?;
-    let manifest =
-        Manifest::parse(&bytes, Path::new("manifest.yaml")).map_err(|e| e.to_string())?;
+    let bytes = std::fs::read(tree.join("manifest.yaml")).map_err(SetUpError::NoManifest)?;
+    let manifest = Manifest::parse(&bytes, Path::new("manifest.yaml"))?;
     if manifest.family.is_empty() {
-        return Err(
-            "its manifest.yaml names no family (such as `family: [python]`), so no \
-                    plugin can set it up"
-                .to_string(),
-        );
+        return Err(SetUpError::NoFamily);
     }
     let wit = jrt_plugin_host::to_wit(&manifest);
     let (facts, policy) = env.with_interpreters();
@@ -257,16 +316,13 @@ pub fn set_up(
                     .iter()
                     .flat_map(|p| p.meta.families.clone())
                     .collect();
-                format!(
-                    "no plugin serves the family '{family}' (plugins serve: {})",
-                    known.join(", ")
-                )
+                SetUpError::NoPlugin {
+                    family: family.clone(),
+                    known,
+                }
             })?;
         validated(env, plugin, &wit)?;
-        let plan = env
-            .host
-            .plan_setup(plugin, &request)
-            .map_err(|e| e.to_string())?;
+        let plan = env.host.plan_setup(plugin, &request)?;
         let network = manifest_grant(&manifest, family, plugin)?;
         let task = progress.steps(
             &format!("{} ({})", manifest.name, plugin.meta.name),
@@ -286,7 +342,10 @@ pub fn set_up(
         );
         task.finish(if done.is_ok() { "set up" } else { "failed" });
         let hosts = hosts_used(&plan, network.as_ref());
-        notes.extend(done.map_err(|e| format!("{} (plan of plugin {})", e, plugin.meta.name))?);
+        notes.extend(done.map_err(|error| SetUpError::Plan {
+            plugin: plugin.meta.name.clone(),
+            error,
+        })?);
         mounts.extend(plan.mounts.into_iter().map(|m| MountYml {
             source: m.source,
             target: m.target,
@@ -332,7 +391,7 @@ pub fn set_up(
             .iter()
             .map(|(k, v)| (k.as_str(), v.as_str())),
     )
-    .map_err(|e| format!("the plans' runtime.yml is refused: {e}"))?;
+    .map_err(SetUpError::RuntimeYml)?;
 
     let tree_real = tree.canonicalize().unwrap_or_else(|_| tree.to_path_buf());
     let probe_env: Vec<(String, String)> = setup::library_path_in_tree(
@@ -358,10 +417,7 @@ pub fn set_up(
         notes: Vec::new(),
     };
     for plugin in serving {
-        let captured = env
-            .host
-            .capture_versions(plugin, &wit, &outputs)
-            .map_err(|e| e.to_string())?;
+        let captured = env.host.capture_versions(plugin, &wit, &outputs)?;
         lock.components.extend(captured.components);
         for p in captured.packages {
             // A plugin's word, written into a file fleets pin by: a hash that is not one
@@ -369,13 +425,12 @@ pub fn set_up(
             if let Some(sha) = &p.sha256
                 && !jrt_fs::is_sha256_hex(sha)
             {
-                return Err(format!(
-                    "plugin {} recorded '{}' as the sha256 of {} {}, which is not 64 hex digits",
-                    plugin.meta.name,
-                    jrt_input::display::safe(sha),
-                    jrt_input::display::safe(&p.name),
-                    jrt_input::display::safe(&p.version),
-                ));
+                return Err(SetUpError::BadHash {
+                    plugin: plugin.meta.name.clone(),
+                    sha256: sha.clone(),
+                    name: p.name.clone(),
+                    version: p.version.clone(),
+                });
             }
             lock.packages.push(LockedPackage {
                 kind: p.kind,
@@ -406,22 +461,26 @@ pub fn set_up(
     })
 }
 
-fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), String> {
-    let text = serde_norway::to_string(value).map_err(|e| e.to_string())?;
+fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), SetUpError> {
+    let text = serde_norway::to_string(value).map_err(|error| SetUpError::Yaml {
+        path: path.to_path_buf(),
+        error,
+    })?;
     let text = format!(
         "# Written by jrt {}; do not edit.\n{text}",
         env!("CARGO_PKG_VERSION")
     );
-    std::fs::write(path, text).map_err(|e| format!("cannot write {}: {e}", path.display()))
+    std::fs::write(path, text).map_err(jrt_fs::io("cannot write", path))?;
+    Ok(())
 }
 
 /// What each family plugin would do for `manifest`: `(plugin, plan)` in setup order.
 /// What the plugin would do, and the network its steps would get.
 pub type Planned = (String, jrt_plugin_host::types::Plan, Option<setup::Grant>);
 
-pub fn plans(env: &SetupEnv<'_>, manifest: &Manifest) -> Result<Vec<Planned>, String> {
+pub fn plans(env: &SetupEnv<'_>, manifest: &Manifest) -> Result<Vec<Planned>, SetUpError> {
     if manifest.family.is_empty() {
-        return Err("its manifest.yaml names no family, so no plugin can set it up".into());
+        return Err(SetUpError::NoFamily);
     }
     let (facts, policy) = env.with_interpreters();
     let request = SetupRequest {
@@ -437,13 +496,20 @@ pub fn plans(env: &SetupEnv<'_>, manifest: &Manifest) -> Result<Vec<Planned>, St
                 .plugins
                 .iter()
                 .find(|p| p.meta.families.iter().any(|f| f == family))
-                .ok_or_else(|| format!("no plugin serves the family '{family}'"))?;
+                .ok_or_else(|| SetUpError::NoPlugin {
+                    family: family.clone(),
+                    known: env
+                        .plugins
+                        .iter()
+                        .flat_map(|p| p.meta.families.clone())
+                        .collect(),
+                })?;
             validated(env, plugin, &request.manifest)?;
-            let plan = env
-                .host
-                .plan_setup(plugin, &request)
-                .map_err(|e| e.to_string())?;
-            setup::check(&plan, &policy).map_err(|e| e.to_string())?;
+            let plan = env.host.plan_setup(plugin, &request)?;
+            setup::check(&plan, &policy).map_err(|error| SetUpError::Plan {
+                plugin: plugin.meta.name.clone(),
+                error,
+            })?;
             let network = manifest_grant(manifest, family, plugin)?;
             Ok((plugin.meta.name.clone(), plan, network))
         })
@@ -535,47 +601,46 @@ pub fn manifest_of_package(
     checksum: &jrt_registry::Checksum,
     size: u64,
     offline: bool,
-) -> Result<Manifest, String> {
+) -> Result<Manifest, SetUpError> {
     use std::io::Read;
     let size = jrt_client::pin::Size::Declared(size);
-    let opened = jrt_client::fetch::open(cache, http, url, checksum, size, offline)
-        .map_err(|e| e.to_string())?;
+    let opened = jrt_client::fetch::open(cache, http, url, checksum, size, offline)?;
     let task =
         jrt_client::progress::Progress::task(&jrt_client::progress::Silent, "", size.limit());
     // Nothing from the package is trusted unless the whole package verifies.
-    let found = opened
-        .verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
-            let mut found = None;
-            let mut archive = tar::Archive::new(jrt_extract::gzip::Decoder::new(reader));
-            let max_path = jrt_extract::Limits::default().max_path_len;
-            jrt_extract::tar_entries::each(&mut archive, max_path, |entry, names| {
-                let parts: Vec<&[u8]> = names
-                    .path
-                    .split(|b| *b == b'/')
-                    .filter(|p| !p.is_empty())
-                    .collect();
-                if parts.len() == 2 && parts[1] == b"manifest.yaml" {
-                    let cap = jrt_input::caps::MAX_YAML_BYTES;
-                    if entry.size() > cap {
-                        return Err(jrt_extract::tar_entries::HeaderError::TooLong {
-                            kind: "manifest.yaml",
-                            size: entry.size(),
-                            cap,
-                        });
-                    }
-                    let mut bytes = Vec::new();
-                    entry
-                        .read_to_end(&mut bytes)
-                        .map_err(jrt_extract::tar_entries::HeaderError::from)?;
-                    found = Some(bytes);
+    let found = opened.verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
+        let mut found = None;
+        let mut archive = tar::Archive::new(jrt_extract::gzip::Decoder::new(reader));
+        let max_path = jrt_extract::Limits::default().max_path_len;
+        jrt_extract::tar_entries::each(&mut archive, max_path, |entry, names| {
+            let parts: Vec<&[u8]> = names
+                .path
+                .split(|b| *b == b'/')
+                .filter(|p| !p.is_empty())
+                .collect();
+            if parts.len() == 2 && parts[1] == b"manifest.yaml" {
+                let cap = jrt_input::caps::MAX_YAML_BYTES;
+                if entry.size() > cap {
+                    return Err(jrt_extract::tar_entries::HeaderError::TooLong {
+                        kind: "manifest.yaml",
+                        size: entry.size(),
+                        cap,
+                    });
                 }
-                Ok::<_, jrt_extract::tar_entries::HeaderError>(())
-            })
-            .map_err(|e| format!("{url}: not a .tar.gz: {e}"))?;
-            Ok::<_, String>(found)
+                let mut bytes = Vec::new();
+                entry
+                    .read_to_end(&mut bytes)
+                    .map_err(jrt_extract::tar_entries::HeaderError::from)?;
+                found = Some(bytes);
+            }
+            Ok::<_, jrt_extract::tar_entries::HeaderError>(())
         })
-        .map_err(|e| e.to_string())?;
-    let bytes =
-        found?.ok_or_else(|| format!("{url}: the package has no manifest.yaml at its top"))?;
-    Manifest::parse(&bytes, Path::new("manifest.yaml")).map_err(|e| e.to_string())
+        .map_err(|error| SetUpError::NotTarGz {
+            url: url.to_string(),
+            error,
+        })?;
+        Ok::<_, SetUpError>(found)
+    })?;
+    let bytes = found?.ok_or_else(|| SetUpError::NoManifestAtTop(url.to_string()))?;
+    Ok(Manifest::parse(&bytes, Path::new("manifest.yaml"))?)
 }

@@ -37,7 +37,7 @@ pub enum BuildError {
     Setup {
         name: String,
         version: String,
-        reason: String,
+        reason: Box<jrt_install::source::SetUpError>,
     },
     #[error(transparent)]
     Io(#[from] jrt_fs::IoError),
@@ -159,13 +159,13 @@ pub fn prebuilt(
     .map_err(|e| BuildError::Setup {
         name: manifest.name.clone(),
         version: manifest.version.clone(),
-        reason: e.to_string(),
+        reason: Box::new(e.into()),
     })?;
     let tree = staging.path();
     set_up(env, tree, cache, http, progress).map_err(|reason| BuildError::Setup {
         name: manifest.name.clone(),
         version: manifest.version.clone(),
-        reason,
+        reason: Box::new(reason),
     })?;
     let stem = format!("{}-{}-{platform}", manifest.name, manifest.version);
     let (path, sha256, size) = write_package(out, &format!("{stem}.tar.gz"), |f| {

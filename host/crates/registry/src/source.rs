@@ -48,6 +48,25 @@ pub enum SourceError {
     Unsignable(String),
 }
 
+/// A `download_url` that cannot be used.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum UrlError {
+    #[error("cannot resolve '{0}': the registry has no base URL")]
+    NoBase(String),
+    #[error("cannot resolve '{url}' against {base}: {error}")]
+    Join {
+        url: String,
+        base: String,
+        error: url::ParseError,
+    },
+    #[error(
+        "its download_url '{}' is a local file, and the registry {registry} is not: only a \
+         registry that is itself a local file or directory may point at local files",
+        jrt_input::display::one_line(.url)
+    )]
+    LocalFile { url: String, registry: String },
+}
+
 /// What a client checks a registry against before trusting it.
 #[derive(Debug, Clone)]
 pub struct Trust {
@@ -173,24 +192,26 @@ impl Registry {
     /// Resolves a `download_url` from this registry against its location.
     /// A registry served over http(s) may not point at this machine's files (`file://`): it
     /// would make the node read whatever path the registry names.
-    pub fn resolve_url(&self, download_url: &str) -> Result<Url, String> {
+    pub fn resolve_url(&self, download_url: &str) -> Result<Url, UrlError> {
         let url = match Url::parse(download_url) {
             Ok(url) => url,
             Err(_) => {
-                let base = self.source.base().ok_or_else(|| {
-                    format!("cannot resolve '{download_url}': the registry has no base URL")
-                })?;
-                base.join(download_url)
-                    .map_err(|e| format!("cannot resolve '{download_url}' against {base}: {e}"))?
+                let base = self
+                    .source
+                    .base()
+                    .ok_or_else(|| UrlError::NoBase(download_url.to_string()))?;
+                base.join(download_url).map_err(|error| UrlError::Join {
+                    url: download_url.to_string(),
+                    base: base.to_string(),
+                    error,
+                })?
             }
         };
         if url.scheme() == "file" && matches!(self.source, Source::Url(_)) {
-            return Err(format!(
-                "its download_url '{}' is a local file, and the registry {} is not: only a \
-                 registry that is itself a local file or directory may point at local files",
-                jrt_input::display::one_line(download_url),
-                self.source.display()
-            ));
+            return Err(UrlError::LocalFile {
+                url: download_url.to_string(),
+                registry: self.source.display(),
+            });
         }
         Ok(url)
     }

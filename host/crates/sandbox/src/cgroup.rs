@@ -9,6 +9,24 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use super::Limits;
 
+/// Why the sandbox gets no cgroup of its own here.
+#[derive(Debug, thiserror::Error)]
+enum Unavailable {
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
+    #[error("this machine has no cgroup v2 hierarchy")]
+    NoHierarchy,
+    #[error("jrt is not in a cgroup v2 group")]
+    NotInGroup,
+    #[error("jrt cannot create a cgroup below {} ({error})", .base.display())]
+    CannotCreate {
+        base: PathBuf,
+        error: std::io::Error,
+    },
+    #[error("the memory controller is not enabled for {} (cgroup.subtree_control)", .0.display())]
+    NoMemoryController(PathBuf),
+}
+
 /// A cgroup made for one confined program, removed by [`Cgroup::remove`].
 pub struct Cgroup {
     /// Its `cgroup.procs`, open for writing: the child writes itself into it.
@@ -59,9 +77,11 @@ impl Cgroup {
 }
 
 /// jrt's own cgroup v2 directory.
-fn own() -> Result<PathBuf, String> {
-    let mountinfo = std::fs::read_to_string("/proc/self/mountinfo")
-        .map_err(|e| format!("cannot read /proc/self/mountinfo: {e}"))?;
+fn own() -> Result<PathBuf, Unavailable> {
+    let read = |path: &str| {
+        std::fs::read_to_string(path).map_err(|e| jrt_fs::io("cannot read", Path::new(path))(e))
+    };
+    let mountinfo = read("/proc/self/mountinfo")?;
     // `... <mount point> <options> - cgroup2 <source> <options>`
     let mount = mountinfo
         .lines()
@@ -71,17 +91,16 @@ fn own() -> Result<PathBuf, String> {
                 .starts_with("cgroup2 ")
                 .then(|| left.split(' ').nth(4).map(PathBuf::from))?
         })
-        .ok_or("this machine has no cgroup v2 hierarchy")?;
-    let own = std::fs::read_to_string("/proc/self/cgroup")
-        .map_err(|e| format!("cannot read /proc/self/cgroup: {e}"))?;
+        .ok_or(Unavailable::NoHierarchy)?;
+    let own = read("/proc/self/cgroup")?;
     let path = own
         .lines()
         .find_map(|l| l.strip_prefix("0::"))
-        .ok_or("jrt is not in a cgroup v2 group")?;
+        .ok_or(Unavailable::NotInGroup)?;
     Ok(mount.join(path.trim_start_matches('/')))
 }
 
-fn make(limits: &Limits) -> Result<(PathBuf, File), String> {
+fn make(limits: &Limits) -> Result<(PathBuf, File), Unavailable> {
     static SEQ: AtomicU64 = AtomicU64::new(0);
     let base = own()?;
     let dir = base.join(format!(
@@ -89,25 +108,25 @@ fn make(limits: &Limits) -> Result<(PathBuf, File), String> {
         std::process::id(),
         SEQ.fetch_add(1, Ordering::Relaxed)
     ));
-    std::fs::create_dir(&dir)
-        .map_err(|e| format!("jrt cannot create a cgroup below {} ({e})", base.display()))?;
+    std::fs::create_dir(&dir).map_err(|error| Unavailable::CannotCreate {
+        base: base.clone(),
+        error,
+    })?;
     let made = (|| {
         let memory = dir.join("memory.max");
         if !memory.exists() {
-            return Err(format!(
-                "the memory controller is not enabled for {} (cgroup.subtree_control)",
-                base.display()
-            ));
+            return Err(Unavailable::NoMemoryController(base.clone()));
         }
         write(&memory, &limits.memory_bytes.to_string())?;
         let pids = dir.join("pids.max");
         if pids.exists() {
             write(&pids, &limits.processes.to_string())?;
         }
-        std::fs::OpenOptions::new()
+        let procs = dir.join("cgroup.procs");
+        Ok(std::fs::OpenOptions::new()
             .write(true)
-            .open(dir.join("cgroup.procs"))
-            .map_err(|e| format!("cannot open {}/cgroup.procs: {e}", dir.display()))
+            .open(&procs)
+            .map_err(jrt_fs::io("cannot open", &procs))?)
     })();
     match made {
         Ok(procs) => Ok((dir, procs)),
@@ -118,6 +137,7 @@ fn make(limits: &Limits) -> Result<(PathBuf, File), String> {
     }
 }
 
-fn write(path: &Path, value: &str) -> Result<(), String> {
-    std::fs::write(path, value).map_err(|e| format!("cannot write {}: {e}", path.display()))
+fn write(path: &Path, value: &str) -> Result<(), Unavailable> {
+    std::fs::write(path, value).map_err(jrt_fs::io("cannot write", path))?;
+    Ok(())
 }

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 use serde::Serialize;
 
-use super::{Ids, Limits, Network, Spec};
+use super::{Ids, Limits, Network, SandboxError, Spec};
 
 /// One layer's state.
 #[derive(Debug, Clone, Serialize)]
@@ -40,7 +40,7 @@ pub fn layers() -> Layers {
         },
         Err(e) => Layer {
             active: false,
-            detail: e,
+            detail: e.to_string(),
         },
     };
     let seccomp = match super::seccomp::programs() {
@@ -113,11 +113,26 @@ fn landlock_abi() -> i64 {
     v.max(0)
 }
 
-fn try_confined() -> Result<(), String> {
-    let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
+/// Why a confined `true` could not run here.
+#[derive(Debug, thiserror::Error)]
+enum TryError {
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
+    #[error("this machine has no `true` to try the sandbox with")]
+    NoTrue,
+    #[error(transparent)]
+    Sandbox(#[from] SandboxError),
+    #[error("`true` did not succeed in the sandbox: {0}")]
+    Failed(String),
+}
+
+fn try_confined() -> Result<(), TryError> {
+    let tmp = tempfile::tempdir().map_err(jrt_fs::io("cannot create", &std::env::temp_dir()))?;
     let tree = tmp.path().join("tree");
-    std::fs::create_dir(&tree).map_err(|e| e.to_string())?;
-    let tree = tree.canonicalize().map_err(|e| e.to_string())?;
+    std::fs::create_dir(&tree).map_err(jrt_fs::io("cannot create", &tree))?;
+    let tree = tree
+        .canonicalize()
+        .map_err(jrt_fs::io("cannot resolve", &tree))?;
     let spec = Spec {
         tree,
         writable: false,
@@ -130,7 +145,7 @@ fn try_confined() -> Result<(), String> {
         .into_iter()
         .map(std::path::Path::new)
         .find(|p| p.exists())
-        .ok_or("this machine has no `true` to try the sandbox with")?;
+        .ok_or(TryError::NoTrue)?;
     let ran = super::run(
         &spec,
         program,
@@ -138,14 +153,10 @@ fn try_confined() -> Result<(), String> {
         &[],
         Duration::from_secs(10),
         crate::process::Keep::Tail(4096),
-    )
-    .map_err(|e| e.to_string())?;
+    )?;
     if ran.finished.code == Some(0) {
         Ok(())
     } else {
-        Err(format!(
-            "`true` did not succeed in the sandbox: {}",
-            ran.finished.stderr.trim()
-        ))
+        Err(TryError::Failed(ran.finished.stderr.trim().to_string()))
     }
 }

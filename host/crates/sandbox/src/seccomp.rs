@@ -21,9 +21,11 @@ use super::SandboxError;
 
 /// The programs to install, in order, built once.
 pub fn programs() -> Result<&'static [BpfProgram], SandboxError> {
+    // Built once per process; a failure (an architecture seccompiler does not know) is kept
+    // as its message, which every later sandbox repeats.
     static BUILT: OnceLock<Result<Vec<BpfProgram>, String>> = OnceLock::new();
     BUILT
-        .get_or_init(build)
+        .get_or_init(|| build().map_err(|e| e.to_string()))
         .as_ref()
         .map(Vec::as_slice)
         .map_err(|e| SandboxError::Seccomp(e.clone()))
@@ -91,9 +93,9 @@ const NAMESPACE_FLAGS: [libc::c_int; 7] = [
 #[cfg(target_arch = "x86_64")]
 const X32: i64 = 0x4000_0000;
 
-fn build() -> Result<Vec<BpfProgram>, String> {
-    let arch = TargetArch::try_from(std::env::consts::ARCH).map_err(|e| e.to_string())?;
-    let err = |e: seccompiler::BackendError| e.to_string();
+fn build() -> Result<Vec<BpfProgram>, seccompiler::Error> {
+    let arch = TargetArch::try_from(std::env::consts::ARCH)?;
+    let err = seccompiler::Error::from;
 
     let mut refused: BTreeMap<i64, Vec<SeccompRule>> = BTreeMap::new();
     for &nr in REFUSED {
@@ -145,7 +147,7 @@ fn build() -> Result<Vec<BpfProgram>, String> {
 
     [refuse, clone3]
         .into_iter()
-        .map(|f| BpfProgram::try_from(f).map_err(|e| e.to_string()))
+        .map(|f| BpfProgram::try_from(f).map_err(err))
         .collect()
 }
 

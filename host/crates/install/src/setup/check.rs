@@ -80,41 +80,94 @@ fn kind(step: &SetupStep) -> &'static str {
     }
 }
 
+/// Why a plan (or a path a plan names) is refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("an empty path")]
+    EmptyPath,
+    #[error("'{}' contains control characters", .0.escape_debug())]
+    ControlCharacters(String),
+    #[error("'{0}' is absolute; plan paths are relative to the runtime tree")]
+    Absolute(String),
+    #[error("'{0}' leaves the runtime tree")]
+    LeavesTree(String),
+    #[error("'{0}' is not an absolute host path without '..'")]
+    NotHostPath(String),
+    #[error("{what} '{path}' is outside the allowed host paths ({})", .allowed.join(", "))]
+    NotAllowed {
+        what: &'static str,
+        path: String,
+        allowed: Vec<String>,
+    },
+    #[error("cannot read '{path}': {error}")]
+    Unreadable { path: String, error: String },
+    #[error("'{0}' names no file")]
+    NoFileName(String),
+    #[error("{refusal} (as '{path}' resolves)")]
+    AsResolved { path: String, refusal: Box<Refusal> },
+    #[error("the symlink '{link}' points to the absolute path '{target}'")]
+    AbsoluteLink { link: String, target: String },
+    #[error("the symlink '{link}' -> '{target}' points outside the runtime tree")]
+    LinkOutside { link: String, target: String },
+    #[error("'{url}' is not a URL: {error}")]
+    BadUrl { url: String, error: String },
+    #[error("'{url}' uses the scheme '{scheme}'")]
+    Scheme { url: String, scheme: String },
+    #[error("'{0}' is not a sha256 (64 hex digits); every fetch must be pinned")]
+    NotPinned(String),
+    #[error("strip-components {0} is not supported (0 or 1)")]
+    Strip(u32),
+    #[error("the environment variable '{}' is not valid", .0.escape_debug())]
+    BadVariable(String),
+    #[error("LD_LIBRARY_PATH may name only directories of the tree: {0}")]
+    LibraryPath(Box<Refusal>),
+    #[error(transparent)]
+    RuntimeYml(#[from] jrt_package::runtime_yml::RuntimeYmlError),
+    #[error("an argument contains a NUL byte")]
+    NulArgument,
+    #[error("{0} network endpoints is over the limit of 32")]
+    TooManyEndpoints(usize),
+    #[error("the network endpoint '{}:{port}' is not a host name and port", .host.escape_debug())]
+    BadEndpoint { host: String, port: u16 },
+    #[error("{size} bytes is over the {limit} byte limit")]
+    TooLarge { size: usize, limit: usize },
+    #[error("the mount target '{0}' is not an absolute path without '..'")]
+    MountTarget(String),
+    #[error(
+        "the probe program '{0}' is a host program; probes may run only programs inside the \
+         runtime tree"
+    )]
+    HostProbe(String),
+}
+
 /// A path inside the staging tree: relative, no `..`, not empty, no control characters.
-pub fn inside(path: &str) -> Result<(), String> {
+pub fn inside(path: &str) -> Result<(), Refusal> {
     if path.is_empty() {
-        return Err("an empty path".into());
+        return Err(Refusal::EmptyPath);
     }
     if path.chars().any(char::is_control) {
-        return Err(format!(
-            "'{}' contains control characters",
-            path.escape_debug()
-        ));
+        return Err(Refusal::ControlCharacters(path.to_string()));
     }
     if path.starts_with('/') {
-        return Err(format!(
-            "'{path}' is absolute; plan paths are relative to the runtime tree"
-        ));
+        return Err(Refusal::Absolute(path.to_string()));
     }
     for c in Path::new(path).components() {
         match c {
             Component::Normal(_) | Component::CurDir => {}
-            _ => return Err(format!("'{path}' leaves the runtime tree")),
+            _ => return Err(Refusal::LeavesTree(path.to_string())),
         }
     }
     Ok(())
 }
 
 /// An absolute host path without `..`, below one of `prefixes`.
-fn allowed_host(path: &str, prefixes: &[String], what: &str) -> Result<(), String> {
+fn allowed_host(path: &str, prefixes: &[String], what: &'static str) -> Result<(), Refusal> {
     if !path.starts_with('/')
         || Path::new(path)
             .components()
             .any(|c| c == Component::ParentDir)
     {
-        return Err(format!(
-            "'{path}' is not an absolute host path without '..'"
-        ));
+        return Err(Refusal::NotHostPath(path.to_string()));
     }
     // Entries ending in `/` allow what is below them; others allow exactly that path.
     let allowed = |p: &String| {
@@ -125,10 +178,11 @@ fn allowed_host(path: &str, prefixes: &[String], what: &str) -> Result<(), Strin
         }
     };
     if !prefixes.iter().any(allowed) {
-        return Err(format!(
-            "{what} '{path}' is outside the allowed host paths ({})",
-            prefixes.join(", ")
-        ));
+        return Err(Refusal::NotAllowed {
+            what,
+            path: path.to_string(),
+            allowed: prefixes.to_vec(),
+        });
     }
     Ok(())
 }
@@ -136,14 +190,17 @@ fn allowed_host(path: &str, prefixes: &[String], what: &str) -> Result<(), Strin
 /// Like the check of `allowed_host`, on the path as the kernel resolves it: its parent
 /// directory canonicalized (the entry itself may be a symlink, which is copied as one), and
 /// the prefixes canonicalized too (`/lib` is `/usr/lib` on merged-/usr systems).
-pub fn allowed_real(path: &str, prefixes: &[String]) -> Result<(), String> {
+pub fn allowed_real(path: &str, prefixes: &[String]) -> Result<(), Refusal> {
     let p = Path::new(path);
     let real = match (p.parent(), p.file_name()) {
         (Some(parent), Some(name)) => parent
             .canonicalize()
-            .map_err(|e| format!("cannot read '{path}': {e}"))?
+            .map_err(|e| Refusal::Unreadable {
+                path: path.to_string(),
+                error: e.to_string(),
+            })?
             .join(name),
-        _ => return Err(format!("'{path}' names no file")),
+        _ => return Err(Refusal::NoFileName(path.to_string())),
     };
     let real_prefixes: Vec<String> = prefixes
         .iter()
@@ -167,16 +224,21 @@ pub fn allowed_real(path: &str, prefixes: &[String]) -> Result<(), String> {
             }
         })
         .collect();
-    allowed_host(&real.display().to_string(), &real_prefixes, "the source")
-        .map_err(|e| format!("{e} (as '{path}' resolves)"))
+    allowed_host(&real.display().to_string(), &real_prefixes, "the source").map_err(|e| {
+        Refusal::AsResolved {
+            path: path.to_string(),
+            refusal: Box::new(e),
+        }
+    })
 }
 
 /// Whether `target`, as a symlink at `link`, stays inside the tree.
-fn link_inside(link: &str, target: &str) -> Result<(), String> {
+fn link_inside(link: &str, target: &str) -> Result<(), Refusal> {
     if target.starts_with('/') {
-        return Err(format!(
-            "the symlink '{link}' points to the absolute path '{target}'"
-        ));
+        return Err(Refusal::AbsoluteLink {
+            link: link.to_string(),
+            target: target.to_string(),
+        });
     }
     let mut depth = link
         .split('/')
@@ -190,9 +252,10 @@ fn link_inside(link: &str, target: &str) -> Result<(), String> {
             _ => {}
         }
         if depth < 0 {
-            return Err(format!(
-                "the symlink '{link}' -> '{target}' points outside the runtime tree"
-            ));
+            return Err(Refusal::LinkOutside {
+                link: link.to_string(),
+                target: target.to_string(),
+            });
         }
     }
     Ok(())
@@ -201,7 +264,7 @@ fn link_inside(link: &str, target: &str) -> Result<(), String> {
 /// Checks every step, mount and probe; the first problem refuses the whole plan.
 pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
     for (i, step) in plan.steps.iter().enumerate() {
-        let refuse = |reason: String| SetupError::Refused {
+        let refuse = |reason: Refusal| SetupError::Refused {
             step: i + 1,
             kind: kind(step),
             reason,
@@ -220,24 +283,24 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
                 .and_then(|()| inside(&c.target)),
             SetupStep::Fetch(f) => {
                 let url_ok = url::Url::parse(&f.url)
-                    .map_err(|e| format!("'{}' is not a URL: {e}", f.url))
+                    .map_err(|e| Refusal::BadUrl {
+                        url: f.url.clone(),
+                        error: e.to_string(),
+                    })
                     .and_then(|u| match u.scheme() {
                         "https" | "http" | "file" => Ok(()),
-                        s => Err(format!("'{}' uses the scheme '{s}'", f.url)),
+                        s => Err(Refusal::Scheme {
+                            url: f.url.clone(),
+                            scheme: s.to_string(),
+                        }),
                     });
                 let sha_ok = if jrt_fs::is_sha256_hex(&f.sha256) {
                     Ok(())
                 } else {
-                    Err(format!(
-                        "'{}' is not a sha256 (64 hex digits); every fetch must be pinned",
-                        f.sha256
-                    ))
+                    Err(Refusal::NotPinned(f.sha256.clone()))
                 };
                 let strip_ok = if f.unpack && f.strip_components > 1 {
-                    Err(format!(
-                        "strip-components {} is not supported (0 or 1)",
-                        f.strip_components
-                    ))
+                    Err(Refusal::Strip(f.strip_components))
                 } else {
                     Ok(())
                 };
@@ -254,34 +317,24 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
                 };
                 let env = r.env.iter().try_for_each(|(k, v)| {
                     if k.is_empty() || k.contains('=') || k.contains('\0') || v.contains('\0') {
-                        Err(format!(
-                            "the environment variable '{}' is not valid",
-                            k.escape_debug()
-                        ))
+                        Err(Refusal::BadVariable(k.clone()))
                     } else if k == "LD_LIBRARY_PATH" {
                         v.split(':').filter(|d| !d.is_empty()).try_for_each(|d| {
-                            inside(d).map_err(|e| {
-                                format!(
-                                    "LD_LIBRARY_PATH may name only directories of the tree: {e}"
-                                )
-                            })
+                            inside(d).map_err(|e| Refusal::LibraryPath(Box::new(e)))
                         })
                     } else {
-                        jrt_package::runtime_yml::loader_variable(k).map_err(|e| e.to_string())
+                        Ok(jrt_package::runtime_yml::loader_variable(k)?)
                     }
                 });
                 let args = r.args.iter().try_for_each(|a| {
                     if a.contains('\0') {
-                        Err("an argument contains a NUL byte".to_string())
+                        Err(Refusal::NulArgument)
                     } else {
                         Ok(())
                     }
                 });
                 let network = if r.network.len() > 32 {
-                    Err(format!(
-                        "{} network endpoints is over the limit of 32",
-                        r.network.len()
-                    ))
+                    Err(Refusal::TooManyEndpoints(r.network.len()))
                 } else {
                     r.network.iter().try_for_each(|e| {
                         let ok = !e.host.is_empty()
@@ -294,33 +347,31 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
                         if ok {
                             Ok(())
                         } else {
-                            Err(format!(
-                                "the network endpoint '{}:{}' is not a host name and port",
-                                e.host.escape_debug(),
-                                e.port
-                            ))
+                            Err(Refusal::BadEndpoint {
+                                host: e.host.clone(),
+                                port: e.port,
+                            })
                         }
                     })
                 };
                 program.and(env).and(args).and(network)
             }
-            SetupStep::WriteFile(w) => inside(&w.target).and_then(|()| {
-                if w.contents.len() > policy.max_write_bytes {
-                    Err(format!(
-                        "{} bytes is over the {} byte limit",
-                        w.contents.len(),
-                        policy.max_write_bytes
-                    ))
+            SetupStep::WriteFile(w) => {
+                inside(&w.target).and(if w.contents.len() > policy.max_write_bytes {
+                    Err(Refusal::TooLarge {
+                        size: w.contents.len(),
+                        limit: policy.max_write_bytes,
+                    })
                 } else {
                     Ok(())
-                }
-            }),
+                })
+            }
             SetupStep::Symlink(s) => inside(&s.link).and_then(|()| link_inside(&s.link, &s.target)),
         };
         result.map_err(refuse)?;
     }
     for (i, m) in plan.mounts.iter().enumerate() {
-        let refuse = |reason: String| SetupError::Refused {
+        let refuse = |reason: Refusal| SetupError::Refused {
             step: i + 1,
             kind: "mount",
             reason,
@@ -331,10 +382,7 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
                 .components()
                 .any(|c| c == Component::ParentDir)
         {
-            return Err(refuse(format!(
-                "the mount target '{}' is not an absolute path without '..'",
-                m.target
-            )));
+            return Err(refuse(Refusal::MountTarget(m.target.clone())));
         }
     }
     jrt_package::runtime_yml::check(
@@ -348,16 +396,12 @@ pub fn check(plan: &Plan, policy: &Policy) -> Result<(), SetupError> {
     .map_err(|reason| SetupError::Refused {
         step: 0,
         kind: "runtime.yml",
-        reason: reason.to_string(),
+        reason: reason.into(),
     })?;
     for (i, p) in plan.probes.iter().enumerate() {
         // The host's own tools are probed by the host; a plan probes what it installed.
         let result = if p.program.starts_with('/') {
-            Err(format!(
-                "the probe program '{}' is a host program; probes may run only programs \
-                 inside the runtime tree",
-                p.program
-            ))
+            Err(Refusal::HostProbe(p.program.clone()))
         } else {
             inside(&p.program)
         };

@@ -6,8 +6,9 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Component, Path, PathBuf};
 use std::time::Duration;
 
-use super::SetupError;
+use super::check::Refusal;
 use super::check::{Policy, check};
+use super::{SetupError, StepError};
 use jrt_extract::{Limits, extract};
 
 use jrt_client::http::Http;
@@ -86,10 +87,10 @@ fn run_steps(
             task.message(&super::step_label(step));
         }
         let failed = |kind: &'static str| {
-            move |reason: String| SetupError::Failed {
+            move |reason: StepError| SetupError::Failed {
                 step: n,
                 kind,
-                reason,
+                reason: Box::new(reason),
             }
         };
         match step {
@@ -123,9 +124,9 @@ fn run_steps(
                     unpack(&tree, &file, &f.target, f.strip_components).map_err(failed("fetch"))?;
                 } else {
                     let dest = safe_new(&tree, &f.target).map_err(failed("fetch"))?;
-                    std::fs::copy(&file, &dest)
-                        .map_err(|e| format!("cannot write {}: {e}", dest.display()))
-                        .map_err(failed("fetch"))?;
+                    std::fs::copy(&file, &dest).map_err(|e| {
+                        failed("fetch")(jrt_fs::io("cannot write", &dest)(e).into())
+                    })?;
                 }
             }
             SetupStep::Run(r) => {
@@ -199,19 +200,18 @@ fn run_steps(
             }
             SetupStep::WriteFile(w) => {
                 let dest = safe_new(&tree, &w.target).map_err(failed("write-file"))?;
-                std::fs::write(&dest, &w.contents)
-                    .map_err(|e| format!("cannot write {}: {e}", dest.display()))
-                    .map_err(failed("write-file"))?;
+                std::fs::write(&dest, &w.contents).map_err(|e| {
+                    failed("write-file")(jrt_fs::io("cannot write", &dest)(e).into())
+                })?;
                 let mode = if w.executable { 0o755 } else { 0o644 };
-                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode))
-                    .map_err(|e| e.to_string())
-                    .map_err(failed("write-file"))?;
+                std::fs::set_permissions(&dest, std::fs::Permissions::from_mode(mode)).map_err(
+                    |e| failed("write-file")(jrt_fs::io("cannot set the mode of", &dest)(e).into()),
+                )?;
             }
             SetupStep::Symlink(s) => {
                 let link = safe_new(&tree, &s.link).map_err(failed("symlink"))?;
                 std::os::unix::fs::symlink(&s.target, &link)
-                    .map_err(|e| e.to_string())
-                    .map_err(failed("symlink"))?;
+                    .map_err(|e| failed("symlink")(jrt_fs::io("cannot create", &link)(e).into()))?;
             }
         }
         if let Some(task) = ex.task {
@@ -262,10 +262,7 @@ pub fn run_probes(
         .iter()
         .map(|p| {
             let result = if p.program.starts_with('/') {
-                Err(format!(
-                    "the probe program '{}' is not inside the runtime tree",
-                    p.program
-                ))
+                Err(Refusal::HostProbe(p.program.clone()).into())
             } else {
                 safe_existing(&tree, &p.program)
             };
@@ -291,7 +288,7 @@ pub fn run_probes(
                     name: p.name.clone(),
                     exit_code: None,
                     stdout: String::new(),
-                    stderr: e,
+                    stderr: e.to_string(),
                 },
             }
         })
@@ -364,7 +361,7 @@ fn passed_paths(env: &[(String, String)]) -> Vec<PathBuf> {
 
 /// Makes sure `dir` (relative) exists inside `tree`, creating it one level at a time and
 /// refusing any existing level that resolves outside the tree (a symlink pointing out).
-fn safe_dir(tree: &Path, rel: &Path) -> Result<PathBuf, String> {
+fn safe_dir(tree: &Path, rel: &Path) -> Result<PathBuf, StepError> {
     let mut at = tree.to_path_buf();
     for c in rel.components() {
         let Component::Normal(part) = c else { continue };
@@ -373,21 +370,19 @@ fn safe_dir(tree: &Path, rel: &Path) -> Result<PathBuf, String> {
             Ok(_) => {
                 let real = at
                     .canonicalize()
-                    .map_err(|e| format!("cannot resolve {}: {e}", at.display()))?;
+                    .map_err(jrt_fs::io("cannot resolve", &at))?;
                 if !real.starts_with(tree) {
-                    return Err(format!(
-                        "'{}' resolves outside the runtime tree (to {})",
-                        rel.display(),
-                        real.display()
-                    ));
+                    return Err(StepError::Outside {
+                        path: rel.display().to_string(),
+                        real: Some(real),
+                    });
                 }
                 if !real.is_dir() {
-                    return Err(format!("'{}' is not a directory", at.display()));
+                    return Err(StepError::NotADirectory(at));
                 }
                 at = real;
             }
-            Err(_) => std::fs::create_dir(&at)
-                .map_err(|e| format!("cannot create {}: {e}", at.display()))?,
+            Err(_) => std::fs::create_dir(&at).map_err(jrt_fs::io("cannot create", &at))?,
         }
     }
     Ok(at)
@@ -395,37 +390,40 @@ fn safe_dir(tree: &Path, rel: &Path) -> Result<PathBuf, String> {
 
 /// The path for a new entry `rel` inside `tree`: its parent made safely, the entry itself
 /// not existing yet (nothing is overwritten or written through).
-fn safe_new(tree: &Path, rel: &str) -> Result<PathBuf, String> {
+fn safe_new(tree: &Path, rel: &str) -> Result<PathBuf, StepError> {
     let rel = Path::new(rel);
     let name = rel
         .file_name()
-        .ok_or_else(|| format!("'{}' names no file", rel.display()))?;
+        .ok_or_else(|| Refusal::NoFileName(rel.display().to_string()))?;
     let parent = safe_dir(tree, rel.parent().unwrap_or(Path::new("")))?;
     let path = parent.join(name);
     if std::fs::symlink_metadata(&path).is_ok() {
-        return Err(format!(
-            "'{}' already exists in the runtime tree",
-            rel.display()
-        ));
+        return Err(StepError::Exists(rel.display().to_string()));
     }
     Ok(path)
 }
 
 /// An existing entry inside the tree, resolved and checked to stay inside.
-fn safe_existing(tree: &Path, rel: &str) -> Result<PathBuf, String> {
+fn safe_existing(tree: &Path, rel: &str) -> Result<PathBuf, StepError> {
     let real = tree
         .join(rel)
         .canonicalize()
-        .map_err(|e| format!("'{rel}' is not in the runtime tree: {e}"))?;
+        .map_err(|error| StepError::Missing {
+            path: rel.to_string(),
+            error,
+        })?;
     if !real.starts_with(tree) {
-        return Err(format!("'{rel}' resolves outside the runtime tree"));
+        return Err(StepError::Outside {
+            path: rel.to_string(),
+            real: None,
+        });
     }
     Ok(real)
 }
 
 /// A run step's program: a host program (allowed by the plan check, seen inside the sandbox
 /// at the same path) or one inside the tree.
-fn program_path(tree: &Path, program: &str) -> Result<PathBuf, String> {
+fn program_path(tree: &Path, program: &str) -> Result<PathBuf, StepError> {
     if program.starts_with('/') {
         Ok(PathBuf::from(program))
     } else {
@@ -435,7 +433,7 @@ fn program_path(tree: &Path, program: &str) -> Result<PathBuf, String> {
 
 /// `path` itself when it is a file, or every ELF file below it when it is a directory
 /// (symlinks are not followed: their targets are in the tree or were refused earlier).
-fn elf_files(path: &Path) -> Result<Vec<PathBuf>, String> {
+fn elf_files(path: &Path) -> Result<Vec<PathBuf>, StepError> {
     if !path.is_dir() {
         return Ok(vec![path.to_path_buf()]);
     }
@@ -443,7 +441,7 @@ fn elf_files(path: &Path) -> Result<Vec<PathBuf>, String> {
     let mut stack = vec![path.to_path_buf()];
     while let Some(dir) = stack.pop() {
         let mut entries: Vec<_> = std::fs::read_dir(&dir)
-            .map_err(|e| format!("cannot read {}: {e}", dir.display()))?
+            .map_err(jrt_fs::io("cannot read", &dir))?
             .flatten()
             .collect();
         entries.sort_by_key(|e| e.file_name());
@@ -502,7 +500,7 @@ fn copy_closure(
     dir: &Path,
     policy: &Policy,
     notes: &mut Vec<String>,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let spec = jrt_sandbox::Spec {
         tree: tree.to_path_buf(),
         writable: false,
@@ -535,11 +533,10 @@ fn copy_closure(
         {
             return Ok(());
         }
-        return Err(format!(
-            "ldd {} failed: {}",
-            binary.display(),
-            out.stderr.trim()
-        ));
+        return Err(StepError::Ldd {
+            binary: binary.to_path_buf(),
+            stderr: out.stderr.trim().to_string(),
+        });
     }
     for line in text.lines() {
         let line = line.trim();
@@ -580,7 +577,7 @@ fn copy_closure(
         // Libraries are usually links to the versioned file: check and copy what it is.
         let real = Path::new(&path)
             .canonicalize()
-            .map_err(|e| format!("cannot resolve {path}: {e}"))?;
+            .map_err(jrt_fs::io("cannot resolve", Path::new(&path)))?;
         super::check::allowed_real(&path, &policy.copy_prefixes)?;
         super::hostcopy::copy_file(&real.display().to_string(), &dest, &policy.copy_prefixes)?;
     }
@@ -595,31 +592,29 @@ fn copy_closure(
 /// cache could otherwise swap a build); wrong bytes there are dropped and fetched once more.
 /// The entry's lock makes concurrent installs that pin the same build download it once. A
 /// configured mirror ([`super::mirror`]) is fetched from instead, against the same sha256.
-fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, String> {
+fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf, StepError> {
     use jrt_client::fetch::{self, FetchError, Store};
     use jrt_client::pin::{Checksum, Size};
 
-    let url = super::mirror::apply(&ex.policy.mirrors, pinned).map_err(|e| e.to_string())?;
+    let url = super::mirror::apply(&ex.policy.mirrors, pinned)?;
     let url = url.as_str();
     // Say both when they differ: the plan pinned one, jrt read the other.
-    let from = if url == pinned {
-        String::new()
-    } else {
-        format!(" (the mirror of {pinned})")
+    let mirror_of = (url != pinned).then(|| pinned.to_string());
+    let describe = |error: FetchError| StepError::Fetch {
+        error,
+        mirror_of: mirror_of.clone(),
     };
-    let describe = |e: FetchError| match e {
-        FetchError::Http(_) => format!(
-            "{e}{from}; if this machine cannot reach it, set a mirror (mirrors: in jrt's \
-             config.yaml, or JRT_MIRROR=PREFIX=REPLACEMENT)"
-        ),
-        e => format!("{e}{from}"),
-    };
-    let checksum = Checksum::parse(&format!("sha256:{sha256}")).map_err(|e| e.to_string())?;
-    let parsed = url::Url::parse(url).map_err(|e| format!("'{url}' is not a URL: {e}"))?;
+    // Both were checked with the plan: a failure here is a plan the check let through.
+    let checksum = Checksum::parse(&format!("sha256:{sha256}"))
+        .map_err(|_| Refusal::NotPinned(sha256.to_string()))?;
+    let parsed = url::Url::parse(url).map_err(|e| Refusal::BadUrl {
+        url: url.to_string(),
+        error: e.to_string(),
+    })?;
     let store = Store::builds(ex.cache);
     let lock_path = store.lock_path(&checksum);
-    let _lock = jrt_fs::lock::exclusive(&lock_path)
-        .map_err(|e| format!("cannot lock {}: {e}", lock_path.display()))?;
+    let _lock =
+        jrt_fs::lock::exclusive(&lock_path).map_err(jrt_fs::io("cannot lock", &lock_path))?;
     let size = Size::AtMost(MAX_FETCH_BYTES);
     let task = jrt_client::progress::Progress::task(&jrt_client::progress::Silent, "", 0);
     let mut retried = false;
@@ -632,7 +627,7 @@ fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf
         });
         match read {
             Ok(Ok(_)) => return Ok(store.path(&checksum)),
-            Ok(Err(e)) => return Err(format!("{url}{from}: {e}")),
+            Ok(Err(e)) => return Err(jrt_fs::io("cannot read", Path::new(url))(e).into()),
             // A stored entry that no longer verifies (planted, or torn by a crash) was
             // dropped: fetch it afresh, once.
             Err(FetchError::Checksum { .. } | FetchError::TooLarge { .. })
@@ -650,32 +645,32 @@ pub const MAX_FETCH_BYTES: u64 = 8 << 30;
 
 /// Unpacks a .tar.gz into `target` (strip 1: its top directory's contents; strip 0: the top
 /// directory itself inside `target`).
-fn unpack(tree: &Path, file: &Path, target: &str, strip: u32) -> Result<(), String> {
-    let reader = std::fs::File::open(file).map_err(|e| e.to_string())?;
+fn unpack(tree: &Path, file: &Path, target: &str, strip: u32) -> Result<(), StepError> {
+    let reader = std::fs::File::open(file).map_err(jrt_fs::io("cannot read", file))?;
     let parent = safe_dir(tree, Path::new(target))?;
     let tmp = tempfile::Builder::new()
         .prefix(".unpack-")
         .tempdir_in(&parent)
-        .map_err(|e| e.to_string())?;
-    let out = extract(reader, tmp.path(), &Limits::default()).map_err(|e| e.to_string())?;
+        .map_err(jrt_fs::io("cannot create a directory in", &parent))?;
+    let out = extract(reader, tmp.path(), &Limits::default())?;
     if strip == 0 {
         let dest = parent.join(&out.top);
         if dest.exists() {
-            return Err(format!("'{target}/{}' already exists", out.top));
+            return Err(StepError::Exists(format!("{target}/{}", out.top)));
         }
-        std::fs::rename(tmp.path(), &dest).map_err(|e| e.to_string())?;
+        std::fs::rename(tmp.path(), &dest).map_err(jrt_fs::io("cannot move into", &dest))?;
         // The TempDir now points at a moved directory; forget it.
         let _ = tmp.keep();
     } else {
         for entry in std::fs::read_dir(tmp.path())
-            .map_err(|e| e.to_string())?
+            .map_err(jrt_fs::io("cannot read", tmp.path()))?
             .flatten()
         {
             let dest = parent.join(entry.file_name());
             if std::fs::symlink_metadata(&dest).is_ok() {
-                return Err(format!("'{}' already exists", dest.display()));
+                return Err(StepError::Exists(dest.display().to_string()));
             }
-            std::fs::rename(entry.path(), dest).map_err(|e| e.to_string())?;
+            std::fs::rename(entry.path(), &dest).map_err(jrt_fs::io("cannot move into", &dest))?;
         }
     }
     Ok(())
@@ -691,7 +686,7 @@ fn run(
     timeout: Duration,
     keep: Keep,
     notes: &mut Vec<String>,
-) -> Result<RunOutput, String> {
+) -> Result<RunOutput, StepError> {
     let tree = spec.tree.display();
     let mut full: Vec<(String, String)> = vec![
         (
@@ -706,8 +701,7 @@ fn run(
         full.retain(|(name, _)| name != k);
         full.push((k.clone(), v.clone()));
     }
-    let ran =
-        jrt_sandbox::run(spec, program, args, &full, timeout, keep).map_err(|e| e.to_string())?;
+    let ran = jrt_sandbox::run(spec, program, args, &full, timeout, keep)?;
     notes.extend(ran.notes);
     Ok(RunOutput {
         code: ran.finished.code,

@@ -13,13 +13,17 @@ use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 
+use super::StepError;
+use super::check::Refusal;
+use jrt_fs::io as io_err;
+
 /// Opens the directory holding `source` beneath the allowed prefix it is under, and returns
 /// it with `source`'s own name (not followed: it may be a symlink, copied as one).
-fn open_parent(source: &str, prefixes: &[String]) -> Result<(OwnedFd, OsString), String> {
+fn open_parent(source: &str, prefixes: &[String]) -> Result<(OwnedFd, OsString), StepError> {
     let path = Path::new(source);
     let name = path
         .file_name()
-        .ok_or_else(|| format!("'{source}' names no file"))?
+        .ok_or_else(|| Refusal::NoFileName(source.to_string()))?
         .to_os_string();
     for prefix in prefixes {
         let (base, rel_parent) = if prefix.ends_with('/') {
@@ -30,12 +34,12 @@ fn open_parent(source: &str, prefixes: &[String]) -> Result<(OwnedFd, OsString),
                 // The allowed directory itself: beneath its own parent, by its real name.
                 let real = Path::new(prefix)
                     .canonicalize()
-                    .map_err(|e| format!("cannot open {prefix}: {e}"))?;
+                    .map_err(io_err("cannot open", Path::new(prefix)))?;
                 let (Some(parent), Some(real_name)) = (real.parent(), real.file_name()) else {
-                    return Err(format!("'{source}' names no file"));
+                    return Err(Refusal::NoFileName(source.to_string()).into());
                 };
                 let dir = open(parent, libc::O_PATH | libc::O_DIRECTORY)
-                    .map_err(|e| format!("cannot open {}: {e}", parent.display()))?;
+                    .map_err(io_err("cannot open", parent))?;
                 return Ok((dir, real_name.to_os_string()));
             }
             let parent = rel.parent().unwrap_or(Path::new("")).to_path_buf();
@@ -49,26 +53,30 @@ fn open_parent(source: &str, prefixes: &[String]) -> Result<(OwnedFd, OsString),
         };
         // The prefix itself is the host's (`/lib` may be a link to `/usr/lib`): resolve it,
         // then stay beneath what it resolved to.
-        let base = base
-            .canonicalize()
-            .map_err(|e| format!("cannot open {}: {e}", base.display()))?;
-        let base_fd = open(&base, libc::O_PATH | libc::O_DIRECTORY)
-            .map_err(|e| format!("cannot open {}: {e}", base.display()))?;
+        let base = base.canonicalize().map_err(io_err("cannot open", &base))?;
+        let base_fd =
+            open(&base, libc::O_PATH | libc::O_DIRECTORY).map_err(io_err("cannot open", &base))?;
         let rel = if rel_parent.as_os_str().is_empty() {
             PathBuf::from(".")
         } else {
             rel_parent
         };
         let dir =
-            openat2_beneath(&base_fd, &rel, libc::O_PATH | libc::O_DIRECTORY).map_err(|e| {
-                format!("'{source}' does not stay beneath the allowed host path {prefix} ({e})")
+            openat2_beneath(&base_fd, &rel, libc::O_PATH | libc::O_DIRECTORY).map_err(|error| {
+                StepError::NotBeneath {
+                    source_path: source.to_string(),
+                    prefix: prefix.clone(),
+                    error,
+                }
             })?;
         return Ok((dir, name));
     }
-    Err(format!(
-        "the source '{source}' is outside the allowed host paths ({})",
-        prefixes.join(", ")
-    ))
+    Err(Refusal::NotAllowed {
+        what: "the source",
+        path: source.to_string(),
+        allowed: prefixes.to_vec(),
+    }
+    .into())
 }
 
 /// Copies `source` (a file, directory or symlink) to `dest`, skipping the absolute paths in
@@ -78,17 +86,20 @@ pub fn copy_tree(
     dest: &Path,
     exclude: &[PathBuf],
     prefixes: &[String],
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let (dir, name) = open_parent(source, prefixes)?;
     copy_at(&dir, &name, Path::new(source), dest, exclude)
 }
 
 /// Copies one host file beneath the allowed prefixes to `dest` (which must not exist).
-pub fn copy_file(source: &str, dest: &Path, prefixes: &[String]) -> Result<(), String> {
+pub fn copy_file(source: &str, dest: &Path, prefixes: &[String]) -> Result<(), StepError> {
     let (dir, name) = open_parent(source, prefixes)?;
-    let stat = stat_at(&dir, &name).map_err(|e| format!("cannot read {source}: {e}"))?;
+    let stat = stat_at(&dir, &name).map_err(io_err("cannot read", Path::new(source)))?;
     if stat.st_mode & libc::S_IFMT != libc::S_IFREG {
-        return Err(format!("{source} is not a regular file"));
+        return Err(StepError::WrongKind {
+            path: PathBuf::from(source),
+            what: "regular file",
+        });
     }
     copy_file_at(&dir, &name, Path::new(source), dest, stat.st_mode)
 }
@@ -99,37 +110,33 @@ fn copy_at(
     shown: &Path,
     dest: &Path,
     exclude: &[PathBuf],
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     if exclude.iter().any(|e| e == shown) {
         return Ok(());
     }
-    let stat = stat_at(dir, name).map_err(|e| format!("cannot read {}: {e}", shown.display()))?;
+    let stat = stat_at(dir, name).map_err(io_err("cannot read", shown))?;
     let mode = stat.st_mode;
     match mode & libc::S_IFMT {
         libc::S_IFLNK => {
-            let target = readlink_at(dir, name)
-                .map_err(|e| format!("cannot read {}: {e}", shown.display()))?;
-            std::os::unix::fs::symlink(target, dest)
-                .map_err(|e| format!("cannot create {}: {e}", dest.display()))
+            let target = readlink_at(dir, name).map_err(io_err("cannot read", shown))?;
+            std::os::unix::fs::symlink(target, dest).map_err(io_err("cannot create", dest))?;
+            Ok(())
         }
         libc::S_IFDIR => {
             if mode & 0o005 != 0o005 {
-                return Err(format!(
-                    "{} is not a public directory on the host (mode {:o}); jrt copies only \
-                     what every user may read",
-                    shown.display(),
-                    mode & 0o7777
-                ));
+                return Err(StepError::NotPublicDirectory {
+                    path: shown.to_path_buf(),
+                    mode: mode & 0o7777,
+                });
             }
             let sub = open_at(dir, name, libc::O_RDONLY | libc::O_DIRECTORY)
-                .map_err(|e| format!("cannot open {}: {e}", shown.display()))?;
-            std::fs::create_dir(dest)
-                .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
+                .map_err(io_err("cannot open", shown))?;
+            std::fs::create_dir(dest).map_err(io_err("cannot create", dest))?;
             // Listed through the descriptor: the directory jrt opened, whatever its path
             // names now.
             let listing = format!("/proc/self/fd/{}", sub.as_raw_fd());
             let mut names: Vec<OsString> = std::fs::read_dir(&listing)
-                .map_err(|e| format!("cannot list {}: {e}", shown.display()))?
+                .map_err(io_err("cannot list", shown))?
                 .flatten()
                 .map(|e| e.file_name())
                 .collect();
@@ -146,10 +153,10 @@ fn copy_at(
             Ok(())
         }
         libc::S_IFREG => copy_file_at(dir, name, shown, dest, mode),
-        _ => Err(format!(
-            "{} is not a file, directory or symlink",
-            shown.display()
-        )),
+        _ => Err(StepError::WrongKind {
+            path: shown.to_path_buf(),
+            what: "file, directory or symlink",
+        }),
     }
 }
 
@@ -159,16 +166,14 @@ fn copy_file_at(
     shown: &Path,
     dest: &Path,
     mode: libc::mode_t,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     if mode & 0o004 == 0 {
-        return Err(format!(
-            "{} is not world-readable on the host (mode {:o}); jrt copies only public files",
-            shown.display(),
-            mode & 0o7777
-        ));
+        return Err(StepError::NotWorldReadable {
+            path: shown.to_path_buf(),
+            mode: mode & 0o7777,
+        });
     }
-    let fd = open_at(dir, name, libc::O_RDONLY)
-        .map_err(|e| format!("cannot read {}: {e}", shown.display()))?;
+    let fd = open_at(dir, name, libc::O_RDONLY).map_err(io_err("cannot read", shown))?;
     let mut from = File::from(fd);
     let mut to = std::fs::OpenOptions::new()
         .write(true)
@@ -176,13 +181,13 @@ fn copy_file_at(
         .custom_flags(libc::O_NOFOLLOW)
         .mode(jrt_extract::normalise_mode(mode))
         .open(dest)
-        .map_err(|e| format!("cannot create {}: {e}", dest.display()))?;
-    io::copy(&mut from, &mut to).map_err(|e| format!("cannot copy {}: {e}", shown.display()))?;
+        .map_err(io_err("cannot create", dest))?;
+    io::copy(&mut from, &mut to).map_err(io_err("cannot copy", shown))?;
     // The mode requested at creation is cut by the umask; set it exactly.
     to.set_permissions(std::fs::Permissions::from_mode(
         jrt_extract::normalise_mode(mode),
     ))
-    .map_err(|e| format!("cannot set the mode of {}: {e}", dest.display()))?;
+    .map_err(io_err("cannot set the mode of", dest))?;
     Ok(())
 }
 

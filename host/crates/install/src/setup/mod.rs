@@ -17,11 +17,12 @@ mod hostcopy;
 pub mod mirror;
 mod tree;
 
-pub use check::{Policy, check};
+pub use check::{Policy, Refusal, check};
 pub use exec::{Executor, Grant, RunOutput, execute, library_path_in_tree, run_probes, step_grant};
 pub use tree::check_tree;
 
 use jrt_plugin_host::types::SetupStep;
+use std::path::PathBuf;
 
 /// A short description of a step, for progress displays.
 pub fn step_label(step: &SetupStep) -> String {
@@ -36,6 +37,62 @@ pub fn step_label(step: &SetupStep) -> String {
     }
 }
 
+/// Why a step failed while it ran (the plan passed its checks).
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
+    #[error(transparent)]
+    Refused(#[from] check::Refusal),
+    #[error("'{path}' resolves outside the runtime tree{}", .real.as_ref().map(|r| format!(" (to {})", r.display())).unwrap_or_default())]
+    Outside { path: String, real: Option<PathBuf> },
+    #[error("'{}' is not a directory", .0.display())]
+    NotADirectory(PathBuf),
+    #[error("'{0}' already exists in the runtime tree")]
+    Exists(String),
+    #[error("'{path}' is not in the runtime tree: {error}")]
+    Missing { path: String, error: std::io::Error },
+    #[error("'{source_path}' does not stay beneath the allowed host path {prefix} ({error})")]
+    NotBeneath {
+        source_path: String,
+        prefix: String,
+        error: std::io::Error,
+    },
+    #[error(
+        "{} is not a public directory on the host (mode {mode:o}); jrt copies only what every \
+         user may read",
+        .path.display()
+    )]
+    NotPublicDirectory { path: PathBuf, mode: u32 },
+    #[error(
+        "{} is not world-readable on the host (mode {mode:o}); jrt copies only public files",
+        .path.display()
+    )]
+    NotWorldReadable { path: PathBuf, mode: u32 },
+    #[error("{} is not a {what}", .path.display())]
+    WrongKind { path: PathBuf, what: &'static str },
+    #[error("ldd {}: {stderr}", .binary.display())]
+    Ldd { binary: PathBuf, stderr: String },
+    #[error(transparent)]
+    Extract(#[from] jrt_extract::ExtractError),
+    #[error(transparent)]
+    Sandbox(#[from] jrt_sandbox::SandboxError),
+    /// A plan fetch that failed, and the URL the plan pinned when a mirror was read instead.
+    #[error("{error}{}{}", .mirror_of.as_ref().map(|m| format!(" (the mirror of {m})")).unwrap_or_default(), if matches!(.error, jrt_client::fetch::FetchError::Http(_)) { "; if this machine cannot reach it, set a mirror (mirrors: in jrt's config.yaml, or JRT_MIRROR=PREFIX=REPLACEMENT)" } else { "" })]
+    Fetch {
+        error: jrt_client::fetch::FetchError,
+        mirror_of: Option<String>,
+    },
+    #[error(transparent)]
+    Mirror(#[from] mirror::MirrorError),
+    #[error(
+        "the setup made {what} at '{}'; a runtime holds only files, directories and symlinks, \
+         so nothing was installed",
+        .path.escape_debug()
+    )]
+    SpecialFile { what: &'static str, path: String },
+}
+
 /// Why a plan was refused or failed.
 #[derive(Debug, thiserror::Error)]
 pub enum SetupError {
@@ -43,13 +100,13 @@ pub enum SetupError {
     Refused {
         step: usize,
         kind: &'static str,
-        reason: String,
+        reason: check::Refusal,
     },
     #[error("setup step {step} ({kind}) failed: {reason}")]
     Failed {
         step: usize,
         kind: &'static str,
-        reason: String,
+        reason: Box<StepError>,
     },
     #[error(
         "setup step {step}: `{program}` {}{}",

@@ -4,15 +4,15 @@
 use std::os::unix::fs::{FileTypeExt, MetadataExt, PermissionsExt};
 use std::path::Path;
 
-use super::SetupError;
+use super::{SetupError, StepError};
 
 /// Walks `tree` without following links. Returns a note for each setuid/setgid bit removed.
 pub fn check_tree(tree: &Path) -> Result<Vec<String>, SetupError> {
     let mut notes = Vec::new();
-    let failed = |reason: String| SetupError::Failed {
+    let failed = |reason: StepError| SetupError::Failed {
         step: 0,
         kind: "tree check",
-        reason,
+        reason: Box::new(reason),
     };
     let io = |action, path: &Path, error| SetupError::from(jrt_fs::io(action, path)(error));
     jrt_fs::walk(tree, io, |path, meta| {
@@ -32,11 +32,7 @@ pub fn check_tree(tree: &Path) -> Result<Vec<String>, SetupError> {
             None
         };
         if let Some(what) = special {
-            return Err(failed(format!(
-                "the setup made {what} at '{}'; a runtime holds only files, directories and \
-                 symlinks, so nothing was installed",
-                rel.escape_debug()
-            )));
+            return Err(failed(StepError::SpecialFile { what, path: rel }));
         }
         let mode = meta.mode();
         if !kind.is_symlink() && mode & 0o6000 != 0 {
