@@ -71,7 +71,7 @@ impl Convert<new::PluginError> for new::PluginError {
 /// (facts, manifests, requests, probe outputs) and what a plugin returns (its info, platform,
 /// diagnostics, plan, versions, errors). `$old`/`$old_host` name the older version's
 /// `types`/`host` modules, `$new`/`$host` the newest's. Each version still converts
-/// `RunProgram` and `LockedPackage` itself.
+/// `RunProgram` itself.
 macro_rules! every_minor {
     ($old:ident, $old_host:ident => $new:ident, $host:ident) => {
         // What the host passes in: facts, manifests, requests, probe outputs.
@@ -152,6 +152,18 @@ macro_rules! every_minor {
                     $old::PluginError::UnsupportedPlatform(m) => $new::PluginError::UnsupportedPlatform(m),
                     $old::PluginError::InvalidInput(m) => $new::PluginError::InvalidInput(m),
                     $old::PluginError::Unsatisfiable(m) => $new::PluginError::Unsatisfiable(m),
+                }
+            }
+        }
+
+        // Every version before 1.2.0 records no hashes.
+        impl $crate::convert::Convert<$new::LockedPackage> for $old::LockedPackage {
+            fn convert(self) -> $new::LockedPackage {
+                $new::LockedPackage {
+                    kind: self.kind,
+                    name: self.name,
+                    version: self.version,
+                    sha256: None,
                 }
             }
         }

@@ -22,15 +22,3 @@ impl Convert<new::RunProgram> for old::RunProgram {
         }
     }
 }
-
-impl Convert<new::LockedPackage> for old::LockedPackage {
-    fn convert(self) -> new::LockedPackage {
-        new::LockedPackage {
-            kind: self.kind,
-            name: self.name,
-            version: self.version,
-            // 1.1.0 records no hashes.
-            sha256: None,
-        }
-    }
-}
