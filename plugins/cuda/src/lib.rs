@@ -12,45 +12,30 @@ pub mod plan;
 pub mod requirements;
 
 use jrt_plugin_kit::types::{
-    Diagnostic, HostFacts, Manifest, Plan, Platform, PluginError, PluginInfo, ProbeOutput,
-    SetupRequest, VersionLock,
+    Diagnostic, HostFacts, Manifest, Plan, Platform, PluginError, ProbeOutput, SetupRequest,
+    VersionLock,
 };
-use jrt_plugin_kit::{API_VERSION, Guest, manifest, platform};
+use jrt_plugin_kit::{Family, platform};
 
 /// The plugin; its functions are the component's exports.
 pub struct Cuda;
 
-impl Guest for Cuda {
-    fn info() -> PluginInfo {
-        PluginInfo {
-            name: "cuda".into(),
-            version: env!("CARGO_PKG_VERSION").into(),
-            families: vec!["cuda".into()],
-            api_version: API_VERSION.into(),
-        }
-    }
-
-    fn detect_platform(facts: HostFacts) -> Result<Platform, PluginError> {
-        let mut platform = platform::detect(&facts)?;
+impl Family for Cuda {
+    const NAME: &'static str = "cuda";
+    const VERSION: &'static str = env!("CARGO_PKG_VERSION");
+    fn detect(facts: &HostFacts) -> Result<Platform, PluginError> {
+        let mut platform = platform::detect(facts)?;
         platform.accelerator = facts.nvidia.as_ref().and_then(nvidia::accelerator);
         Ok(platform)
     }
-
-    fn validate_manifest(manifest: Manifest) -> Vec<Diagnostic> {
-        let mut out = manifest::common_diagnostics(&manifest);
-        out.extend(requirements::diagnostics(&manifest));
-        out
+    fn checks(manifest: &Manifest) -> Vec<Diagnostic> {
+        requirements::diagnostics(manifest)
     }
-
-    fn plan_setup(request: SetupRequest) -> Result<Plan, PluginError> {
-        plan::plan(&request)
+    fn plan(request: &SetupRequest) -> Result<Plan, PluginError> {
+        plan::plan(request)
     }
-
-    fn capture_versions(
-        manifest: Manifest,
-        probes: Vec<ProbeOutput>,
-    ) -> Result<VersionLock, PluginError> {
-        capture::capture(&manifest, &probes)
+    fn capture(manifest: &Manifest, probes: &[ProbeOutput]) -> Result<VersionLock, PluginError> {
+        capture::capture(manifest, probes)
     }
 }
 

@@ -5,11 +5,11 @@
 //! logic more than one family needs: reading `/etc/os-release`, mapping a host onto a package
 //! platform, and the manifest checks common to every family.
 //!
-//! A plugin implements [`Guest`] and calls [`export!`]:
+//! A plugin implements [`Family`] (or, for full control, [`Guest`]) and calls [`export!`]:
 //!
 //! ```ignore
 //! struct Python;
-//! impl jrt_plugin_kit::Guest for Python { /* ... */ }
+//! impl jrt_plugin_kit::Family for Python { /* NAME, VERSION, checks, plan, capture */ }
 //! jrt_plugin_kit::export!(Python);
 //! ```
 
@@ -24,6 +24,7 @@ pub mod bindings {
 }
 
 pub mod catalog;
+pub mod family;
 pub mod layout;
 pub mod log;
 pub mod manifest;
@@ -35,6 +36,7 @@ pub mod probes;
 pub use bindings::export;
 pub use bindings::exports::joblet::runtime::plugin::Guest;
 pub use bindings::joblet::runtime::types;
+pub use family::Family;
 
 /// The WIT package version these bindings were generated from; plugins report it from `info`.
 pub const API_VERSION: &str = "1.2.0";

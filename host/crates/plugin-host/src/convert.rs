@@ -70,10 +70,23 @@ impl Convert<new::PluginError> for new::PluginError {
 /// The conversions that are the same for every older 1.x version: what the host passes in
 /// (facts, manifests, requests, probe outputs) and what a plugin returns (its info, platform,
 /// diagnostics, plan, versions, errors). `$old`/`$old_host` name the older version's
-/// `types`/`host` modules, `$new`/`$host` the newest's. Each version still converts
-/// `RunProgram` itself.
+/// `types`/`host` modules, `$new`/`$host` the newest's; `$network` gives a run step's declared
+/// network from the older record (1.0.0 has none).
 macro_rules! every_minor {
-    ($old:ident, $old_host:ident => $new:ident, $host:ident) => {
+    ($old:ident, $old_host:ident => $new:ident, $host:ident, network: $network:expr) => {
+        impl $crate::convert::Convert<$new::RunProgram> for $old::RunProgram {
+            fn convert(self) -> $new::RunProgram {
+                let network = ($network)(&self);
+                $new::RunProgram {
+                    program: self.program,
+                    args: self.args,
+                    env: self.env,
+                    timeout_seconds: self.timeout_seconds,
+                    network,
+                }
+            }
+        }
+
         // What the host passes in: facts, manifests, requests, probe outputs.
         $crate::convert::records!($new => $old:
             LibcInfo { family, version }

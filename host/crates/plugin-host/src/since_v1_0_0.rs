@@ -9,17 +9,5 @@ use super::bindings::v1_0_0::joblet::runtime::{host as old_host, types as old};
 use super::bindings::{host, types as new};
 use super::convert::{Convert, every_minor};
 
-every_minor!(old, old_host => new, host);
-
-impl Convert<new::RunProgram> for old::RunProgram {
-    fn convert(self) -> new::RunProgram {
-        new::RunProgram {
-            program: self.program,
-            args: self.args,
-            env: self.env,
-            timeout_seconds: self.timeout_seconds,
-            // 1.0.0 cannot declare network.
-            network: Vec::new(),
-        }
-    }
-}
+// 1.0.0 cannot declare network.
+every_minor!(old, old_host => new, host, network: |_: &old::RunProgram| Vec::new());

@@ -7,18 +7,8 @@ use super::bindings::v1_1_0::joblet::runtime::{host as old_host, types as old};
 use super::bindings::{host, types as new};
 use super::convert::{Convert, every_minor};
 
-every_minor!(old, old_host => new, host);
+every_minor!(old, old_host => new, host, network: |r: &old::RunProgram| {
+    r.network.clone().convert()
+});
 
 super::convert::records!(old => new: Endpoint { host, port });
-
-impl Convert<new::RunProgram> for old::RunProgram {
-    fn convert(self) -> new::RunProgram {
-        new::RunProgram {
-            program: self.program,
-            args: self.args,
-            env: self.env,
-            timeout_seconds: self.timeout_seconds,
-            network: self.network.convert(),
-        }
-    }
-}
