@@ -428,6 +428,20 @@ pub fn open(
     size: Size,
     offline: bool,
 ) -> Result<Opened, FetchError> {
+    open_with(cache, http, url, &[], checksum, size, offline)
+}
+
+/// [`open`], sending `headers` with every request of the download (an OCI registry's
+/// `Authorization`).
+pub fn open_with(
+    cache: &Store,
+    http: Option<&Http>,
+    url: &Url,
+    headers: &[(reqwest::header::HeaderName, String)],
+    checksum: &Checksum,
+    size: Size,
+    offline: bool,
+) -> Result<Opened, FetchError> {
     let cached = cache.path(checksum);
     // Not through a link: a link planted in the cache could make jrt read any file as the
     // package (its checksum would still catch it, but the read itself could block on a FIFO).
@@ -494,7 +508,7 @@ pub fn open(
                 });
             }
             // The server first: a refusal (404) must not leave an empty `.part` behind.
-            let body = Body::open(http, url, have, size).map_err(FetchError::Http)?;
+            let body = Body::open(http, url, headers, have, size).map_err(FetchError::Http)?;
             let file =
                 jrt_fs::open_no_follow(&part_path, File::options().create(true).append(true))
                     .map_err(jrt_fs::io("cannot open", &part_path))?;

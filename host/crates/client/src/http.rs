@@ -111,6 +111,72 @@ pub enum HttpError {
     Refused { url: String, message: String },
 }
 
+/// One request for [`Http::send`]: a method, a URL, headers and a body that can be sent
+/// again on a retry.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: reqwest::Method,
+    pub url: Url,
+    pub headers: Vec<(header::HeaderName, String)>,
+    pub body: Payload,
+}
+
+/// What a request sends.
+#[derive(Debug, Clone)]
+pub enum Payload {
+    Empty,
+    Bytes(Vec<u8>),
+    /// `len` bytes of a file from `offset`: read afresh for every attempt, so a package of
+    /// gigabytes is never held in memory.
+    File {
+        path: std::path::PathBuf,
+        offset: u64,
+        len: u64,
+    },
+}
+
+impl Request {
+    pub fn new(method: reqwest::Method, url: Url) -> Self {
+        Request {
+            method,
+            url,
+            headers: Vec::new(),
+            body: Payload::Empty,
+        }
+    }
+
+    pub fn get(url: Url) -> Self {
+        Request::new(reqwest::Method::GET, url)
+    }
+
+    pub fn headers(mut self, headers: Vec<(header::HeaderName, String)>) -> Self {
+        self.headers = headers;
+        self
+    }
+
+    pub fn header(mut self, name: header::HeaderName, value: impl Into<String>) -> Self {
+        self.headers.push((name, value.into()));
+        self
+    }
+
+    pub fn body(mut self, body: Payload) -> Self {
+        self.body = body;
+        self
+    }
+}
+
+/// A body of `len` bytes of `path` from `offset`, streamed with its length declared.
+fn file_body(
+    path: &std::path::Path,
+    offset: u64,
+    len: u64,
+) -> io::Result<reqwest::blocking::Body> {
+    use std::io::Seek;
+    let mut file = jrt_fs::open_regular(path)?;
+    file.seek(io::SeekFrom::Start(offset))?;
+    Ok(reqwest::blocking::Body::sized(file.take(len), len))
+}
+
 /// Whether following a redirect to `next` would leave https for plain http.
 pub fn is_downgrade(previous: &[Url], next: &Url) -> bool {
     next.scheme() == "http" && previous.iter().any(|u| u.scheme() == "https")
@@ -218,6 +284,28 @@ impl Http {
         range_from: Option<u64>,
         extra: &[(header::HeaderName, String)],
     ) -> Result<Response, HttpError> {
+        let mut headers = extra.to_vec();
+        if let Some(from) = range_from.filter(|f| *f > 0) {
+            headers.push((header::RANGE, format!("bytes={from}-")));
+        }
+        let (resp, retried) = self.send(&Request::get(url.clone()).headers(headers))?;
+        let status = resp.status();
+        if status.is_success() || status == StatusCode::NOT_MODIFIED {
+            return Ok(resp);
+        }
+        Err(HttpError::Status {
+            url: url.to_string(),
+            status: status.as_u16(),
+            retried,
+        })
+    }
+
+    /// Sends `request`, retrying what is worth retrying (connect errors, timeouts, 5xx, 429),
+    /// and returns the first response with any other status, for the caller to judge (a
+    /// registry's 401 carries the challenge the caller answers), with the retries it took.
+    /// Only a request whose body can be sent again is retried after it was sent.
+    pub fn send(&self, request: &Request) -> Result<(Response, u32), HttpError> {
+        let url = &request.url;
         if is_insecure(url, self.policy.allow_insecure_http) {
             return Err(HttpError::Refused {
                 url: url.to_string(),
@@ -228,39 +316,38 @@ impl Http {
         loop {
             let mut req = self
                 .client
-                .get(url.clone())
+                .request(request.method.clone(), url.clone())
                 .header(header::ACCEPT_ENCODING, "identity");
-            if let Some(from) = range_from.filter(|f| *f > 0) {
-                req = req.header(header::RANGE, format!("bytes={from}-"));
-            }
-            for (name, value) in extra {
+            for (name, value) in &request.headers {
                 req = req.header(name.clone(), value.clone());
             }
-            let wait = match req.send() {
-                Ok(resp)
-                    if resp.status().is_success() || resp.status() == StatusCode::NOT_MODIFIED =>
-                {
-                    return Ok(resp);
+            let can_retry = match &request.body {
+                Payload::Empty => true,
+                Payload::Bytes(b) => {
+                    req = req.body(b.clone());
+                    true
                 }
+                Payload::File { path, offset, len } => {
+                    req = req.body(file_body(path, *offset, *len).map_err(|e| {
+                        HttpError::Transport {
+                            url: url.to_string(),
+                            message: format!("cannot read {}: {e}", path.display()),
+                            retried,
+                        }
+                    })?);
+                    true
+                }
+            };
+            let wait = match req.send() {
                 Ok(resp) => {
                     let status = resp.status();
                     let retryable =
                         status.is_server_error() || status == StatusCode::TOO_MANY_REQUESTS;
-                    if !retryable || retried + 1 >= self.policy.attempts {
-                        return Err(HttpError::Status {
-                            url: url.to_string(),
-                            status: status.as_u16(),
-                            retried,
-                        });
+                    if !retryable || !can_retry || retried + 1 >= self.policy.attempts {
+                        return Ok((resp, retried));
                     }
                     match retry_after(&resp) {
-                        Some(d) if d > self.policy.max_retry_after => {
-                            return Err(HttpError::Status {
-                                url: url.to_string(),
-                                status: status.as_u16(),
-                                retried,
-                            });
-                        }
+                        Some(d) if d > self.policy.max_retry_after => return Ok((resp, retried)),
                         Some(d) => d,
                         None => self.backoff(retried),
                     }
@@ -462,13 +549,22 @@ pub struct Body {
     deadline: Deadline,
     /// Why the transfer gave up; every later read repeats it.
     failed: Option<String>,
+    /// Sent with every request (a registry's `Authorization`).
+    headers: Vec<(header::HeaderName, String)>,
     /// Every response, for tests and `-v`: (status, range asked for).
     pub requests: Vec<(u16, u64)>,
 }
 
 impl Body {
-    /// Opens `url`, resuming at `start` when it is not 0.
-    pub fn open(http: &Http, url: &Url, start: u64, size: Size) -> Result<Self, HttpError> {
+    /// Opens `url`, resuming at `start` when it is not 0, sending `headers` with every
+    /// request.
+    pub fn open(
+        http: &Http,
+        url: &Url,
+        headers: &[(header::HeaderName, String)],
+        start: u64,
+        size: Size,
+    ) -> Result<Self, HttpError> {
         let total = match size {
             Size::Declared(n) => Some(n),
             Size::AtMost(_) => None,
@@ -486,6 +582,7 @@ impl Body {
             // The budget covers what is left to fetch, not what an earlier run already got.
             deadline: Deadline::start(http.policy(), size.limit().saturating_sub(start)),
             failed: None,
+            headers: headers.to_vec(),
             requests: Vec::new(),
         };
         body.connect()?;
@@ -508,7 +605,7 @@ impl Body {
     }
 
     fn connect(&mut self) -> Result<(), HttpError> {
-        let resp = self.http.get(&self.url, Some(self.offset), &[])?;
+        let resp = self.http.get(&self.url, Some(self.offset), &self.headers)?;
         self.requests.push((resp.status().as_u16(), self.offset));
         // Line the response up with what was delivered: a 206 from our offset continues
         // it; a 200 (range ignored) or a 206 from earlier restarts, and the bytes already
