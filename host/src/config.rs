@@ -17,6 +17,9 @@
 //! mirrors:                          # plan fetches from elsewhere (also JRT_MIRROR)
 //!   - from: https://github.com/indygreg/python-build-standalone/releases/download/
 //!     to: /srv/mirror/python-build-standalone/   # or an https:// or file:// URL
+//! oci_mirrors:                      # OCI registry host -> mirrors tried first, in order
+//!   ghcr.io:                        #   (as containerd's hosts.toml: a pull-through cache,
+//!     - http://127.0.0.1:30020      #   or a P2P agent such as Spegel or Dragonfly)
 //! ```
 
 use std::path::{Path, PathBuf};
@@ -57,6 +60,9 @@ pub struct JrtConfig {
     pub download_grace_seconds: Option<u64>,
     #[serde(default)]
     pub mirrors: Vec<MirrorEntry>,
+    /// OCI registry host → mirror base URLs, tried in order before the registry.
+    #[serde(default)]
+    pub oci_mirrors: std::collections::BTreeMap<String, Vec<String>>,
 }
 
 /// One `mirrors` entry: a URL prefix and what replaces it.
@@ -104,6 +110,8 @@ pub struct Config {
     pub download_grace_seconds: Option<u64>,
     /// `mirrors`, checked.
     pub mirrors: Vec<jrt_install::setup::mirror::Mirror>,
+    /// `oci_mirrors`, parsed.
+    pub oci_mirrors: std::collections::BTreeMap<String, Vec<url::Url>>,
     /// The files that were read.
     pub files: Vec<PathBuf>,
 }
@@ -168,6 +176,24 @@ pub fn load(explicit: Option<&Path>, rnx: Option<&Path>) -> Result<Config, Confi
                 }
             })?;
             config.mirrors.push(mirror);
+        }
+        for (host, urls) in &jrt.oci_mirrors {
+            let parsed = urls
+                .iter()
+                .map(|u| {
+                    url::Url::parse(u)
+                        .ok()
+                        .filter(|p| matches!(p.scheme(), "http" | "https"))
+                        .ok_or_else(|| ConfigError {
+                            path: path.clone(),
+                            message: format!(
+                                "oci_mirrors.{host}: '{}' is not an http(s) URL",
+                                jrt_input::display::one_line(u)
+                            ),
+                        })
+                })
+                .collect::<Result<Vec<_>, _>>()?;
+            config.oci_mirrors.insert(host.to_ascii_lowercase(), parsed);
         }
         entries.extend(jrt.registries);
         config.files.push(path.clone());

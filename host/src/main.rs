@@ -211,6 +211,27 @@ fn run(cli: &Cli) -> Result<()> {
                 }
             })
         }
+        Command::Push {
+            packages,
+            dest,
+            force,
+        } => {
+            let pushed = ops::push::run(&session, packages, dest, *force)?;
+            print::output(cli.json, &pushed, |rows| {
+                for p in rows {
+                    println!(
+                        "{} {} ({}; {} uploaded in {} blobs, {} mounted, {} already there)",
+                        p.action,
+                        p.reference,
+                        p.digest,
+                        print::size(p.bytes_uploaded),
+                        p.blobs_uploaded,
+                        p.blobs_mounted,
+                        p.blobs_present
+                    );
+                }
+            })
+        }
         Command::Registry { command } => match command {
             RegistryCommand::Add {
                 packages,

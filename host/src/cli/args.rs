@@ -144,6 +144,20 @@ pub enum Command {
         #[arg(long)]
         prebuilt: bool,
     },
+    /// Push packages to an OCI registry (oci://HOST/NAMESPACE): each runtime is the
+    /// repository NAMESPACE/<name>, each version a tag. Credentials come from Docker's
+    /// config.json (or DOCKER_CONFIG).
+    Push {
+        /// Packages that `jrt build` wrote (.tar.gz), or a layered package's .layers.json.
+        #[arg(required = true, value_name = "PKG")]
+        packages: Vec<PathBuf>,
+        /// Where: oci://HOST[:PORT]/NAMESPACE.
+        #[arg(value_name = "DEST", last = false)]
+        dest: String,
+        /// Move a published version's tag to other bytes.
+        #[arg(long)]
+        force: bool,
+    },
     /// Edit and sign registry.json files.
     Registry {
         #[command(subcommand)]

@@ -8,7 +8,6 @@ use serde::Serialize;
 use jrt_install::source::SetupEnv;
 use jrt_install::{InstallError, Installer, Outcome};
 use jrt_registry::source::Registry;
-use jrt_registry::spec::{ResolveError, resolve};
 use jrt_registry::{Resolved, Spec};
 
 use super::{Error, Session};
@@ -52,8 +51,8 @@ pub fn run(
         options.platform.clone(),
     )?;
     let platform = detected.platform.id.clone();
-    let resolved = resolve_all(&registries, specs, &platform)?;
     let mut installer = session.installer()?;
+    let resolved = resolve_all(&registries, specs, &platform, &installer)?;
     // Source packages may reuse a host interpreter: the host finds them (when a source
     // package is set up), the plugins decide, and only the found interpreters' own files
     // become copyable.
@@ -113,16 +112,34 @@ pub struct Planned {
     pub setup_error: Option<String>,
 }
 
-/// Resolves every spec for `platform`; the first error stops.
+/// Resolves every spec for `platform`; the first error stops. OCI namespaces are asked
+/// through the installer's client (made only when one is consulted).
 pub fn resolve_all(
     registries: &[Registry],
     specs: &[Spec],
     platform: &str,
-) -> Result<Vec<(usize, Resolved)>, ResolveError> {
-    let indexes: Vec<&jrt_registry::Index> = registries.iter().map(|r| &r.index).collect();
+    installer: &Installer,
+) -> Result<Vec<(usize, Resolved)>, Error> {
+    let oci = if registries
+        .iter()
+        .any(|r| matches!(r.source, jrt_registry::source::Source::Oci(_)))
+    {
+        if installer.offline {
+            return Err(Error::Usage(
+                "an OCI registry is configured, and --offline forbids asking it for tags".into(),
+            ));
+        }
+        Some(installer.oci()?)
+    } else {
+        None
+    };
     specs
         .iter()
-        .map(|spec| resolve(spec, &indexes, platform).map(|r| (r.registry, r)))
+        .map(|spec| {
+            jrt_registry::lookup::find(spec, registries, platform, oci)
+                .map(|r| (r.registry, r))
+                .map_err(Error::from)
+        })
         .collect()
 }
 

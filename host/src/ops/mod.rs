@@ -7,6 +7,7 @@ pub mod detect;
 pub mod install;
 pub mod installed;
 pub mod plugins;
+pub mod push;
 pub mod registries;
 pub mod release;
 pub mod run;
@@ -114,6 +115,12 @@ pub enum Error {
     Source(#[from] jrt_registry::source::SourceError),
     #[error(transparent)]
     Resolve(#[from] jrt_registry::ResolveError),
+    #[error(transparent)]
+    Oci(#[from] jrt_install::Failure),
+    #[error(transparent)]
+    Lookup(#[from] jrt_registry::lookup::LookupError),
+    #[error(transparent)]
+    Push(#[from] jrt_publish::push::PushError),
     #[error(transparent)]
     Detect(#[from] detect::DetectError),
     #[error(transparent)]

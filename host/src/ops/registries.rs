@@ -2,6 +2,8 @@
 //!
 //! `--registry` / `JRT_REGISTRY` win outright (first = highest priority). Otherwise the
 //! enabled registries of the config files, by priority. Otherwise Joblet's official registry.
+//! Each is a registry.json (a URL or a file), a directory of runtime sources, or an OCI
+//! namespace (`oci://HOST/NAMESPACE`), whose runtimes are looked up by name when resolved.
 
 use jrt_fs::cache::Cache;
 
@@ -52,6 +54,13 @@ pub fn load(
                     .unwrap_or_else(|| Cache::new(std::env::temp_dir().join("jrt")));
                 source::load_sources(name, &dir, &cache)
             }
+            Source::Oci(_) if trust.is_some() => Err(SourceError::UnsignableOci(text.clone())),
+            // Read on demand: a namespace's runtimes are found by name (tags of NS/<name>).
+            source @ Source::Oci(_) => Ok(Registry {
+                name: name.clone(),
+                source,
+                index: jrt_registry::Index::empty(),
+            }),
             Source::Url(url) => {
                 if client.is_none() && !offline {
                     client =

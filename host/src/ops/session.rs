@@ -43,6 +43,8 @@ pub struct Session {
     pub http_policy: Policy,
     /// For plan fetches: config.yaml's, then `JRT_MIRROR`'s.
     pub mirrors: Vec<Mirror>,
+    /// Mirrors of OCI registries by host: config.yaml's `oci_mirrors`.
+    pub oci_mirrors: std::collections::BTreeMap<String, Vec<url::Url>>,
     pub public_key: Option<String>,
     /// (name, source) of the registries to read, highest priority first.
     pub registries: Vec<(String, String)>,
@@ -94,6 +96,7 @@ impl Session {
             offline: settings.offline,
             http_policy,
             mirrors,
+            oci_mirrors: config.oci_mirrors.clone(),
             log_level: settings.log_level.unwrap_or(LogLevel::Warn),
         })
     }
@@ -151,6 +154,7 @@ impl Session {
     pub fn installer(&self) -> Result<Installer, Error> {
         let mut installer = Installer::new(&self.root, self.cache()?.root(), self.offline);
         installer.http_policy = self.http_policy;
+        installer.oci_mirrors = self.oci_mirrors.clone();
         Ok(installer)
     }
 

@@ -166,11 +166,7 @@ impl Request {
 }
 
 /// A body of `len` bytes of `path` from `offset`, streamed with its length declared.
-fn file_body(
-    path: &std::path::Path,
-    offset: u64,
-    len: u64,
-) -> io::Result<reqwest::blocking::Body> {
+fn file_body(path: &std::path::Path, offset: u64, len: u64) -> io::Result<reqwest::blocking::Body> {
     use std::io::Seek;
     let mut file = jrt_fs::open_regular(path)?;
     file.seek(io::SeekFrom::Start(offset))?;

@@ -20,6 +20,7 @@
 
 pub mod buffers;
 pub mod gzip;
+pub mod layer;
 pub mod ordered;
 pub mod tar_entries;
 
@@ -32,6 +33,7 @@ use std::path::{Component, Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::buffers::{Recycler, read_full};
+pub use crate::layer::extract_layer;
 
 /// Caps on what one package may contain.
 #[derive(Debug, Clone, Copy)]

@@ -166,3 +166,44 @@ fn apply<R: Read>(entry: &tar::Entry<'_, R>, pending: Pending) -> Result<Names, 
     let link = link.or_else(|| header.link_name_bytes().map(|b| b.into_owned()));
     Ok(Names { path, link })
 }
+
+/// Reads the members `wanted` (such as `manifest.yaml`) that sit directly under a package's
+/// top-level directory, each at most `cap` bytes, from the gzip-compressed tar `reader`.
+/// Other entries are skipped unread. The caller decides whether the package is trusted.
+pub fn top_members(
+    reader: impl Read,
+    wanted: &[&str],
+    cap: u64,
+) -> Result<std::collections::BTreeMap<String, Vec<u8>>, HeaderError> {
+    let mut found = std::collections::BTreeMap::new();
+    let mut archive = tar::Archive::new(crate::gzip::Decoder::new(reader));
+    let max_path = crate::Limits::default().max_path_len;
+    each(&mut archive, max_path, |entry, names| {
+        let parts: Vec<&[u8]> = names
+            .path
+            .split(|b| *b == b'/')
+            .filter(|p| !p.is_empty() && *p != b".")
+            .collect();
+        let [_, member] = parts.as_slice() else {
+            return Ok(());
+        };
+        let Some(name) = wanted.iter().find(|w| w.as_bytes() == *member) else {
+            return Ok(());
+        };
+        if !entry.header().entry_type().is_file() {
+            return Ok(());
+        }
+        if entry.size() > cap {
+            return Err(HeaderError::TooLong {
+                kind: "member",
+                size: entry.size(),
+                cap,
+            });
+        }
+        let mut bytes = Vec::new();
+        entry.read_to_end(&mut bytes)?;
+        found.insert(name.to_string(), bytes);
+        Ok::<_, HeaderError>(())
+    })?;
+    Ok(found)
+}

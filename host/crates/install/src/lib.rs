@@ -37,9 +37,9 @@ use serde::Serialize;
 
 use jrt_client::fetch::{self, FetchError, Store};
 use jrt_client::http::{Http, HttpError};
-use jrt_client::pin::Size;
+use jrt_client::pin::{Checksum, Size};
 use jrt_client::progress::Progress;
-use jrt_extract::{ExtractError, Limits};
+use jrt_extract::{ExtractError, Extracted, Limits};
 use jrt_fs::lock;
 use jrt_registry::Resolved;
 use jrt_registry::source::Registry;
@@ -94,6 +94,12 @@ pub enum InstallError {
         version: String,
         source: jrt_registry::source::UrlError,
     },
+    #[error("{name}@{version}: {source}")]
+    Oci {
+        name: String,
+        version: String,
+        source: Box<jrt_oci::OciError>,
+    },
     #[error("{name}@{version}: {message}")]
     Registry {
         name: String,
@@ -102,6 +108,69 @@ pub enum InstallError {
     },
     #[error(transparent)]
     Io(#[from] jrt_fs::IoError),
+}
+
+/// A failure while getting a package's bytes into staging, before the runtime's name is
+/// attached ([`Failure::about`]).
+#[derive(Debug, thiserror::Error)]
+pub enum Failure {
+    #[error(transparent)]
+    Fetch(FetchError),
+    #[error(transparent)]
+    Extract(ExtractError),
+    #[error(transparent)]
+    Oci(jrt_oci::OciError),
+    #[error("{0}")]
+    Registry(String),
+    #[error(transparent)]
+    Io(jrt_fs::IoError),
+}
+
+impl From<FetchError> for Failure {
+    fn from(e: FetchError) -> Self {
+        Failure::Fetch(e)
+    }
+}
+
+impl From<jrt_oci::OciError> for Failure {
+    fn from(e: jrt_oci::OciError) -> Self {
+        Failure::Oci(e)
+    }
+}
+
+impl From<jrt_fs::IoError> for Failure {
+    fn from(e: jrt_fs::IoError) -> Self {
+        Failure::Io(e)
+    }
+}
+
+impl Failure {
+    fn about(self, name: &str, version: &str) -> InstallError {
+        let (name, version) = (name.to_string(), version.to_string());
+        match self {
+            Failure::Fetch(e) => InstallError::Fetch {
+                name,
+                version,
+                source: Box::new(e),
+            },
+            Failure::Extract(source) => InstallError::Extract {
+                name,
+                version,
+                source,
+            },
+            Failure::Oci(e) => InstallError::Oci {
+                name,
+                version,
+                source: Box::new(e),
+            },
+            Failure::Registry(message) => InstallError::Registry {
+                name,
+                version,
+                message,
+            },
+            Failure::Io(e) => InstallError::Io(e),
+        }
+    }
 }
 
 fn drift_summary(d: &Drift) -> String {
@@ -145,6 +214,9 @@ pub struct Installer {
     pub limits: Limits,
     pub http_policy: jrt_client::http::Policy,
     http: OnceLock<Result<Http, HttpError>>,
+    /// Mirrors of OCI registries, by registry host (config.yaml's `oci_mirrors`).
+    pub oci_mirrors: std::collections::BTreeMap<String, Vec<url::Url>>,
+    oci: OnceLock<Result<jrt_oci::Client, String>>,
     /// Where download progress goes.
     pub progress: std::sync::Arc<dyn Progress>,
 }
@@ -160,6 +232,8 @@ impl Installer {
             limits: Limits::default(),
             http_policy: jrt_client::http::Policy::default(),
             http: OnceLock::new(),
+            oci_mirrors: Default::default(),
+            oci: OnceLock::new(),
             progress: std::sync::Arc::new(jrt_client::progress::Silent),
         }
     }
@@ -261,60 +335,14 @@ impl Installer {
         let tree = staging.path().join("tree");
         std::fs::create_dir(&tree).map_err(jrt_fs::io("cannot create", &tree))?;
 
-        let fetch_err = |source| InstallError::Fetch {
-            name: name.clone(),
-            version: version.clone(),
-            source: Box::new(source),
-        };
-        let http = if matches!(url.scheme(), "http" | "https") && !self.offline {
-            Some(self.http().map_err(|e| fetch_err(FetchError::Http(e)))?)
+        let label = format!("{name}@{version}");
+        let (extracted, downloaded) = if url.scheme() == "oci" {
+            self.unpack_oci(&url, checksum, platform, &tree, &label)
         } else {
-            None
-        };
-        let mut to_cache;
-        let mut attempt = 0;
-        let extracted = loop {
-            attempt += 1;
-            let opened = fetch::open(
-                &self.packages,
-                http,
-                &url,
-                checksum,
-                Size::Declared(size),
-                self.offline,
-            )
-            .map_err(fetch_err)?;
-            let from_cache = opened.cached;
-            to_cache = !from_cache;
-            let task = self.progress.task(&format!("{name}@{version}"), size);
-            let extracted = opened.verified(
-                url.as_str(),
-                Size::Declared(size),
-                checksum,
-                task.as_ref(),
-                |reader| jrt_extract::extract(reader, &tree, &self.limits),
-            );
-            task.finish(if matches!(extracted, Ok(Ok(_))) {
-                "unpacked"
-            } else {
-                "failed"
-            });
-            match extracted {
-                // A cache entry that no longer verifies (a crash can tear one) was removed by
-                // the check; fetch the package again, once, into a clean tree.
-                Err(_) if from_cache && attempt == 1 => {
-                    std::fs::remove_dir_all(&tree).map_err(jrt_fs::io("cannot clean", &tree))?;
-                    std::fs::create_dir(&tree).map_err(jrt_fs::io("cannot create", &tree))?;
-                }
-                other => break other,
-            }
-        };
-        let extracted = extracted.map_err(fetch_err)?;
-        let extracted = extracted.map_err(|source| InstallError::Extract {
-            name: name.clone(),
-            version: version.clone(),
-            source,
-        })?;
+            self.unpack(&url, checksum, size, &tree, &label)
+        }
+        .map_err(|e| e.about(&name, &version))?;
+        let to_cache = downloaded;
 
         let mut notes = Vec::new();
         let mut inferred_family = Vec::new();
@@ -400,6 +428,186 @@ impl Installer {
                 package_kind,
             )
         })
+    }
+
+    /// Downloads (or reads from the cache) one package file and extracts it into `tree`,
+    /// verified as it streams. Returns what was extracted and whether anything was
+    /// downloaded.
+    fn unpack(
+        &self,
+        url: &url::Url,
+        checksum: &Checksum,
+        size: u64,
+        tree: &Path,
+        label: &str,
+    ) -> Result<(Extracted, bool), Failure> {
+        let http = if matches!(url.scheme(), "http" | "https") && !self.offline {
+            Some(
+                self.http()
+                    .map_err(|e| Failure::Fetch(FetchError::Http(e)))?,
+            )
+        } else {
+            None
+        };
+        self.unpack_one(tree, label, size, None, |_| {
+            let opened = fetch::open(
+                &self.packages,
+                http,
+                url,
+                checksum,
+                Size::Declared(size),
+                self.offline,
+            )?;
+            Ok((opened, url.clone(), checksum.clone()))
+        })
+    }
+
+    /// Streams one verified download into `tree`: a whole package or a first layer, or with
+    /// `below` (what the layers under it extracted), a later layer applied on top. A cache
+    /// entry that no longer verifies (a crash can tear one) was removed by the check; it is
+    /// fetched again, once, into a clean tree.
+    fn unpack_one(
+        &self,
+        tree: &Path,
+        label: &str,
+        size: u64,
+        mut below: Option<Extracted>,
+        open: impl Fn(bool) -> Result<(fetch::Opened, url::Url, Checksum), Failure>,
+    ) -> Result<(Extracted, bool), Failure> {
+        let over = below.is_some();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let (opened, url, checksum) = open(attempt > 1)?;
+            let from_cache = opened.cached;
+            let task = self.progress.task(label, size);
+            let extracted = opened.verified(
+                url.as_str(),
+                Size::Declared(size),
+                &checksum,
+                task.as_ref(),
+                |reader| {
+                    if let Some(below) = below.take() {
+                        jrt_extract::extract_layer(reader, tree, &self.limits, below)
+                    } else {
+                        jrt_extract::extract(reader, tree, &self.limits)
+                    }
+                },
+            );
+            task.finish(if matches!(extracted, Ok(Ok(_))) {
+                "unpacked"
+            } else {
+                "failed"
+            });
+            match extracted {
+                Err(_) if from_cache && attempt == 1 && !over => {
+                    std::fs::remove_dir_all(tree).map_err(jrt_fs::io("cannot clean", tree))?;
+                    std::fs::create_dir(tree).map_err(jrt_fs::io("cannot create", tree))?;
+                }
+                Err(e) => return Err(Failure::Fetch(e)),
+                Ok(Err(e)) => return Err(Failure::Extract(e)),
+                Ok(Ok(x)) => return Ok((x, !from_cache)),
+            }
+        }
+    }
+
+    /// The OCI client, made on first use: jrt's HTTP policy, Docker's credentials, and the
+    /// configured registry mirrors.
+    pub fn oci(&self) -> Result<&jrt_oci::Client, Failure> {
+        let made = self.oci.get_or_init(|| {
+            let http = self.http().map_err(|e| e.to_string())?.clone();
+            let keychain =
+                jrt_oci::auth::Keychain::from_environment().map_err(|e| e.to_string())?;
+            Ok(jrt_oci::Client::new(
+                http,
+                keychain,
+                self.oci_mirrors.clone(),
+            ))
+        });
+        made.as_ref().map_err(|m| Failure::Registry(m.clone()))
+    }
+
+    /// Installs an OCI artifact pinned by digest (`oci://HOST/REPO@sha256:…`, the digest
+    /// being the entry's checksum): its manifest (this platform's, when it is an index),
+    /// then each layer in order, each verified by its digest; a layer already in the cache
+    /// is read from there.
+    fn unpack_oci(
+        &self,
+        url: &url::Url,
+        checksum: &Checksum,
+        platform: &str,
+        tree: &Path,
+        label: &str,
+    ) -> Result<(Extracted, bool), Failure> {
+        use jrt_oci::model::Document;
+        let loc = jrt_oci::Location::parse(url.as_str()).map_err(jrt_oci::OciError::from)?;
+        match &loc.reference {
+            Some(jrt_oci::Reference::Digest(d)) if d.0 == *checksum => {}
+            _ => {
+                return Err(Failure::Registry(format!(
+                    "{url} is not pinned by the digest {checksum} its entry gives: an OCI \
+                     package is named oci://HOST/REPO@<its checksum>"
+                )));
+            }
+        }
+        if self.offline {
+            return Err(Failure::Fetch(FetchError::Offline {
+                url: url.to_string(),
+            }));
+        }
+        let client = self.oci()?;
+        let fetched = client.manifest(&loc)?.ok_or_else(|| {
+            Failure::Registry(format!("{loc}: the registry has no such manifest"))
+        })?;
+        let manifest =
+            match fetched.document {
+                Document::Manifest(m) => m,
+                Document::Index(index) => {
+                    let offered: Vec<String> = index
+                        .manifests
+                        .iter()
+                        .filter_map(|d| jrt_oci::layout::platform_of(d).map(String::from))
+                        .collect();
+                    let chosen = index
+                    .manifests
+                    .iter()
+                    .find(|d| jrt_oci::layout::platform_of(d) == Some(platform))
+                    .ok_or_else(|| {
+                        Failure::Registry(format!(
+                            "{loc} has no package for platform {platform}; platforms offered: {}",
+                            if offered.is_empty() { "none".into() } else { offered.join(", ") }
+                        ))
+                    })?;
+                    let at = loc.at(jrt_oci::Reference::Digest(chosen.digest.clone()));
+                    match client.manifest(&at)?.map(|f| f.document) {
+                        Some(Document::Manifest(m)) => m,
+                        _ => {
+                            return Err(Failure::Registry(format!(
+                                "{at}: the index's entry for {platform} is not an image manifest"
+                            )));
+                        }
+                    }
+                }
+            };
+        let layers = jrt_oci::layout::check_manifest(&manifest)
+            .map_err(|m| Failure::Registry(format!("{loc}: {m}")))?;
+        let repo = jrt_oci::Location {
+            reference: None,
+            ..loc.clone()
+        };
+        let mut all: Option<Extracted> = None;
+        let mut downloaded = false;
+        for layer in &layers {
+            let (x, got) = self.unpack_one(tree, label, layer.size, all.take(), |_| {
+                let (opened, blob) =
+                    client.open_blob(&self.packages, &repo, layer, self.offline)?;
+                Ok((opened, blob, layer.digest.0.clone()))
+            })?;
+            downloaded |= got;
+            all = Some(x);
+        }
+        all.map(|x| (x, downloaded))
+            .ok_or_else(|| Failure::Registry(format!("{loc}: the manifest lists no layer")))
     }
 
     /// Removes staging directories of this runtime left by a killed run. Safe because the

@@ -602,44 +602,22 @@ pub fn manifest_of_package(
     size: u64,
     offline: bool,
 ) -> Result<Manifest, SetUpError> {
-    use std::io::Read;
     let size = jrt_client::pin::Size::Declared(size);
     let opened = jrt_client::fetch::open(cache, http, url, checksum, size, offline)?;
     let task =
         jrt_client::progress::Progress::task(&jrt_client::progress::Silent, "", size.limit());
     // Nothing from the package is trusted unless the whole package verifies.
     let found = opened.verified(url.as_str(), size, checksum, task.as_ref(), |reader| {
-        let mut found = None;
-        let mut archive = tar::Archive::new(jrt_extract::gzip::Decoder::new(reader));
-        let max_path = jrt_extract::Limits::default().max_path_len;
-        jrt_extract::tar_entries::each(&mut archive, max_path, |entry, names| {
-            let parts: Vec<&[u8]> = names
-                .path
-                .split(|b| *b == b'/')
-                .filter(|p| !p.is_empty())
-                .collect();
-            if parts.len() == 2 && parts[1] == b"manifest.yaml" {
-                let cap = jrt_input::caps::MAX_YAML_BYTES;
-                if entry.size() > cap {
-                    return Err(jrt_extract::tar_entries::HeaderError::TooLong {
-                        kind: "manifest.yaml",
-                        size: entry.size(),
-                        cap,
-                    });
-                }
-                let mut bytes = Vec::new();
-                entry
-                    .read_to_end(&mut bytes)
-                    .map_err(jrt_extract::tar_entries::HeaderError::from)?;
-                found = Some(bytes);
-            }
-            Ok::<_, jrt_extract::tar_entries::HeaderError>(())
-        })
+        jrt_extract::tar_entries::top_members(
+            reader,
+            &["manifest.yaml"],
+            jrt_input::caps::MAX_YAML_BYTES,
+        )
+        .map(|mut m| m.remove("manifest.yaml"))
         .map_err(|error| SetUpError::NotTarGz {
             url: url.to_string(),
             error,
-        })?;
-        Ok::<_, SetUpError>(found)
+        })
     })?;
     let bytes = found?.ok_or_else(|| SetUpError::NoManifestAtTop(url.to_string()))?;
     Ok(Manifest::parse(&bytes, Path::new("manifest.yaml"))?)

@@ -17,7 +17,10 @@ const MAX_CONFIG_BYTES: u64 = 1 << 20;
 /// What the user has for one registry.
 #[derive(Clone, PartialEq, Eq)]
 pub enum Credentials {
-    Basic { user: String, password: String },
+    Basic {
+        user: String,
+        password: String,
+    },
     /// An OAuth2 refresh token (`identitytoken`), exchanged at the realm for access tokens.
     Identity(String),
     /// A bearer token to send as it is (`registrytoken`).
@@ -318,10 +321,20 @@ mod tests {
                 password: "pass".into()
             })
         );
-        assert_eq!(k.get("ghcr.io"), Some(&Credentials::Identity("refresh".into())));
-        assert_eq!(k.get("127.0.0.1:5000"), Some(&Credentials::Registry("tok".into())));
+        assert_eq!(
+            k.get("ghcr.io"),
+            Some(&Credentials::Identity("refresh".into()))
+        );
+        assert_eq!(
+            k.get("127.0.0.1:5000"),
+            Some(&Credentials::Registry("tok".into()))
+        );
         assert_eq!(k.get("empty.example"), None);
-        assert!(k.helper_note("gcr.io").unwrap().contains("docker-credential-gcloud"));
+        assert!(
+            k.helper_note("gcr.io")
+                .unwrap()
+                .contains("docker-credential-gcloud")
+        );
         assert!(Keychain::parse(br#"{"auths":{"x":{"auth":"%%%"}}}"#).is_err());
         assert_eq!(
             format!("{:?}", k.get("index.docker.io").unwrap()),

@@ -104,6 +104,9 @@ impl Endpoint {
 /// The distribution client.
 pub struct Client {
     http: Http,
+    /// For mirrors: one retry, not the registry's five, so a node whose mirror is down
+    /// falls back to the registry in a moment (a cut blob is still resumed once).
+    mirror_http: Http,
     keychain: Keychain,
     /// Mirror base URLs by registry host, tried in order before the host itself.
     mirrors: BTreeMap<String, Vec<Url>>,
@@ -111,6 +114,16 @@ pub struct Client {
     tokens: Mutex<HashMap<(String, String), Option<String>>>,
     /// Blobs larger than this go up in chunks of this size (PATCH); others in one PUT.
     pub chunk_size: u64,
+}
+
+// Tokens are secrets: never in a debug print.
+impl std::fmt::Debug for Client {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Client")
+            .field("mirrors", &self.mirrors)
+            .field("chunk_size", &self.chunk_size)
+            .finish_non_exhaustive()
+    }
 }
 
 /// The result of asking a registry to mount a blob from another repository.
@@ -134,8 +147,14 @@ impl Client {
     /// A client over `http` with Docker's credentials and `mirrors` (registry host → mirror
     /// base URLs, as containerd's `hosts.toml` lists them).
     pub fn new(http: Http, keychain: Keychain, mirrors: BTreeMap<String, Vec<Url>>) -> Client {
+        let mirror_http = Http::new(jrt_client::http::Policy {
+            attempts: 2,
+            ..*http.policy()
+        })
+        .unwrap_or_else(|_| http.clone());
         Client {
             http,
+            mirror_http,
             keychain,
             mirrors: mirrors
                 .into_iter()
@@ -213,6 +232,14 @@ impl Client {
 
     /// Sends `req` with the endpoint's cached credentials for `scopes`; a 401 is answered
     /// once by its challenge, and the request sent again.
+    fn http_for(&self, ep: &Endpoint) -> &Http {
+        if ep.mirror_of.is_some() {
+            &self.mirror_http
+        } else {
+            &self.http
+        }
+    }
+
     fn send(&self, ep: &Endpoint, req: Request, scopes: &[String]) -> Result<Response, OciError> {
         let with = |value: &Option<String>| {
             let mut r = req.clone();
@@ -223,13 +250,14 @@ impl Client {
         };
         let cached = self.cached(ep, scopes);
         let first = with(&cached.clone().flatten());
-        let (resp, _) = self.http.send(&first).map_err(OciError::Http)?;
+        let http = self.http_for(ep);
+        let (resp, _) = http.send(&first).map_err(OciError::Http)?;
         if resp.status() != reqwest::StatusCode::UNAUTHORIZED {
             return Ok(resp);
         }
         let value = self.answer(ep, &resp, scopes)?;
         self.remember(ep, scopes, Some(value.clone()));
-        let (resp, _) = self.http.send(&with(&Some(value))).map_err(OciError::Http)?;
+        let (resp, _) = http.send(&with(&Some(value))).map_err(OciError::Http)?;
         if resp.status() == reqwest::StatusCode::UNAUTHORIZED {
             return Err(OciError::Auth {
                 url: req.url.to_string(),
@@ -244,7 +272,12 @@ impl Client {
     }
 
     /// The `Authorization` value that answers a 401's challenge.
-    fn answer(&self, ep: &Endpoint, resp: &Response, scopes: &[String]) -> Result<String, OciError> {
+    fn answer(
+        &self,
+        ep: &Endpoint,
+        resp: &Response,
+        scopes: &[String],
+    ) -> Result<String, OciError> {
         let url = resp.url().to_string();
         let auth_err = |message: String| OciError::Auth {
             url: url.clone(),
@@ -264,7 +297,9 @@ impl Client {
             .get(header::WWW_AUTHENTICATE)
             .and_then(|v| v.to_str().ok())
             .and_then(Challenge::parse)
-            .ok_or_else(|| auth_err("its 401 has no Bearer or Basic challenge jrt can answer".into()))?;
+            .ok_or_else(|| {
+                auth_err("its 401 has no Bearer or Basic challenge jrt can answer".into())
+            })?;
         match challenge {
             Challenge::Basic => match creds {
                 Some(Credentials::Basic { user, password }) => {
@@ -329,7 +364,10 @@ impl Client {
             }
         };
         if let Some(Credentials::Basic { user, password }) = creds {
-            req = req.header(header::AUTHORIZATION, Credentials::basic_header(user, password));
+            req = req.header(
+                header::AUTHORIZATION,
+                Credentials::basic_header(user, password),
+            );
         }
         let shown = realm.to_string();
         let (resp, _) = self.http.send(&req).map_err(OciError::Http)?;
@@ -482,7 +520,7 @@ impl Client {
                 .unwrap_or_default();
             let opened = jrt_client::fetch::open_with(
                 store,
-                Some(&self.http),
+                Some(self.http_for(ep)),
                 &url,
                 &auth,
                 checksum,
@@ -575,7 +613,9 @@ impl Client {
         } else {
             Payload::Bytes(Vec::new())
         };
-        let req = Request::new(Method::PUT, at).headers(vec![octets]).body(body);
+        let req = Request::new(Method::PUT, at)
+            .headers(vec![octets])
+            .body(body);
         success(self.send(&ep, req, &scopes)?)?;
         Ok(())
     }
@@ -689,7 +729,10 @@ fn error_detail(resp: Response) -> String {
         .map(|e| format!("{}: {}", e.code, e.message))
         .collect::<Vec<_>>()
         .join("; ");
-    jrt_input::display::one_line(&text).chars().take(300).collect()
+    jrt_input::display::one_line(&text)
+        .chars()
+        .take(300)
+        .collect()
 }
 
 /// Reads a response of at most `cap` bytes, under the download deadline.
@@ -787,7 +830,10 @@ mod tests {
         let eps = client.readers(&loc);
         assert_eq!(eps.len(), 2);
         assert_eq!(
-            eps[0].url("v2/joblet/python-3.11/tags/list").unwrap().as_str(),
+            eps[0]
+                .url("v2/joblet/python-3.11/tags/list")
+                .unwrap()
+                .as_str(),
             "http://127.0.0.1:30020/v2/joblet/python-3.11/tags/list?ns=ghcr.io"
         );
         assert_eq!(

@@ -3,6 +3,10 @@
 //! annotation) and one for the source package. A manifest's `artifactType` is jrt's own,
 //! its config blob carries the runtime's manifest.yaml, runtime.yml and versions.lock, and
 //! its layers are plain `tar+gzip` (jrt's indexed gzip is plain gzip), applied in order.
+//!
+//! The index itself carries no `artifactType` (an image-spec 1.1 field): tools built on
+//! older image libraries, such as Debian's skopeo 1.9, rewrite an index holding one and so
+//! change its digest; jrt finds its entries by their annotations instead.
 
 use std::collections::BTreeMap;
 
@@ -70,7 +74,12 @@ pub fn oci_platform(id: &str) -> Option<Platform> {
 }
 
 /// The manifest of one package: its config and its layers, in the order they apply.
-pub fn manifest(config: &Config, config_digest: &Digest, config_size: u64, layers: Vec<Descriptor>) -> Manifest {
+pub fn manifest(
+    config: &Config,
+    config_digest: &Digest,
+    config_size: u64,
+    layers: Vec<Descriptor>,
+) -> Manifest {
     Manifest {
         schema_version: 2,
         media_type: Some(model::MANIFEST_TYPE.into()),
@@ -112,7 +121,7 @@ pub fn index_entry(config: &Config, manifest_digest: &Digest, manifest_size: u64
         media_type: model::MANIFEST_TYPE.into(),
         digest: manifest_digest.clone(),
         size: manifest_size,
-        artifact_type: Some(ARTIFACT_TYPE.into()),
+        artifact_type: None,
         platform: if config.platform == SOURCE {
             None
         } else {
@@ -124,7 +133,9 @@ pub fn index_entry(config: &Config, manifest_digest: &Digest, manifest_size: u64
 
 /// The platform (or `source`) an index entry stands for.
 pub fn platform_of(desc: &Descriptor) -> Option<&str> {
-    desc.annotations.get(PLATFORM_ANNOTATION).map(String::as_str)
+    desc.annotations
+        .get(PLATFORM_ANNOTATION)
+        .map(String::as_str)
 }
 
 /// A version's index: `entries` sorted by platform, so the same packages always make the
@@ -134,7 +145,7 @@ pub fn index(mut entries: Vec<Descriptor>) -> Index {
     Index {
         schema_version: 2,
         media_type: Some(model::INDEX_TYPE.into()),
-        artifact_type: Some(ARTIFACT_TYPE.into()),
+        artifact_type: None,
         manifests: entries,
         annotations: BTreeMap::new(),
     }
@@ -188,6 +199,44 @@ pub fn replace(existing: &Index, entries: &[Descriptor]) -> Index {
         .collect();
     all.extend(entries.iter().cloned());
     index(all)
+}
+
+/// Layers one runtime may have (its base's, its own, and a few more).
+pub const MAX_LAYERS: usize = 16;
+
+/// Media types of layers jrt applies: OCI's gzip tar, and Docker's name for the same.
+const LAYER_TYPES: [&str; 2] = [
+    LAYER_TYPE,
+    "application/vnd.docker.image.rootfs.diff.tar.gzip",
+];
+
+/// Checks that `manifest` is a jrt package and returns its layers, in the order they apply.
+pub fn check_manifest(manifest: &Manifest) -> Result<Vec<Descriptor>, String> {
+    if manifest.artifact_type.as_deref() != Some(ARTIFACT_TYPE)
+        && manifest.config.media_type != CONFIG_TYPE
+    {
+        return Err(format!(
+            "it is not a jrt runtime (artifactType {}, config {}; jrt pushes {ARTIFACT_TYPE})",
+            manifest.artifact_type.as_deref().unwrap_or("none"),
+            jrt_input::display::one_line(&manifest.config.media_type)
+        ));
+    }
+    if manifest.layers.is_empty() || manifest.layers.len() > MAX_LAYERS {
+        return Err(format!(
+            "it has {} layers; a runtime has 1 to {MAX_LAYERS}",
+            manifest.layers.len()
+        ));
+    }
+    for l in &manifest.layers {
+        if !LAYER_TYPES.contains(&l.media_type.as_str()) {
+            return Err(format!(
+                "its layer {} is of type {}, not a gzip-compressed tar",
+                l.digest,
+                jrt_input::display::one_line(&l.media_type)
+            ));
+        }
+    }
+    Ok(manifest.layers.clone())
 }
 
 #[cfg(test)]

@@ -83,26 +83,28 @@ impl<'de> Deserialize<'de> for Digest {
     }
 }
 
-/// What a descriptor points at.
+/// What a descriptor points at. Fields are in the order of the image spec's own Go types,
+/// so a tool that reads and writes an index again (skopeo's `copy --preserve-digests`)
+/// writes the same bytes.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Descriptor {
     pub media_type: String,
     pub digest: Digest,
     pub size: u64,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub artifact_type: Option<String>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub platform: Option<Platform>,
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub annotations: BTreeMap<String, String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<Platform>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub artifact_type: Option<String>,
 }
 
-/// An index entry's platform.
+/// An index entry's platform (fields in the Go type's order, as for [`Descriptor`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Platform {
-    pub os: String,
     pub architecture: String,
+    pub os: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub variant: Option<String>,
 }
@@ -229,10 +231,17 @@ mod tests {
         let m = format!(
             r#"{{"schemaVersion":2,"mediaType":"{MANIFEST_TYPE}","config":{{"mediaType":"x","digest":"{d}","size":1}},"layers":[]}}"#
         );
-        assert!(matches!(Document::parse(m.as_bytes(), None), Ok(Document::Manifest(_))));
+        assert!(matches!(
+            Document::parse(m.as_bytes(), None),
+            Ok(Document::Manifest(_))
+        ));
         let i = format!(r#"{{"schemaVersion":2,"manifests":[]}}"#);
-        assert!(matches!(Document::parse(i.as_bytes(), Some(INDEX_TYPE)), Ok(Document::Index(_))));
-        let bad = r#"{"schemaVersion":2,"manifests":[{"mediaType":"x","digest":"sha256:zz","size":1}]}"#;
+        assert!(matches!(
+            Document::parse(i.as_bytes(), Some(INDEX_TYPE)),
+            Ok(Document::Index(_))
+        ));
+        let bad =
+            r#"{"schemaVersion":2,"manifests":[{"mediaType":"x","digest":"sha256:zz","size":1}]}"#;
         let e = Document::parse(bad.as_bytes(), None).unwrap_err();
         assert!(e.path.contains("manifests[0].digest"), "{e}");
         let big = vec![b' '; (MAX_MANIFEST_BYTES + 1) as usize];

@@ -57,7 +57,9 @@ impl Location {
             .split_once('/')
             .ok_or_else(|| err("it names no repository after the host"))?;
         if !is_host(host) {
-            return Err(err("the host is not a host name or address with an optional port"));
+            return Err(err(
+                "the host is not a host name or address with an optional port",
+            ));
         }
         let path = path.trim_end_matches('/');
         let (repository, reference) = if let Some((repo, digest)) = path.split_once('@') {
@@ -148,7 +150,9 @@ fn is_host(host: &str) -> bool {
                     && label.len() <= 63
                     && !label.starts_with('-')
                     && !label.ends_with('-')
-                    && label.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && label
+                        .bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b == b'-')
             })
     };
     port_ok && name_ok
@@ -234,7 +238,10 @@ mod tests {
         assert_eq!(l.registry_url().as_str(), "https://ghcr.io/");
         let d = "a".repeat(64);
         let l = Location::parse(&format!("oci://ghcr.io/joblet/python-3.11@sha256:{d}")).unwrap();
-        assert_eq!(l.to_string(), format!("oci://ghcr.io/joblet/python-3.11@sha256:{d}"));
+        assert_eq!(
+            l.to_string(),
+            format!("oci://ghcr.io/joblet/python-3.11@sha256:{d}")
+        );
         assert_eq!(
             l.child("x").unwrap().repository,
             "joblet/python-3.11/x",
@@ -262,7 +269,12 @@ mod tests {
             assert!(Location::parse(bad).is_err(), "{bad} parsed");
         }
         let long = format!("oci://ghcr.io/{}", "a".repeat(300));
-        assert!(Location::parse(&long).unwrap_err().to_string().contains("255"));
+        assert!(
+            Location::parse(&long)
+                .unwrap_err()
+                .to_string()
+                .contains("255")
+        );
     }
 
     #[test]

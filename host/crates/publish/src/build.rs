@@ -39,6 +39,8 @@ pub enum BuildError {
         version: String,
         reason: Box<jrt_install::source::SetUpError>,
     },
+    #[error("its base {base}: {message}")]
+    Base { base: String, message: String },
     #[error(transparent)]
     Io(#[from] jrt_fs::IoError),
 }
@@ -55,6 +57,13 @@ pub struct Built {
     pub size: u64,
     /// The prebuilt tree's versions.lock, copied beside the package.
     pub versions_lock: Option<PathBuf>,
+    /// For a runtime with a `base`: its `.layers.json` (the base's package, then this
+    /// runtime's own layer), for `jrt push`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layers: Option<PathBuf>,
+    /// The size of this runtime's own layer, when it has one.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub layer_size: Option<u64>,
 }
 
 /// Reads the runtime directory's manifest and checks its name against the directory's.
@@ -76,7 +85,7 @@ pub fn manifest_of(dir: &Path) -> Result<Manifest, BuildError> {
 }
 
 /// Packs `tree` as `<out>/<file>` through a temporary file, returning its sha256 and size.
-fn write_package(
+pub(crate) fn write_package(
     out: &Path,
     file: &str,
     pack: impl FnOnce(&mut std::fs::File) -> std::io::Result<()>,
@@ -119,6 +128,8 @@ pub fn source(dir: &Path, out: &Path) -> Result<Built, BuildError> {
         sha256,
         size,
         versions_lock: None,
+        layers: None,
+        layer_size: None,
     })
 }
 
@@ -177,6 +188,33 @@ pub fn prebuilt(
     let lock_bytes =
         std::fs::read(tree.join("versions.lock")).map_err(jrt_fs::io("cannot read", tree))?;
     jrt_fs::write_atomic(&lock, &lock_bytes).map_err(jrt_fs::io("cannot write", &lock))?;
+    let layered = match base_of(&manifest)? {
+        None => None,
+        Some((base_name, base_version)) => {
+            let base = format!("{base_name}@{base_version}");
+            let base_package = out.join(format!("{base_name}-{base_version}-{platform}.tar.gz"));
+            if !base_package.is_file() {
+                return Err(BuildError::Base {
+                    base,
+                    message: format!(
+                        "its prebuilt package {} is not there: build the base first, into the \
+                         same --out",
+                        base_package.display()
+                    ),
+                });
+            }
+            Some(crate::layers::write(
+                tree,
+                &manifest.name,
+                &manifest.version,
+                &platform,
+                &base,
+                &base_package,
+                out,
+                &stem,
+            )?)
+        }
+    };
     Ok(Built {
         name: manifest.name,
         version: manifest.version,
@@ -185,5 +223,22 @@ pub fn prebuilt(
         sha256,
         size,
         versions_lock: Some(lock),
+        layer_size: layered.as_ref().map(|(_, size)| *size),
+        layers: layered.map(|(path, _)| path),
     })
+}
+
+/// The manifest's `base: NAME@VERSION`, checked.
+fn base_of(manifest: &Manifest) -> Result<Option<(String, String)>, BuildError> {
+    let Some((_, value)) = manifest.fields.iter().find(|(k, _)| k == "base") else {
+        return Ok(None);
+    };
+    let text = value.as_str().unwrap_or_default();
+    crate::layers::parse_base(text)
+        .map(Some)
+        .ok_or_else(|| BuildError::Base {
+            base: jrt_input::display::one_line(text).into_owned(),
+            message: "`base` must be NAME@VERSION, an exact version (such as python-3.11@1.3.4)"
+                .into(),
+        })
 }

@@ -24,6 +24,9 @@ pub enum Source {
     File(PathBuf),
     /// A directory of runtime sources (`<dir>/<name>/manifest.yaml`), packed on the fly.
     Sources(PathBuf),
+    /// An OCI registry namespace (`oci://HOST/NAMESPACE`): runtime `<name>` is the repository
+    /// `NAMESPACE/<name>`, each version a tag (read on demand by [`crate::oci`]).
+    Oci(jrt_oci::Location),
 }
 
 /// A source that cannot be used.
@@ -46,6 +49,14 @@ pub enum SourceError {
          key is configured"
     )]
     Unsignable(String),
+    #[error(
+        "registry {0} is an OCI namespace, whose tags a registry.json signature cannot cover, \
+         and a public key is configured: list its artifacts by digest (oci://HOST/REPO@sha256:…) \
+         in a signed registry.json instead"
+    )]
+    UnsignableOci(String),
+    #[error(transparent)]
+    Location(#[from] jrt_oci::reference::LocationError),
 }
 
 /// A `download_url` that cannot be used.
@@ -119,6 +130,15 @@ fn is_owner_repo(text: &str) -> bool {
 impl Source {
     /// Parses a registry source as the user wrote it.
     pub fn parse(text: &str) -> Result<Source, SourceError> {
+        if text.starts_with("oci://") {
+            let location = jrt_oci::Location::parse(text)?;
+            if location.reference.is_some() {
+                return Err(SourceError::Unrecognised(format!(
+                    "{text} (an OCI registry source is a namespace, without a tag or digest)"
+                )));
+            }
+            return Ok(Source::Oci(location));
+        }
         if is_owner_repo(text) && !Path::new(text).exists() {
             return Source::parse(&format!("https://github.com/{text}"));
         }
@@ -168,6 +188,7 @@ impl Source {
             Source::Url(u) => Some(u.clone()),
             Source::File(p) => Url::from_file_path(p).ok(),
             Source::Sources(p) => Url::from_directory_path(p).ok(),
+            Source::Oci(_) => None,
         }
     }
 
@@ -176,6 +197,7 @@ impl Source {
         match self {
             Source::Url(u) => u.to_string(),
             Source::File(p) | Source::Sources(p) => p.display().to_string(),
+            Source::Oci(l) => l.to_string(),
         }
     }
 }

@@ -176,6 +176,33 @@ fn yanked_note(yanked: &[String]) -> String {
     }
 }
 
+/// Which of `versions` (each with whether it is yanked) `spec` picks: the highest that
+/// matches; yanked ones only by exact version, pre-releases only when asked for.
+pub fn choose(spec: &Spec, versions: &[(Version, bool)]) -> Result<usize, ResolveError> {
+    let mut order: Vec<usize> = (0..versions.len()).collect();
+    order.sort_by(|a, b| versions[*b].0.cmp(&versions[*a].0));
+    let chosen = order.iter().copied().find(|i| {
+        let (v, yanked) = &versions[*i];
+        match &spec.req {
+            VersionReq::Latest => !yanked && v.pre.is_empty(),
+            VersionReq::Exact(want) => v == want,
+            VersionReq::Req(req, _) => !yanked && req.matches(v),
+        }
+    });
+    if let Some(i) = chosen {
+        return Ok(i);
+    }
+    let (yanked, available): (Vec<usize>, Vec<usize>) =
+        order.iter().rev().partition(|i| versions[**i].1);
+    let show = |l: Vec<usize>| l.iter().map(|i| versions[*i].0.to_string()).collect();
+    Err(ResolveError::NoMatchingVersion {
+        name: spec.name.clone(),
+        req: spec.req.to_string(),
+        available: show(available),
+        yanked: show(yanked),
+    })
+}
+
 /// Resolves `spec` for `platform` against `registries`, highest priority first.
 pub fn resolve(
     spec: &Spec,
@@ -200,29 +227,12 @@ pub fn resolve(
     };
 
     // Keys were checked to be semver when the index was parsed.
-    let mut parsed: Vec<(Version, &Entry)> = versions
+    let parsed: Vec<(Version, &Entry)> = versions
         .iter()
         .filter_map(|(k, e)| Version::parse(k).ok().map(|v| (v, e)))
         .collect();
-    parsed.sort_by(|a, b| b.0.cmp(&a.0));
-
-    let chosen = parsed.iter().find(|(v, e)| match &spec.req {
-        VersionReq::Latest => !e.yanked && v.pre.is_empty(),
-        VersionReq::Exact(want) => v == want,
-        VersionReq::Req(req, _) => !e.yanked && req.matches(v),
-    });
-    let Some((version, entry)) = chosen else {
-        let (yanked, available): (Vec<_>, Vec<_>) = parsed.iter().partition(|(_, e)| e.yanked);
-        let show =
-            |l: Vec<&(Version, &Entry)>| l.iter().rev().map(|(v, _)| v.to_string()).collect();
-        return Err(ResolveError::NoMatchingVersion {
-            name: spec.name.clone(),
-            req: spec.req.to_string(),
-            available: show(available),
-            yanked: show(yanked),
-        });
-    };
-
+    let flags: Vec<(Version, bool)> = parsed.iter().map(|(v, e)| (v.clone(), e.yanked)).collect();
+    let (version, entry) = &parsed[choose(spec, &flags)?];
     let artifact = entry
         .artifacts
         .get(platform)

@@ -1,0 +1,348 @@
+//! Runtimes through an OCI registry: the CNCF distribution registry as Debian packages it
+//! (started here on 127.0.0.1), `skopeo` as the independent OCI client, and jrt pushing and
+//! installing; a runtime built on a base shares the base's layer, and a node that has the base
+//! downloads only the runtime's own layer. Faults: a cut blob (resumed), a blob with a wrong
+//! digest, a mirror that is down, a manifest over the cap, a platform the index lacks;
+//! basic auth from Docker's config.json, and GHCR's anonymous bearer-token flow.
+
+mod common;
+#[path = "common/oci.rs"]
+mod oci;
+#[path = "common/packages.rs"]
+mod packages;
+#[path = "common/python.rs"]
+mod python;
+#[path = "common/server.rs"]
+mod server;
+#[path = "common/tarball.rs"]
+mod tarball;
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use tarball::{dir, file};
+
+/// What GitHub serves, under this prefix, comes from the test's mirror instead.
+const GITHUB: &str = "https://github.com/";
+
+fn host_platform() -> &'static str {
+    if cfg!(target_arch = "aarch64") {
+        "ubuntu-arm64"
+    } else {
+        "ubuntu-amd64"
+    }
+}
+
+/// `jrt` with a clean environment, root `<d>/<root>`, cache `<d>/cache`.
+fn jrt(d: &Path, root: &str) -> Command {
+    let mut cmd = Command::new(assert_cmd::cargo::cargo_bin("jrt"));
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .env("HOME", d)
+        .current_dir(d)
+        .arg("--root")
+        .arg(d.join(root))
+        .arg("--cache-dir")
+        .arg(common::cache_with_compiled(d));
+    cmd
+}
+
+/// Runs `cmd`, asserting success; returns stdout.
+fn ok(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{cmd:?} failed: {text}");
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Runs `cmd`, asserting failure; returns stdout and stderr.
+fn fails(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(!out.status.success(), "{cmd:?} succeeded: {text}");
+    text
+}
+
+fn skopeo(args: &[&str]) -> Vec<u8> {
+    let out = Command::new("skopeo")
+        .args(args)
+        .output()
+        .expect("skopeo runs: .ci/run installs it");
+    assert!(
+        out.status.success(),
+        "skopeo {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    out.stdout
+}
+
+/// The sha256 digest of what skopeo reads at `docker://<reference>`.
+fn skopeo_digest(reference: &str) -> String {
+    let raw = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{reference}"),
+    ]);
+    format!("sha256:{}", packages::sha256(&raw))
+}
+
+/// The repo's python-3.11 manifest, pinned to the test's CPython build (through the mirror)
+/// and to exactly the host's python version; `name`, `version` and `extra` lines replace or
+/// add to it.
+fn python_runtime(d: &Path, name: &str, version: &str, extra: &str, build_sha: &str) -> PathBuf {
+    let py = python::host_version();
+    let text = std::fs::read_to_string(
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtimes/python-3.11/manifest.yaml"),
+    )
+    .unwrap();
+    let path = standalone_path(&py);
+    let mut out = String::new();
+    for line in text.lines() {
+        let line = if line.starts_with("name:") {
+            format!("name: {name}")
+        } else if line.starts_with("version:") {
+            format!("version: {version}")
+        } else if line.starts_with("python_version:") {
+            format!("python_version: {py}")
+        } else if line.starts_with("allow_host_interpreter:") {
+            "allow_host_interpreter: false".into()
+        } else if line.starts_with("  amd64: ") || line.starts_with("  arm64: ") {
+            format!("{}{GITHUB}{path}#sha256={build_sha}", &line[..9])
+        } else {
+            line.to_string()
+        };
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(extra);
+    let rt = d.join("runtimes").join(name);
+    std::fs::create_dir_all(&rt).unwrap();
+    std::fs::write(rt.join("manifest.yaml"), out).unwrap();
+    rt
+}
+
+fn standalone_path(version: &str) -> String {
+    let arch = if cfg!(target_arch = "aarch64") {
+        "aarch64"
+    } else {
+        "x86_64"
+    };
+    format!(
+        "indygreg/python-build-standalone/releases/download/20240107/\
+         cpython-{version}+20240107-{arch}-unknown-linux-gnu-install_only.tar.gz"
+    )
+}
+
+fn json(text: &str) -> serde_json::Value {
+    serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
+}
+
+#[test]
+fn python_and_a_runtime_on_it_go_through_an_oci_registry_sharing_the_base_layer() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let registry = oci::Registry::start();
+    let platform = host_platform();
+
+    // The interpreter build through a mirror of GitHub; pip from a local wheel directory.
+    let server = server::Server::start();
+    let build = d.join("python.tar.gz");
+    let build_sha = python::standalone_build(&build);
+    let py = python::host_version();
+    server.put(
+        &format!("mirror/{}", standalone_path(&py)),
+        std::fs::read(&build).unwrap(),
+    );
+    let wheels = d.join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    for entry in std::fs::read_dir(common::testdata().join("pip/wheels"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(entry.path(), wheels.join(entry.file_name())).unwrap();
+    }
+    let demo_sha = python::wheel(
+        &wheels,
+        "jrtdemo",
+        "1.0.0",
+        "jrtdemo",
+        "__version__ = '1.0.0'\n",
+        &[],
+    );
+    let base = python_runtime(d, "python-3.11", "1.3.4", "", &build_sha);
+    let extra = python_runtime(
+        d,
+        "py-extra",
+        "1.0.0",
+        &format!("  - jrtdemo==1.0.0 --hash=sha256:{demo_sha}\nbase: python-3.11@1.3.4\n"),
+        &build_sha,
+    );
+    let with_env = |mut cmd: Command| {
+        cmd.env("JRT_MIRROR", format!("{GITHUB}={}", server.url("mirror/")))
+            .env("PIP_NO_INDEX", "1")
+            .env("PIP_FIND_LINKS", &wheels);
+        cmd
+    };
+    let built = json(&ok(with_env(jrt(d, "build-root"))
+        .args([
+            "--json",
+            "build",
+            "--prebuilt",
+            "--platform",
+            platform,
+            "--out",
+            "dist",
+        ])
+        .arg(&base)
+        .arg(&extra)));
+    let full_extra = built[1]["size"].as_u64().unwrap();
+    let own_layer = built[1]["layer_size"].as_u64().unwrap();
+    let layers_file = d.join(built[1]["layers"].as_str().unwrap());
+    assert!(
+        own_layer * 5 < full_extra,
+        "py-extra's own layer is {own_layer} bytes of its {full_extra}"
+    );
+    let described = json(&std::fs::read_to_string(&layers_file).unwrap());
+    let base_layer = described["layers"][0]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let extra_layer = described["layers"][1]["digest"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    assert_eq!(
+        base_layer,
+        format!("sha256:{}", built[0]["sha256"].as_str().unwrap())
+    );
+
+    // Push: the base's package, then the runtime on it (its base layer mounted, not sent).
+    let ns = registry.oci("joblet");
+    let base_pkg = d.join(built[0]["path"].as_str().unwrap());
+    let pushed = json(&ok(jrt(d, "root")
+        .args(["--json", "push"])
+        .arg(&base_pkg)
+        .arg(&layers_file)
+        .arg(&ns)));
+    let row = |name: &str| {
+        pushed
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|r| r["name"] == name)
+            .unwrap()
+            .clone()
+    };
+    assert_eq!(row("python-3.11")["action"], "pushed");
+    assert_eq!(row("py-extra")["blobs_mounted"], 1, "{pushed}");
+    assert_eq!(row("py-extra")["blobs_uploaded"], 1, "{pushed}");
+    // Again: nothing changes, nothing is sent.
+    let again = json(&ok(jrt(d, "root")
+        .args(["--json", "push"])
+        .arg(&base_pkg)
+        .arg(&layers_file)
+        .arg(&ns)));
+    assert!(
+        again
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|r| r["action"] == "unchanged"),
+        "{again}"
+    );
+
+    // skopeo reads what jrt wrote, and copies it with its digests unchanged.
+    let host = &registry.host;
+    for (name, tag) in [("python-3.11", "1.3.4"), ("py-extra", "1.0.0")] {
+        assert_eq!(
+            skopeo_digest(&format!("{host}/joblet/{name}:{tag}")),
+            row(name)["digest"].as_str().unwrap(),
+            "{name}"
+        );
+        skopeo(&[
+            "copy",
+            "--all",
+            "--preserve-digests",
+            "--src-tls-verify=false",
+            "--dest-tls-verify=false",
+            &format!("docker://{host}/joblet/{name}:{tag}"),
+            &format!("docker://{host}/copied/{name}:{tag}"),
+        ]);
+        assert_eq!(
+            skopeo_digest(&format!("{host}/copied/{name}:{tag}")),
+            row(name)["digest"].as_str().unwrap(),
+            "skopeo's copy of {name}"
+        );
+    }
+
+    // Install from the registry on a fresh node: the base, then the runtime on it, whose
+    // base layer is already in the cache and is not downloaded again.
+    let install = |root: &str, ns: &str, spec: &str| {
+        let mut cmd = jrt(d, root);
+        cmd.args(["--registry", ns, "install", spec, "--platform", platform]);
+        ok(&mut cmd)
+    };
+    // (skopeo's copies read blobs too: count from here.)
+    let gets = |repo: &str, digest: &str| registry.blob_gets(repo, digest);
+    let base_before = gets("joblet/python-3.11", &base_layer);
+    install("root", &ns, "python-3.11");
+    assert_eq!(gets("joblet/python-3.11", &base_layer) - base_before, 1);
+    let before = registry.all_blob_gets();
+    let (own_before, shared_before) = (
+        gets("joblet/py-extra", &extra_layer),
+        gets("joblet/py-extra", &base_layer),
+    );
+    install("root", &ns, "py-extra");
+    assert_eq!(gets("joblet/py-extra", &extra_layer) - own_before, 1);
+    assert_eq!(
+        gets("joblet/py-extra", &base_layer) - shared_before,
+        0,
+        "the base layer came again"
+    );
+    assert_eq!(
+        registry.all_blob_gets() - before,
+        1,
+        "blobs other than its own layer"
+    );
+
+    let run = |root: &str, name: &str, code: &str| {
+        ok(jrt(d, root).args(["--registry", &ns, "run", name, "--", "python3", "-c", code]))
+    };
+    let v = run(
+        "root",
+        "python-3.11",
+        "import platform; print(platform.python_version())",
+    );
+    assert_eq!(v.trim(), py);
+    let v = run(
+        "root",
+        "py-extra",
+        "import jrtdemo, pip; print(jrtdemo.__version__, pip.__version__)",
+    );
+    assert_eq!(v.trim(), "1.0.0 23.3.1");
+    ok(jrt(d, "root").args(["--registry", &ns, "verify", "python-3.11", "py-extra"]));
+    let receipt = std::fs::read_to_string(d.join("root/py-extra/1.0.0/.jrt/receipt.json")).unwrap();
+    assert!(
+        receipt.contains(&format!("oci://{host}/joblet/py-extra@sha256:")),
+        "{receipt}"
+    );
+
+    // What skopeo copied installs too.
+    let copied = registry.oci("copied");
+    install("root2", &copied, "py-extra");
+    let v = run(
+        "root2",
+        "py-extra",
+        "import jrtdemo; print(jrtdemo.__version__)",
+    );
+    assert_eq!(v.trim(), "1.0.0");
+}
