@@ -1,5 +1,6 @@
 //! Install benchmark: a CPython installation tree (this machine's, site-packages left out:
-//! ~310 MB in ~8,000 files, ~95 MB compressed) with jrt's runtime files at its top, so it is
+//! ~310 MB in ~8,000 files, ~95 MB compressed) with jrt's runtime files at its top (the
+//! runtime is named `python`, after the archive's top directory), so it is
 //! at the same time a jrt prebuilt package (runtime.yml at its top) and a python-build-standalone
 //! `install_only` archive (`python/bin`, `python/lib`, ...). It is compressed twice:
 //!   - as `jrt build` writes packages: indexed gzip members (`jrt_extract::gzip::Writer`), which jrt
@@ -12,7 +13,10 @@
 //!   - `uv python install` of the single-stream archive, with `UV_PYTHON_DOWNLOADS_JSON_URL`
 //!     pointing at a local JSON that lists it (skipped when `uv` is not on the PATH). uv
 //!     stops after the first gzip member, so it cannot read the indexed file;
-//!   - for reference, `jrt install` of the single-stream archive (inflated on one thread).
+//!   - for reference, `jrt install` of the single-stream archive (inflated on one thread);
+//!   - `jrt install` of the same indexed package pushed (`jrt push`) to the CNCF distribution
+//!     registry (`docker-registry`, started here on 127.0.0.1), from `oci://` (skipped when
+//!     `docker-registry` is not on the PATH): the OCI path against the registry.json URL.
 //!
 //! Each measurement starts after a `sync` (so one tool's writeback does not bill the next)
 //! and writes to a fresh ext4 on a loop device when run as root (see `fresh`).
@@ -21,6 +25,8 @@
 //! `JRT_BENCH_KEEP=DIR` keeps the two packages in DIR). `cargo test -p jrt --benches` runs one
 //! round of a tiny tree instead (quick mode, as CI does), so the harness itself cannot rot.
 
+#[path = "../tests/common/oci.rs"]
+mod oci;
 #[path = "../tests/common/server.rs"]
 mod server;
 
@@ -74,13 +80,16 @@ fn build_tar(prefix: &Path) -> (Vec<u8>, usize) {
     for (name, body) in [
         (
             "python/runtime.yml",
-            "name: python-bench\nversion: 1.0.0\nmounts: []\nenvironment: {}\n",
+            "name: python\nversion: 1.0.0\nmounts: []\nenvironment: {}\n",
         ),
         (
             "python/manifest.yaml",
-            "name: python-bench\nversion: 1.0.0\n",
+            "name: python\nversion: 1.0.0\nplatforms: [ubuntu-amd64]\n",
         ),
-        ("python/versions.lock", "components: {}\n"),
+        (
+            "python/versions.lock",
+            "platform: ubuntu-amd64\ncomponents: {}\n",
+        ),
     ] {
         let mut h = tar::Header::new_gnu();
         h.set_size(body.len() as u64);
@@ -230,7 +239,7 @@ fn main() {
     ] {
         let index = serde_json::json!({
             "version": "1",
-            "runtimes": { "python-bench": { "1.0.0": {
+            "runtimes": { "python": { "1.0.0": {
                 "version": "1.0.0", "description": "benchmark", "download_url": url,
                 "checksum": format!("sha256:{sha}"), "size": size, "platforms": platforms
             }}}
@@ -253,6 +262,24 @@ fn main() {
         .is_ok_and(|o| o.status.success());
 
     let jrt = env!("CARGO_BIN_EXE_jrt");
+    // The same indexed package in an OCI registry, pushed as `jrt build --prebuilt` names it.
+    let registry = Command::new("docker-registry")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success())
+        .then(oci::Registry::start);
+    if let Some(registry) = &registry {
+        let named = w.join("python-1.0.0-ubuntu-amd64.tar.gz");
+        std::fs::copy(&pkg, &named).unwrap();
+        run(Command::new(jrt)
+            .arg("--cache-dir")
+            .arg(w.join("push-cache"))
+            .arg("--root")
+            .arg(w.join("push-root"))
+            .args(["-q", "push"])
+            .arg(&named)
+            .arg(registry.oci("bench")));
+    }
     let compiled = w.join("compiled");
     // Every measurement writes into a fresh place. ext4 makes creating inodes right after
     // deleting thousands of them very slow (its allocator skips recently deleted inodes), which
@@ -294,20 +321,30 @@ fn main() {
                 .arg(&cache)
                 .args([
                     "--registry",
-                    &server.url(registry),
+                    registry,
                     "-q",
                     "install",
-                    "python-bench",
+                    "python",
+                    "--platform",
+                    "ubuntu-amd64",
                 ]))
         })
     };
 
-    let (mut t_jrt, mut t_tar, mut t_uv, mut t_plain) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let (indexed_url, plain_url) = (server.url("indexed.json"), server.url("plain.json"));
+    let oci_ns = registry.as_ref().map(|r| r.oci("bench"));
+    let (mut t_jrt, mut t_tar, mut t_uv, mut t_plain, mut t_oci) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
     for round in 0..rounds {
         let (dir, mounted) = fresh(&format!("jrt-{round}"));
-        t_jrt.push(jrt_install(&dir, "indexed.json"));
+        t_jrt.push(jrt_install(&dir, &indexed_url));
         drop(mounted);
+
+        if let Some(ns) = &oci_ns {
+            let (dir, mounted) = fresh(&format!("oci-{round}"));
+            t_oci.push(jrt_install(&dir, ns));
+            drop(mounted);
+        }
 
         let (dest, mounted) = fresh(&format!("tar-dest-{round}"));
         t_tar.push(time(|| {
@@ -335,13 +372,15 @@ fn main() {
         }
 
         let (dir, mounted) = fresh(&format!("plain-{round}"));
-        t_plain.push(jrt_install(&dir, "plain.json"));
+        t_plain.push(jrt_install(&dir, &plain_url));
         drop(mounted);
         let last = |v: &[Duration]| v.last().map_or(0.0, Duration::as_secs_f64);
         eprintln!(
-            "round {}/{rounds}: jrt {:.3} s, gzip|tar {:.3} s, uv {:.3} s, jrt one-stream {:.3} s",
+            "round {}/{rounds}: jrt {:.3} s, jrt from OCI {:.3} s, gzip|tar {:.3} s, uv {:.3} s, \
+             jrt one-stream {:.3} s",
             round + 1,
             last(&t_jrt),
+            last(&t_oci),
             last(&t_tar),
             last(&t_uv),
             last(&t_plain)
@@ -377,6 +416,19 @@ fn main() {
         "  jrt / gzip|tar = {ratio_tar:.2}   {}",
         verdict(ratio_tar, 0.4, quick)
     );
+    if t_oci.is_empty() {
+        println!(
+            "  docker-registry not found on PATH: apt install docker-registry for the OCI case"
+        );
+    } else {
+        let o = secs(t_oci);
+        println!("  jrt install from oci:// (loopback)     {o:>8.3} s");
+        let ratio_oci = o / j;
+        println!(
+            "  jrt from OCI / jrt from a registry.json URL = {ratio_oci:.2}   {}",
+            verdict(ratio_oci, 1.1, quick)
+        );
+    }
     if have_uv {
         let u = secs(t_uv);
         println!("  uv python install (loopback, 1 stream) {u:>8.3} s");

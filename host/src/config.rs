@@ -17,6 +17,7 @@
 //! mirrors:                          # plan fetches from elsewhere (also JRT_MIRROR)
 //!   - from: https://github.com/indygreg/python-build-standalone/releases/download/
 //!     to: /srv/mirror/python-build-standalone/   # or an https:// or file:// URL
+//! oci_chunk_size: 67108864          # jrt push: blobs larger go up in chunks of this size
 //! oci_mirrors:                      # OCI registry host -> mirrors tried first, in order
 //!   ghcr.io:                        #   (as containerd's hosts.toml: a pull-through cache,
 //!     - http://127.0.0.1:30020      #   or a P2P agent such as Spegel or Dragonfly)
@@ -63,6 +64,9 @@ pub struct JrtConfig {
     /// OCI registry host → mirror base URLs, tried in order before the registry.
     #[serde(default)]
     pub oci_mirrors: std::collections::BTreeMap<String, Vec<String>>,
+    /// Blobs larger than this are pushed in chunks of this size (a proxy in front of a
+    /// registry may cap request bodies).
+    pub oci_chunk_size: Option<u64>,
 }
 
 /// One `mirrors` entry: a URL prefix and what replaces it.
@@ -112,6 +116,8 @@ pub struct Config {
     pub mirrors: Vec<jrt_install::setup::mirror::Mirror>,
     /// `oci_mirrors`, parsed.
     pub oci_mirrors: std::collections::BTreeMap<String, Vec<url::Url>>,
+    /// `oci_chunk_size`, when set.
+    pub oci_chunk_size: Option<u64>,
     /// The files that were read.
     pub files: Vec<PathBuf>,
 }
@@ -177,6 +183,13 @@ pub fn load(explicit: Option<&Path>, rnx: Option<&Path>) -> Result<Config, Confi
             })?;
             config.mirrors.push(mirror);
         }
+        if jrt.oci_chunk_size.is_some_and(|n| n < 1024) {
+            return Err(ConfigError {
+                path: path.clone(),
+                message: "oci_chunk_size must be at least 1024 (bytes)".into(),
+            });
+        }
+        config.oci_chunk_size = jrt.oci_chunk_size;
         for (host, urls) in &jrt.oci_mirrors {
             let parsed = urls
                 .iter()

@@ -225,12 +225,22 @@ fn python_and_a_runtime_on_it_go_through_an_oci_registry_sharing_the_base_layer(
         format!("sha256:{}", built[0]["sha256"].as_str().unwrap())
     );
 
-    // Push: the base's package, then the runtime on it (its base layer mounted, not sent).
+    // Push: the base's package, then the runtime on it (its base layer mounted, not sent);
+    // in 4 MiB chunks, as behind a proxy that caps request bodies.
     let ns = registry.oci("joblet");
     let base_pkg = d.join(built[0]["path"].as_str().unwrap());
+    let source = json(&ok(jrt(d, "build-root")
+        .args(["--json", "build", "--out", "dist"])
+        .arg(&base)));
+    let source_pkg = d.join(source[0]["path"].as_str().unwrap());
+    let chunked = d.join("chunked.yaml");
+    std::fs::write(&chunked, "oci_chunk_size: 4194304\n").unwrap();
     let pushed = json(&ok(jrt(d, "root")
+        .arg("--config")
+        .arg(&chunked)
         .args(["--json", "push"])
         .arg(&base_pkg)
+        .arg(&source_pkg)
         .arg(&layers_file)
         .arg(&ns)));
     let row = |name: &str| {
@@ -243,6 +253,16 @@ fn python_and_a_runtime_on_it_go_through_an_oci_registry_sharing_the_base_layer(
             .clone()
     };
     assert_eq!(row("python-3.11")["action"], "pushed");
+    let patches = registry
+        .log()
+        .matches("\"PATCH /v2/joblet/python-3.11/blobs/uploads/")
+        .count();
+    let size = built[0]["size"].as_u64().unwrap();
+    assert_eq!(
+        patches as u64,
+        size.div_ceil(4 << 20),
+        "chunks of {size} bytes"
+    );
     assert_eq!(row("py-extra")["blobs_mounted"], 1, "{pushed}");
     assert_eq!(row("py-extra")["blobs_uploaded"], 1, "{pushed}");
     // Again: nothing changes, nothing is sent.
@@ -345,4 +365,252 @@ fn python_and_a_runtime_on_it_go_through_an_oci_registry_sharing_the_base_layer(
         "import jrtdemo; print(jrtdemo.__version__)",
     );
     assert_eq!(v.trim(), "1.0.0");
+}
+
+/// A small prebuilt package for `platform`, written as `jrt build --prebuilt` names it.
+fn small_prebuilt(dist: &Path, name: &str, version: &str, platform: &str, files: usize) -> PathBuf {
+    let mut entries = vec![
+        dir(&format!("{name}/")),
+        file(
+            &format!("{name}/manifest.yaml"),
+            format!("name: {name}\nversion: {version}\nplatforms: [{platform}]\n").as_bytes(),
+        ),
+        file(
+            &format!("{name}/runtime.yml"),
+            format!("name: {name}\nversion: {version}\nmounts: []\n").as_bytes(),
+        ),
+        file(
+            &format!("{name}/versions.lock"),
+            format!("platform: {platform}\ncomponents: {{}}\n").as_bytes(),
+        ),
+    ];
+    for i in 0..files {
+        entries.push(file(
+            &format!("{name}/isolated/f{:02}/file{i}.txt", i % 20),
+            format!("{name} {i} {}\n", "x".repeat(i % 500)).as_bytes(),
+        ));
+    }
+    std::fs::create_dir_all(dist).unwrap();
+    let path = dist.join(format!("{name}-{version}-{platform}.tar.gz"));
+    std::fs::write(&path, tarball::tgz(&entries)).unwrap();
+    path
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
+
+#[test]
+fn faults_at_mirrors_and_registries_are_survived_or_refused_with_one_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let registry = oci::Registry::start();
+    let dist = d.join("dist");
+    let a = small_prebuilt(&dist, "rt-a", "1.0.0", "ubuntu-amd64", 400);
+    let b = small_prebuilt(&dist, "rt-b", "1.0.0", "ubuntu-amd64", 400);
+    let ns = registry.oci("joblet");
+    ok(jrt(d, "root").arg("push").arg(&a).arg(&b).arg(&ns));
+    let digest = |p: &Path| format!("sha256:{}", packages::sha256(&std::fs::read(p).unwrap()));
+    let (da, db) = (digest(&a), digest(&b));
+
+    // Mirrors as containerd lists them: the first is down, the second (a pull-through cache
+    // on the node) has the blobs, with faults; the registry itself has everything.
+    let mirror = server::Server::start();
+    let host = &registry.host;
+    // containerd's `?ns=` names the registry the mirror stands in for (form-encoded).
+    let ns_param = host.replace(':', "%3A");
+    let blob_path =
+        |repo: &str, digest: &str| format!("/v2/joblet/{repo}/blobs/{digest}?ns={ns_param}");
+    mirror.put(&blob_path("rt-a", &da), std::fs::read(&a).unwrap());
+    mirror.put(&blob_path("rt-b", &db), std::fs::read(&b).unwrap());
+    let config = d.join("config.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "oci_mirrors:\n  \"{host}\":\n    - http://127.0.0.1:{}\n    - {}\n",
+            free_port(),
+            mirror.base
+        ),
+    )
+    .unwrap();
+    let install = |root: &str, spec: &str, platform: &str| {
+        let mut cmd = jrt(d, root);
+        cmd.arg("--config").arg(&config).args([
+            "--registry",
+            &ns,
+            "install",
+            spec,
+            "--platform",
+            platform,
+        ]);
+        cmd
+    };
+
+    // The mirror cuts the blob after 2000 bytes: resumed there with Range, not restarted
+    // and not fetched from the registry.
+    mirror.faults(
+        &blob_path("rt-a", &da),
+        vec![server::Fault::None, server::Fault::CutAfter(2000)],
+    );
+    ok(&mut install("root", "rt-a", "ubuntu-amd64"));
+    let asked = mirror.requests_for(&blob_path("rt-a", &da));
+    assert_eq!(
+        asked.len(),
+        3,
+        "HEAD, the cut GET, the resumed GET: {asked:?}"
+    );
+    assert_eq!(asked[2].range.as_deref(), Some("bytes=2000-"));
+    assert_eq!(
+        registry.blob_gets("joblet/rt-a", &da),
+        0,
+        "the registry served the blob"
+    );
+    ok(jrt(d, "root").args(["--registry", &ns, "verify", "rt-a"]));
+
+    // The mirror serves wrong bytes: one clear error, nothing installed, nothing kept; the
+    // next try gets good bytes.
+    mirror.faults(
+        &blob_path("rt-b", &db),
+        vec![server::Fault::None, server::Fault::Flip(100)],
+    );
+    let text = fails(&mut install("root", "rt-b", "ubuntu-amd64"));
+    assert!(
+        text.contains("checksum mismatch") && text.contains(&db),
+        "{text}"
+    );
+    assert!(!d.join("root/rt-b").exists());
+    let parts: Vec<_> = std::fs::read_dir(d.join("cache/packages"))
+        .unwrap()
+        .flatten()
+        .filter(|e| e.file_name().to_string_lossy().ends_with(".part"))
+        .collect();
+    assert!(parts.is_empty(), "{parts:?}");
+    ok(&mut install("root", "rt-b", "ubuntu-amd64"));
+
+    // A platform the index lacks: the error lists what is offered.
+    let text = fails(&mut install("root", "rt-a", "rhel-arm64"));
+    assert!(
+        text.contains("no package for platform rhel-arm64") && text.contains("ubuntu-amd64"),
+        "{text}"
+    );
+    // A version the registry does not have: the versions it has.
+    let text = fails(&mut install("root", "rt-a@2.0.0", "ubuntu-amd64"));
+    assert!(text.contains("available versions: 1.0.0"), "{text}");
+
+    // A registry whose manifest is over the cap, and one whose index points at a manifest
+    // that is not what its digest says.
+    let fake = server::Server::start();
+    let fake_ns = format!("oci://{}/big", fake.base.trim_start_matches("http://"));
+    fake.put(
+        "/v2/big/rt/tags/list?n=1000",
+        br#"{"tags":["1.0.0","latest"]}"#.to_vec(),
+    );
+    let mut huge = br#"{"schemaVersion":2,"manifests":[],"annotations":{"x":""#.to_vec();
+    huge.extend(std::iter::repeat_n(b'x', 5 << 20));
+    huge.extend(br#""}}"#);
+    fake.put("/v2/big/rt/manifests/1.0.0", huge);
+    let mut cmd = jrt(d, "root3");
+    let text = fails(cmd.args([
+        "--registry",
+        &fake_ns,
+        "install",
+        "rt",
+        "--platform",
+        "ubuntu-amd64",
+    ]));
+    assert!(text.contains("larger than the 4194304 bytes"), "{text}");
+
+    let claimed = format!("sha256:{}", "ab".repeat(32));
+    let index = format!(
+        r#"{{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[{{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"{claimed}","size":10,"annotations":{{"dev.joblet.runtime.platform":"ubuntu-amd64"}}}}]}}"#
+    );
+    fake.put("/v2/big/rt/manifests/1.0.0", index.into_bytes());
+    fake.put(&format!("/v2/big/rt/manifests/{claimed}"), b"{}".to_vec());
+    let mut cmd = jrt(d, "root3");
+    let text = fails(cmd.args([
+        "--registry",
+        &fake_ns,
+        "install",
+        "rt",
+        "--platform",
+        "ubuntu-amd64",
+    ]));
+    assert!(
+        text.contains(&format!("not the {claimed} it was asked for")),
+        "{text}"
+    );
+    assert!(!d.join("root3/rt").exists());
+}
+
+#[test]
+fn basic_auth_comes_from_dockers_config_and_bearer_tokens_from_the_challenge() {
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let dist = d.join("dist");
+    let a = small_prebuilt(&dist, "rt-a", "1.0.0", "ubuntu-amd64", 50);
+
+    // htpasswd: without credentials, one error that says where they are looked for.
+    let locked = oci::Registry::start_htpasswd("jrt", "s3cret");
+    let ns = locked.oci("joblet");
+    let text = fails(jrt(d, "root").arg("push").arg(&a).arg(&ns));
+    assert!(
+        text.contains("asks for credentials") && text.contains("Docker's config.json"),
+        "{text}"
+    );
+    let docker = d.join("docker");
+    oci::docker_config(&docker, &locked.host, "jrt", "wrong");
+    let text = fails(
+        jrt(d, "root")
+            .env("DOCKER_CONFIG", &docker)
+            .arg("push")
+            .arg(&a)
+            .arg(&ns),
+    );
+    assert!(text.contains("refused the credentials"), "{text}");
+    oci::docker_config(&docker, &locked.host, "jrt", "s3cret");
+    ok(jrt(d, "root")
+        .env("DOCKER_CONFIG", &docker)
+        .arg("push")
+        .arg(&a)
+        .arg(&ns));
+    ok(jrt(d, "root").env("DOCKER_CONFIG", &docker).args([
+        "--registry",
+        &ns,
+        "install",
+        "rt-a",
+        "--platform",
+        "ubuntu-amd64",
+    ]));
+
+    // GHCR's flow: anonymous pulls get a token for the challenge's scope from the realm.
+    let open = oci::Registry::start();
+    ok(jrt(d, "root").arg("push").arg(&a).arg(open.oci("joblet")));
+    let front = oci::TokenFront::start(&open.host, "joblet");
+    ok(jrt(d, "root2").args([
+        "--registry",
+        &format!("oci://{}/joblet", front.host),
+        "install",
+        "rt-a",
+        "--platform",
+        "ubuntu-amd64",
+    ]));
+    let asked = front.asked.lock().unwrap().clone();
+    assert!(
+        asked.contains(&("repository:joblet/rt-a:pull".to_string(), true)),
+        "{asked:?}"
+    );
+    // A scope the token service will not grant: refused, saying so.
+    let text = fails(jrt(d, "root3").args([
+        "--registry",
+        &format!("oci://{}/other", front.host),
+        "install",
+        "rt-a",
+        "--platform",
+        "ubuntu-amd64",
+    ]));
+    assert!(text.contains("token service answered HTTP 401"), "{text}");
 }

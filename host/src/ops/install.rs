@@ -197,6 +197,12 @@ pub fn plan_setups(
             .resolve_url(url)
             .map_err(jrt_install::source::SetUpError::from)
             .and_then(|url| {
+                if url.scheme() == "oci" {
+                    // Its manifest.yaml is in its config blob: no package download.
+                    return installer
+                        .manifest_of_oci(&url, checksum)
+                        .map_err(|e| jrt_install::source::SetUpError::Oci(Box::new(e)));
+                }
                 jrt_install::source::manifest_of_package(
                     &installer.packages,
                     http,

@@ -45,6 +45,8 @@ pub struct Session {
     pub mirrors: Vec<Mirror>,
     /// Mirrors of OCI registries by host: config.yaml's `oci_mirrors`.
     pub oci_mirrors: std::collections::BTreeMap<String, Vec<url::Url>>,
+    /// config.yaml's `oci_chunk_size`.
+    pub oci_chunk_size: Option<u64>,
     pub public_key: Option<String>,
     /// (name, source) of the registries to read, highest priority first.
     pub registries: Vec<(String, String)>,
@@ -97,6 +99,7 @@ impl Session {
             http_policy,
             mirrors,
             oci_mirrors: config.oci_mirrors.clone(),
+            oci_chunk_size: config.oci_chunk_size,
             log_level: settings.log_level.unwrap_or(LogLevel::Warn),
         })
     }
@@ -155,6 +158,9 @@ impl Session {
         let mut installer = Installer::new(&self.root, self.cache()?.root(), self.offline);
         installer.http_policy = self.http_policy;
         installer.oci_mirrors = self.oci_mirrors.clone();
+        if let Some(size) = self.oci_chunk_size {
+            installer.oci_chunk_size = size;
+        }
         Ok(installer)
     }
 

@@ -216,6 +216,8 @@ pub struct Installer {
     http: OnceLock<Result<Http, HttpError>>,
     /// Mirrors of OCI registries, by registry host (config.yaml's `oci_mirrors`).
     pub oci_mirrors: std::collections::BTreeMap<String, Vec<url::Url>>,
+    /// Blobs larger than this are pushed in chunks of this size.
+    pub oci_chunk_size: u64,
     oci: OnceLock<Result<jrt_oci::Client, String>>,
     /// Where download progress goes.
     pub progress: std::sync::Arc<dyn Progress>,
@@ -233,6 +235,7 @@ impl Installer {
             http_policy: jrt_client::http::Policy::default(),
             http: OnceLock::new(),
             oci_mirrors: Default::default(),
+            oci_chunk_size: 64 << 20,
             oci: OnceLock::new(),
             progress: std::sync::Arc::new(jrt_client::progress::Silent),
         }
@@ -518,13 +521,46 @@ impl Installer {
             let http = self.http().map_err(|e| e.to_string())?.clone();
             let keychain =
                 jrt_oci::auth::Keychain::from_environment().map_err(|e| e.to_string())?;
-            Ok(jrt_oci::Client::new(
-                http,
-                keychain,
-                self.oci_mirrors.clone(),
-            ))
+            let mut client = jrt_oci::Client::new(http, keychain, self.oci_mirrors.clone());
+            client.chunk_size = self.oci_chunk_size;
+            Ok(client)
         });
         made.as_ref().map_err(|m| Failure::Registry(m.clone()))
+    }
+
+    /// The manifest.yaml of an OCI source package (`oci://HOST/REPO@sha256:…`), read from its
+    /// config blob: a dry run shows its setup plan without downloading the package.
+    pub fn manifest_of_oci(
+        &self,
+        url: &url::Url,
+        checksum: &Checksum,
+    ) -> Result<jrt_package::manifest::Manifest, Failure> {
+        use jrt_oci::model::Document;
+        let loc = jrt_oci::Location::parse(url.as_str()).map_err(jrt_oci::OciError::from)?;
+        if !matches!(&loc.reference, Some(jrt_oci::Reference::Digest(d)) if d.0 == *checksum) {
+            return Err(Failure::Registry(format!(
+                "{url} is not pinned by {checksum}"
+            )));
+        }
+        let client = self.oci()?;
+        let Some(Document::Manifest(manifest)) = client.manifest(&loc)?.map(|f| f.document) else {
+            return Err(Failure::Registry(format!("{loc} is not an image manifest")));
+        };
+        jrt_oci::layout::check_manifest(&manifest)
+            .map_err(|m| Failure::Registry(format!("{loc}: {m}")))?;
+        let repo = jrt_oci::Location {
+            reference: None,
+            ..loc.clone()
+        };
+        let bytes =
+            client.blob_bytes(&repo, &manifest.config, jrt_oci::layout::MAX_CONFIG_BYTES)?;
+        let config: jrt_oci::layout::Config = serde_json::from_slice(&bytes)
+            .map_err(|e| Failure::Registry(format!("{loc}: its config is not jrt's: {e}")))?;
+        jrt_package::manifest::Manifest::parse(
+            config.manifest_yaml.as_bytes(),
+            std::path::Path::new("manifest.yaml"),
+        )
+        .map_err(|e| Failure::Registry(format!("{loc}: {e}")))
     }
 
     /// Installs an OCI artifact pinned by digest (`oci://HOST/REPO@sha256:…`, the digest

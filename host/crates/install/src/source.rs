@@ -166,6 +166,9 @@ pub enum SetUpError {
     Extract(#[from] jrt_extract::ExtractError),
     #[error(transparent)]
     Url(#[from] jrt_registry::source::UrlError),
+    /// An OCI source package's manifest could not be read.
+    #[error(transparent)]
+    Oci(Box<crate::Failure>),
 }
 
 /// The network a manifest grants the setup steps of `family`'s plugin:

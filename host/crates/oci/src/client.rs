@@ -400,7 +400,7 @@ impl Client {
             for _ in 0..MAX_TAG_PAGES {
                 let resp = self.send(ep, Request::get(url.clone()), &scopes)?;
                 if resp.status() == reqwest::StatusCode::NOT_FOUND {
-                    return Ok(None);
+                    return not_found(ep, resp);
                 }
                 let resp = success(resp)?;
                 let next = next_link(&resp, &url)?;
@@ -453,7 +453,7 @@ impl Client {
             let req = Request::get(url.clone()).header(header::ACCEPT, accept);
             let resp = self.send(ep, req, &scopes)?;
             if resp.status() == reqwest::StatusCode::NOT_FOUND {
-                return Ok(None);
+                return not_found(ep, resp);
             }
             let resp = success(resp)?;
             let media_type = resp
@@ -528,6 +528,36 @@ impl Client {
                 false,
             )?;
             Ok((opened, url))
+        })
+    }
+
+    /// A small blob (a config) read whole, at most `cap` bytes, verified by its digest.
+    pub fn blob_bytes(
+        &self,
+        repo: &Location,
+        desc: &Descriptor,
+        cap: u64,
+    ) -> Result<Vec<u8>, OciError> {
+        if desc.size > cap {
+            return Err(OciError::TooLarge {
+                url: format!("{}@{}", repo, desc.digest),
+                cap,
+            });
+        }
+        let scopes = pull(repo);
+        self.read(repo, |ep| {
+            let url = ep.url(&format!("v2/{}/blobs/{}", repo.repository, desc.digest))?;
+            let resp = success(self.send(ep, Request::get(url.clone()), &scopes)?)?;
+            let bytes = read_capped(&self.http, resp, cap)?;
+            let digest = Digest::of(&bytes);
+            if digest != desc.digest {
+                return Err(OciError::Digest {
+                    url: url.to_string(),
+                    expected: desc.digest.clone(),
+                    actual: digest,
+                });
+            }
+            Ok(bytes)
         })
     }
 
@@ -679,6 +709,15 @@ fn unreachable_read<T>() -> Result<T, OciError> {
         url: String::new(),
         message: "no endpoint to read from".into(),
     })
+}
+
+/// A 404: the registry's word that there is no such thing; a mirror's only that it does not
+/// have it, so the next endpoint is asked.
+fn not_found<T>(ep: &Endpoint, resp: Response) -> Result<Option<T>, OciError> {
+    if ep.mirror_of.is_some() {
+        return success(resp).map(|_| None);
+    }
+    Ok(None)
 }
 
 fn pull(repo: &Location) -> Vec<String> {

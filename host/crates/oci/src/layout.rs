@@ -270,16 +270,22 @@ mod tests {
         let b = index_entry(&config("rhel-arm64"), &Digest::of(b"b"), 1);
         let a2 = index_entry(&config("ubuntu-amd64"), &Digest::of(b"a2"), 1);
         let published = index(vec![a.clone()]);
-        assert_eq!(merge(&published, &[a.clone()]), Merge::Unchanged);
         assert_eq!(
-            merge(&published, &[b.clone()]),
+            merge(&published, std::slice::from_ref(&a)),
+            Merge::Unchanged
+        );
+        assert_eq!(
+            merge(&published, std::slice::from_ref(&b)),
             Merge::Grows(index(vec![a.clone(), b.clone()]))
         );
         assert_eq!(
             merge(&published, &[a2.clone(), b]),
             Merge::Moves(vec!["ubuntu-amd64".into()])
         );
-        assert_eq!(replace(&published, &[a2.clone()]), index(vec![a2]));
+        assert_eq!(
+            replace(&published, std::slice::from_ref(&a2)),
+            index(vec![a2])
+        );
         // Sorted, so the bytes do not depend on push order.
         let x = index_entry(&config(SOURCE), &Digest::of(b"s"), 1);
         assert_eq!(

@@ -235,7 +235,7 @@ mod tests {
             Document::parse(m.as_bytes(), None),
             Ok(Document::Manifest(_))
         ));
-        let i = format!(r#"{{"schemaVersion":2,"manifests":[]}}"#);
+        let i = r#"{"schemaVersion":2,"manifests":[]}"#;
         assert!(matches!(
             Document::parse(i.as_bytes(), Some(INDEX_TYPE)),
             Ok(Document::Index(_))

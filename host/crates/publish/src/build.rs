@@ -205,13 +205,15 @@ pub fn prebuilt(
             }
             Some(crate::layers::write(
                 tree,
-                &manifest.name,
-                &manifest.version,
-                &platform,
+                &crate::layers::Target {
+                    name: &manifest.name,
+                    version: &manifest.version,
+                    platform: &platform,
+                    stem: &stem,
+                },
                 &base,
                 &base_package,
                 out,
-                &stem,
             )?)
         }
     };

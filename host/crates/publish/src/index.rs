@@ -59,12 +59,44 @@ pub struct PackageInfo {
     pub sha256: String,
     pub size: u64,
     pub file_name: String,
+    /// The texts of its top-level manifest.yaml, runtime.yml and versions.lock (capped).
+    pub manifest_yaml: String,
+    pub runtime_yml: Option<String>,
+    pub versions_lock: Option<String>,
 }
 
-/// Reads a package: one top-level directory named after the runtime, its manifest, and for a
-/// prebuilt package (a `runtime.yml` at the top) the platform its versions.lock names. The
-/// file name must be `<name>-<version>.tar.gz` or `<name>-<version>-<platform>.tar.gz`.
+/// Reads a package as [`read`] does; its file name must also be `<name>-<version>.tar.gz` or
+/// `<name>-<version>-<platform>.tar.gz`.
 pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
+    let info = read(path)?;
+    let expected = match &info.platform {
+        Some(p) => format!(
+            "{}-{}-{p}.tar.gz",
+            info.manifest.name, info.manifest.version
+        ),
+        None => format!("{}-{}.tar.gz", info.manifest.name, info.manifest.version),
+    };
+    if info.file_name != expected {
+        return Err(IndexError::Package {
+            path: path.to_path_buf(),
+            reason: format!(
+                "it holds {}@{}{}, so it must be named {expected}",
+                info.manifest.name,
+                info.manifest.version,
+                info.platform
+                    .as_ref()
+                    .map(|p| format!(" for {p}"))
+                    .unwrap_or_default()
+            ),
+        });
+    }
+    Ok(info)
+}
+
+/// Reads a package (or a layer of one): one top-level directory named after the runtime, its
+/// manifest, and for a prebuilt package (a `runtime.yml` at the top) the platform its
+/// versions.lock names.
+pub fn read(path: &Path) -> Result<PackageInfo, IndexError> {
     let bad = |reason: String| IndexError::Package {
         path: path.to_path_buf(),
         reason,
@@ -75,7 +107,7 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
     let mut hashed = jrt_fs::Hashed::new(std::io::BufReader::with_capacity(1 << 20, file));
     let mut manifest = None;
     let mut lock = None;
-    let mut runtime_yml = false;
+    let mut runtime_yml = None;
     let mut tops = std::collections::BTreeSet::new();
     let mut archive = tar::Archive::new(jrt_extract::gzip::Decoder::new(&mut hashed));
     jrt_extract::tar_entries::each(
@@ -101,7 +133,7 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
             match parts.as_slice() {
                 [_, "manifest.yaml"] => manifest = Some(text()?),
                 [_, "versions.lock"] => lock = Some(text()?),
-                [_, "runtime.yml"] => runtime_yml = true,
+                [_, "runtime.yml"] => runtime_yml = Some(text()?),
                 _ => {}
             }
             Ok(())
@@ -120,9 +152,14 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
             tops.len()
         )));
     }
-    let manifest = manifest.ok_or_else(|| bad("has no manifest.yaml at its top".into()))?;
-    let manifest =
-        Manifest::parse(&manifest, Path::new("manifest.yaml")).map_err(|e| bad(e.to_string()))?;
+    let manifest_bytes = manifest.ok_or_else(|| bad("has no manifest.yaml at its top".into()))?;
+    let manifest = Manifest::parse(&manifest_bytes, Path::new("manifest.yaml"))
+        .map_err(|e| bad(e.to_string()))?;
+    let utf8 = |what: &str, b: Vec<u8>| {
+        String::from_utf8(b).map_err(|_| bad(format!("its {what} is not UTF-8")))
+    };
+    let manifest_yaml = utf8("manifest.yaml", manifest_bytes)?;
+    let runtime_yml = runtime_yml.map(|b| utf8("runtime.yml", b)).transpose()?;
     if tops.first() != Some(&manifest.name) {
         return Err(bad(format!(
             "its top-level directory is '{}', but the manifest names '{}'",
@@ -130,9 +167,11 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
             manifest.name
         )));
     }
-    let platform = if runtime_yml {
-        let lock = lock.ok_or_else(|| bad("a prebuilt package without versions.lock".into()))?;
-        let text = String::from_utf8_lossy(&lock);
+    let versions_lock = lock.map(|b| utf8("versions.lock", b)).transpose()?;
+    let platform = if runtime_yml.is_some() {
+        let text = versions_lock
+            .as_deref()
+            .ok_or_else(|| bad("a prebuilt package without versions.lock".into()))?;
         let platform = text
             .lines()
             .find_map(|l| l.strip_prefix("platform:"))
@@ -146,27 +185,15 @@ pub fn inspect(path: &Path) -> Result<PackageInfo, IndexError> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    let expected = match &platform {
-        Some(p) => format!("{}-{}-{p}.tar.gz", manifest.name, manifest.version),
-        None => format!("{}-{}.tar.gz", manifest.name, manifest.version),
-    };
-    if file_name != expected {
-        return Err(bad(format!(
-            "it holds {}@{}{}, so it must be named {expected}",
-            manifest.name,
-            manifest.version,
-            platform
-                .as_ref()
-                .map(|p| format!(" for {p}"))
-                .unwrap_or_default()
-        )));
-    }
     Ok(PackageInfo {
         manifest,
         platform,
         sha256,
         size,
         file_name,
+        manifest_yaml,
+        runtime_yml,
+        versions_lock,
     })
 }
 

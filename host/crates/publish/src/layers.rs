@@ -24,18 +24,31 @@ pub fn parse_base(text: &str) -> Option<(String, String)> {
         .then(|| (name.to_string(), version.to_string()))
 }
 
-/// Writes `<stem>.layer.tar.gz` (what `tree` has beyond the base package `base_package`) and
-/// `<stem>.layers.json` in `out`; returns the description's path and the layer's size.
+/// The prebuilt package a layer is made for.
+pub struct Target<'a> {
+    pub name: &'a str,
+    pub version: &'a str,
+    pub platform: &'a str,
+    /// `<name>-<version>-<platform>`: what the files are called.
+    pub stem: &'a str,
+}
+
+/// Writes `<stem>.layer.tar.gz` (what `tree` has beyond `base`'s prebuilt package
+/// `base_package`) and `<stem>.layers.json` in `out`; returns the description's path and
+/// the layer's size.
 pub fn write(
     tree: &Path,
-    name: &str,
-    version: &str,
-    platform: &str,
+    target: &Target<'_>,
     base: &str,
     base_package: &Path,
     out: &Path,
-    stem: &str,
 ) -> Result<(PathBuf, u64), BuildError> {
+    let Target {
+        name,
+        version,
+        platform,
+        stem,
+    } = *target;
     let scratch = tempfile::Builder::new()
         .prefix(".jrt-layer-")
         .tempdir_in(out)

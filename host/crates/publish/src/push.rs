@@ -19,10 +19,7 @@ use jrt_oci::layout::{self, Config, Merge, SOURCE};
 use jrt_oci::model::{self, Descriptor, Digest, Document};
 use jrt_oci::reference::{Reference, tag_of_version};
 use jrt_oci::{Client, Location, OciError};
-use jrt_package::manifest::Manifest;
 
-/// The most a package's runtime.yml or versions.lock may weigh in the config blob.
-const MAX_MEMBER_BYTES: u64 = 1 << 20;
 /// The most a `.layers.json` may weigh.
 const MAX_LAYERS_FILE_BYTES: u64 = 1 << 20;
 
@@ -48,6 +45,8 @@ pub enum PushError {
         digest: Digest,
         base: String,
     },
+    #[error(transparent)]
+    Inspect(#[from] crate::index::IndexError),
     #[error(transparent)]
     Io(#[from] jrt_fs::IoError),
 }
@@ -110,8 +109,27 @@ pub fn push(
     force: bool,
 ) -> Result<Vec<Pushed>, PushError> {
     let mut by_version: BTreeMap<(String, String), Vec<Package>> = BTreeMap::new();
+    let mut seen: BTreeMap<(String, String, String), PathBuf> = BTreeMap::new();
     for file in files {
         let package = read(file)?;
+        let key = (
+            package.config.name.clone(),
+            package.config.version.clone(),
+            package.config.platform.clone(),
+        );
+        if let Some(first) = seen.insert(key.clone(), file.clone()) {
+            return Err(PushError::Package {
+                path: file.clone(),
+                message: format!(
+                    "it is {}@{} for {}, as {} is: give one package per platform (a layered \
+                     runtime's .layers.json, or its single-file package)",
+                    key.0,
+                    key.1,
+                    key.2,
+                    first.display()
+                ),
+            });
+        }
         by_version
             .entry((package.config.name.clone(), package.config.version.clone()))
             .or_default()
@@ -307,100 +325,41 @@ fn read(path: &Path) -> Result<Package, PushError> {
     if file_name.ends_with(".layers.json") {
         return read_layered(path);
     }
-    if !file_name.ends_with(".tar.gz") {
-        return Err(PushError::Package {
+    // The name check refuses a layered package's own layer (`….layer.tar.gz`): pushed
+    // alone it would be an incomplete runtime.
+    let info = crate::index::inspect(path)?;
+    let digest =
+        Digest::parse(&format!("sha256:{}", info.sha256)).map_err(|e| PushError::Package {
             path: path.to_path_buf(),
-            message: "not a package (.tar.gz) or a layered package's .layers.json".into(),
-        });
-    }
-    let (sha256, size) = jrt_fs::sha256_file(path).map_err(jrt_fs::io("cannot read", path))?;
-    let digest = Digest::parse(&format!("sha256:{sha256}")).map_err(|e| PushError::Package {
-        path: path.to_path_buf(),
-        message: e.to_string(),
-    })?;
-    let config = config_of(path, &file_name)?;
+            message: e.to_string(),
+        })?;
+    let size = info.size;
     Ok(Package {
-        config,
+        config: config_of(info),
         layers: vec![(Some(path.to_path_buf()), digest, size)],
         base_repo: None,
     })
 }
 
-/// The config of the package at `path` (its manifest.yaml, runtime.yml and versions.lock),
-/// with its platform: `source` without a runtime.yml, else the one its file name gives
-/// (`<name>-<version>-<platform>.tar.gz`, as `jrt build --prebuilt` names it).
-fn config_of(path: &Path, file_name: &str) -> Result<Config, PushError> {
-    let bad = |message: String| PushError::Package {
-        path: path.to_path_buf(),
-        message,
-    };
-    let file = jrt_fs::open_regular(path).map_err(jrt_fs::io("cannot read", path))?;
-    let members = jrt_extract::tar_entries::top_members(
-        std::io::BufReader::new(file),
-        &["manifest.yaml", "runtime.yml", "versions.lock"],
-        MAX_MEMBER_BYTES,
-    )
-    .map_err(|e| bad(format!("not a package: {e}")))?;
-    let text = |name: &str| -> Result<Option<String>, PushError> {
-        members
-            .get(name)
-            .map(|b| {
-                String::from_utf8(b.clone()).map_err(|_| bad(format!("its {name} is not UTF-8")))
-            })
-            .transpose()
-    };
-    let manifest_yaml =
-        text("manifest.yaml")?.ok_or_else(|| bad("it has no manifest.yaml at its top".into()))?;
-    let manifest = Manifest::parse(manifest_yaml.as_bytes(), Path::new("manifest.yaml"))
-        .map_err(|e| bad(e.to_string()))?;
-    let runtime_yml = text("runtime.yml")?;
-    let versions_lock = text("versions.lock")?;
-    let platform = if runtime_yml.is_none() {
-        SOURCE.to_string()
-    } else {
-        // The lock a prebuilt setup writes says its platform; else the file name does
-        // (`<name>-<version>-<platform>.tar.gz`, as `jrt build --prebuilt` names it).
-        #[derive(serde::Deserialize)]
-        struct Lock {
-            platform: Option<String>,
-        }
-        let from_lock = versions_lock
-            .as_deref()
-            .and_then(|l| jrt_input::caps::yaml::<Lock>(l.as_bytes()).ok())
-            .and_then(|l| l.platform);
-        let from_name = file_name
-            .strip_suffix(".tar.gz")
-            .and_then(|s| s.strip_prefix(&format!("{}-{}-", manifest.name, manifest.version)))
-            .map(String::from);
-        match from_lock.or(from_name) {
-            Some(p) if manifest.platforms.contains(&p) => p,
-            _ => {
-                return Err(bad(format!(
-                    "it is a prebuilt package, and neither its versions.lock nor its name says \
-                     for which of the platforms {} (jrt build --prebuilt names it \
-                     {}-{}-<platform>.tar.gz)",
-                    manifest.platforms.join(", "),
-                    manifest.name,
-                    manifest.version
-                )));
-            }
-        }
-    };
-    Ok(Config {
-        name: manifest.name.clone(),
-        version: manifest.version.clone(),
+/// The config blob of a package [`crate::index::read`] read.
+fn config_of(info: crate::index::PackageInfo) -> Config {
+    let m = info.manifest;
+    let platform = info.platform.unwrap_or_else(|| SOURCE.to_string());
+    Config {
         platforms: if platform == SOURCE {
-            manifest.platforms.clone()
+            m.platforms.clone()
         } else {
             Vec::new()
         },
+        name: m.name,
+        version: m.version,
         platform,
-        description: manifest.description.clone(),
-        family: manifest.family.clone(),
-        manifest_yaml,
-        runtime_yml,
-        versions_lock,
-    })
+        description: m.description,
+        family: m.family,
+        manifest_yaml: info.manifest_yaml,
+        runtime_yml: info.runtime_yml,
+        versions_lock: info.versions_lock,
+    }
 }
 
 /// A layered package: its `.layers.json` and the layer files beside it. The config comes
@@ -443,17 +402,19 @@ fn read_layered(path: &Path) -> Result<Package, PushError> {
         }
         layers.push((present.then_some(file), l.digest.clone(), l.size));
     }
-    let config = config_of(
-        &dir.join(&top.file),
-        &format!(
-            "{}-{}-{}.tar.gz",
-            described.name, described.version, described.platform
-        ),
-    )?;
-    if config.name != described.name || config.version != described.version {
+    let config = config_of(crate::index::read(&dir.join(&top.file))?);
+    if config.name != described.name
+        || config.version != described.version
+        || config.platform != described.platform
+    {
         return Err(bad(format!(
-            "its top layer is {}@{}, not the {}@{} it describes",
-            config.name, config.version, described.name, described.version
+            "its top layer is {}@{} for {}, not the {}@{} for {} it describes",
+            config.name,
+            config.version,
+            config.platform,
+            described.name,
+            described.version,
+            described.platform
         )));
     }
     let base_name = described
