@@ -413,7 +413,12 @@ fn faults_at_mirrors_and_registries_are_survived_or_refused_with_one_clear_error
     let a = small_prebuilt(&dist, "rt-a", "1.0.0", "ubuntu-amd64", 400);
     let b = small_prebuilt(&dist, "rt-b", "1.0.0", "ubuntu-amd64", 400);
     let ns = registry.oci("joblet");
-    ok(jrt(d, "root").arg("push").arg(&a).arg(&b).arg(&ns));
+    let pushed = json(&ok(jrt(d, "root")
+        .args(["--json", "push"])
+        .arg(&a)
+        .arg(&b)
+        .arg(&ns)));
+    let index_a = pushed[0]["digest"].as_str().unwrap().to_string();
     let digest = |p: &Path| format!("sha256:{}", packages::sha256(&std::fs::read(p).unwrap()));
     let (da, db) = (digest(&a), digest(&b));
 
@@ -500,6 +505,62 @@ fn faults_at_mirrors_and_registries_are_survived_or_refused_with_one_clear_error
     // A version the registry does not have: the versions it has.
     let text = fails(&mut install("root", "rt-a@2.0.0", "ubuntu-amd64"));
     assert!(text.contains("available versions: 1.0.0"), "{text}");
+
+    // A registry.json entry pointing at an OCI artifact by digest (so a signed registry.json
+    // covers it): installed through the index, this platform's manifest and its layer. An
+    // entry whose checksum is not the digest it names is refused.
+    let host_ref = format!("{host}/joblet/rt-a@{index_a}");
+    let size = skopeo(&[
+        "inspect",
+        "--raw",
+        "--tls-verify=false",
+        &format!("docker://{host_ref}"),
+    ])
+    .len();
+    let entry = |checksum: &str| {
+        format!(
+            r#"{{"version":"1","runtimes":{{"rt-a":{{"1.0.0":{{"version":"1.0.0","download_url":"oci://{host_ref}","checksum":"{checksum}","size":{size},"platforms":["ubuntu-amd64"]}}}}}}}}"#
+        )
+    };
+    let index_file = d.join("registry.json");
+    std::fs::write(&index_file, entry(&index_a)).unwrap();
+    ok(jrt(d, "root4").arg("--registry").arg(&index_file).args([
+        "install",
+        "rt-a",
+        "--platform",
+        "ubuntu-amd64",
+    ]));
+    ok(jrt(d, "root4")
+        .arg("--registry")
+        .arg(&index_file)
+        .args(["verify", "rt-a"]));
+    std::fs::write(&index_file, entry(&da)).unwrap();
+    let text = fails(jrt(d, "root5").arg("--registry").arg(&index_file).args([
+        "install",
+        "rt-a",
+        "--platform",
+        "ubuntu-amd64",
+    ]));
+    assert!(text.contains("is not pinned by the digest"), "{text}");
+
+    // Published versions are immutable: other bytes for a published platform are refused,
+    // unless --force, which moves the tag.
+    let other = small_prebuilt(&d.join("other"), "rt-a", "1.0.0", "ubuntu-amd64", 401);
+    let text = fails(jrt(d, "root").arg("push").arg(&other).arg(&ns));
+    assert!(
+        text.contains("published") && text.contains("ubuntu-amd64") && text.contains("--force"),
+        "{text}"
+    );
+    assert_eq!(skopeo_digest(&format!("{host}/joblet/rt-a:1.0.0")), index_a);
+    let forced = json(&ok(jrt(d, "root")
+        .args(["--json", "push", "--force"])
+        .arg(&other)
+        .arg(&ns)));
+    assert_eq!(forced[0]["action"], "replaced");
+    assert_eq!(
+        skopeo_digest(&format!("{host}/joblet/rt-a:1.0.0")),
+        forced[0]["digest"].as_str().unwrap()
+    );
 
     // A registry whose manifest is over the cap, and one whose index points at a manifest
     // that is not what its digest says.
@@ -598,9 +659,11 @@ fn basic_auth_comes_from_dockers_config_and_bearer_tokens_from_the_challenge() {
         "--platform",
         "ubuntu-amd64",
     ]));
+    // One token for the scope, asked once and reused for the tags, index, manifest and blob.
     let asked = front.asked.lock().unwrap().clone();
-    assert!(
-        asked.contains(&("repository:joblet/rt-a:pull".to_string(), true)),
+    assert_eq!(
+        asked,
+        [("repository:joblet/rt-a:pull".to_string(), true)],
         "{asked:?}"
     );
     // A scope the token service will not grant: refused, saying so.

@@ -3,10 +3,11 @@
 //! The layer is first extracted on its own by [`crate::extract`], with every check a package
 //! gets, into a scratch directory beside the tree; then its entries are moved in, in order:
 //! `.wh.NAME` deletes NAME, `.wh..wh..opq` empties its directory of what lower layers put
-//! there, and anything else replaces whatever is at its path. The tree is walked with
-//! `lstat` and never through a symlink (a lower layer's link must not redirect a higher
-//! layer's files), and the links of the result are checked again as a whole, since links
-//! that are harmless in each layer can combine into an escape.
+//! there, and anything else replaces whatever is at its path (a directory of the layer
+//! replaces a lower layer's link of that name). The tree is walked with `lstat` and never
+//! through a symlink (a lower layer's link must not redirect a higher layer's files), and the
+//! links of the result are checked again as a whole, since links that are harmless in each
+//! layer can combine into an escape.
 
 use std::fs;
 use std::os::unix::fs::PermissionsExt;
@@ -190,4 +191,156 @@ fn remove(path: &Path) -> Result<(), ExtractError> {
         fs::remove_file(path)
     }
     .map_err(|e| jrt_fs::io("cannot remove", path)(e).into())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    enum E<'a> {
+        Dir(&'a str),
+        File(&'a str, &'a str),
+        Link(&'a str, &'a str),
+    }
+
+    /// A package `top/…` holding `entries`, gzip-compressed.
+    fn tgz(entries: &[E<'_>]) -> Vec<u8> {
+        let mut tar = tar::Builder::new(Vec::new());
+        let mut dir = tar::Header::new_gnu();
+        dir.set_entry_type(tar::EntryType::Directory);
+        dir.set_mode(0o755);
+        dir.set_size(0);
+        tar.append_data(&mut dir.clone(), "top/", std::io::empty())
+            .unwrap();
+        for e in entries {
+            match e {
+                E::Dir(p) => tar
+                    .append_data(&mut dir.clone(), format!("top/{p}/"), std::io::empty())
+                    .unwrap(),
+                E::File(p, body) => {
+                    let mut h = tar::Header::new_gnu();
+                    h.set_mode(0o644);
+                    h.set_size(body.len() as u64);
+                    tar.append_data(&mut h, format!("top/{p}"), body.as_bytes())
+                        .unwrap();
+                }
+                E::Link(p, target) => {
+                    let mut h = tar::Header::new_gnu();
+                    h.set_entry_type(tar::EntryType::Symlink);
+                    h.set_size(0);
+                    tar.append_link(&mut h, format!("top/{p}"), target).unwrap();
+                }
+            }
+        }
+        let raw = tar.into_inner().unwrap();
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        gz.write_all(&raw).unwrap();
+        gz.finish().unwrap()
+    }
+
+    /// `base` extracted into a fresh tree (inside a staging directory), then `layer` over it.
+    fn apply(
+        base: &[E<'_>],
+        layer: &[E<'_>],
+    ) -> (tempfile::TempDir, Result<Extracted, ExtractError>) {
+        let staging = tempfile::tempdir().unwrap();
+        let tree = staging.path().join("tree");
+        fs::create_dir(&tree).unwrap();
+        let limits = Limits::default();
+        let below = crate::extract(tgz(base).as_slice(), &tree, &limits).unwrap();
+        let result = extract_layer(tgz(layer).as_slice(), &tree, &limits, below);
+        (staging, result)
+    }
+
+    fn paths(x: &Extracted) -> Vec<String> {
+        let mut p: Vec<String> = x.records.iter().map(|r| r.path.clone()).collect();
+        p.sort();
+        p
+    }
+
+    #[test]
+    fn whiteouts_delete_opaque_directories_hide_and_entries_replace() {
+        let (staging, result) = apply(
+            &[
+                E::Dir("a"),
+                E::File("a/x", "x"),
+                E::File("a/y", "y"),
+                E::Dir("b"),
+                E::File("b/z", "old"),
+                E::File("c", "c"),
+                E::Dir("d"),
+                E::File("d/inner", "i"),
+                E::Link("link", "a/x"),
+            ],
+            &[
+                E::File(".wh.c", ""),
+                E::Dir("a"),
+                E::File("a/.wh..wh..opq", ""),
+                E::File("a/new", "n"),
+                E::File("b/z", "new"),
+                E::File("d", "now a file"),
+                E::File("link", "now a file too"),
+            ],
+        );
+        let x = result.unwrap();
+        let tree = staging.path().join("tree");
+        assert!(!tree.join("c").exists(), "whited out");
+        assert!(
+            !tree.join("a/x").exists() && !tree.join("a/y").exists(),
+            "opaque"
+        );
+        assert_eq!(fs::read_to_string(tree.join("a/new")).unwrap(), "n");
+        assert_eq!(fs::read_to_string(tree.join("b/z")).unwrap(), "new");
+        assert_eq!(fs::read_to_string(tree.join("d")).unwrap(), "now a file");
+        assert!(
+            !fs::symlink_metadata(tree.join("link"))
+                .unwrap()
+                .file_type()
+                .is_symlink()
+        );
+        assert!(!tree.join("a/.wh..wh..opq").exists() && !tree.join(".wh.c").exists());
+        assert_eq!(paths(&x), ["a", "a/new", "b", "b/z", "d", "link"]);
+        // The scratch directory beside the tree is gone.
+        let left: Vec<_> = fs::read_dir(staging.path()).unwrap().flatten().collect();
+        assert_eq!(left.len(), 1, "{left:?}");
+    }
+
+    #[test]
+    fn a_layer_never_writes_through_a_lower_layers_symlink() {
+        // The layer's `l/` (its parent of `l/evil`) replaces the lower layer's link `l`;
+        // nothing lands where the link pointed.
+        let (staging, result) = apply(
+            &[E::Dir("sub"), E::Link("l", "sub")],
+            &[E::File("l/evil", "x")],
+        );
+        result.unwrap();
+        let tree = staging.path().join("tree");
+        assert!(fs::symlink_metadata(tree.join("l")).unwrap().is_dir());
+        assert!(tree.join("l/evil").is_file());
+        assert!(!tree.join("sub/evil").exists(), "written through the link");
+    }
+
+    #[test]
+    fn links_that_escape_only_together_are_refused() {
+        // `x -> y/z/../..` is the tree's top while y is a directory; the layer makes y a link
+        // to `.` (harmless alone), and x then resolves to the tree's parent.
+        let (_s, result) = apply(
+            &[E::Dir("y"), E::Dir("y/z"), E::Link("x", "y/z/../..")],
+            &[E::Dir("z"), E::Link("y", ".")],
+        );
+        let e = result.unwrap_err().to_string();
+        assert!(e.contains("'x'") && e.contains("outside"), "{e}");
+    }
+
+    #[test]
+    fn a_whiteout_of_no_name_is_refused() {
+        let (_s, result) = apply(&[E::File("f", "f")], &[E::File(".wh.", "")]);
+        assert!(
+            result
+                .unwrap_err()
+                .to_string()
+                .contains("whiteout of no name")
+        );
+    }
 }
