@@ -104,7 +104,7 @@ fn python_runtime(d: &Path, name: &str, version: &str, extra: &str, build_sha: &
         Path::new(env!("CARGO_MANIFEST_DIR")).join("../runtimes/python-3.11/manifest.yaml"),
     )
     .unwrap();
-    let path = standalone_path(&py);
+    let path = python::standalone_path(&py);
     let mut out = String::new();
     for line in text.lines() {
         let line = if line.starts_with("name:") {
@@ -130,18 +130,6 @@ fn python_runtime(d: &Path, name: &str, version: &str, extra: &str, build_sha: &
     rt
 }
 
-fn standalone_path(version: &str) -> String {
-    let arch = if cfg!(target_arch = "aarch64") {
-        "aarch64"
-    } else {
-        "x86_64"
-    };
-    format!(
-        "indygreg/python-build-standalone/releases/download/20240107/\
-         cpython-{version}+20240107-{arch}-unknown-linux-gnu-install_only.tar.gz"
-    )
-}
-
 fn json(text: &str) -> serde_json::Value {
     serde_json::from_str(text).unwrap_or_else(|e| panic!("{e}: {text}"))
 }
@@ -159,7 +147,7 @@ fn python_and_a_runtime_on_it_go_through_an_oci_registry_sharing_the_base_layer(
     let build_sha = python::standalone_build(&build);
     let py = python::host_version();
     server.put(
-        &format!("mirror/{}", standalone_path(&py)),
+        &format!("mirror/{}", python::standalone_path(&py)),
         std::fs::read(&build).unwrap(),
     );
     let wheels = d.join("wheels");
@@ -566,6 +554,16 @@ fn faults_at_mirrors_and_registries_are_survived_or_refused_with_one_clear_error
     // that is not what its digest says.
     let fake = server::Server::start();
     let fake_ns = format!("oci://{}/big", fake.base.trim_start_matches("http://"));
+    let install_fake = || {
+        fails(jrt(d, "root3").args([
+            "--registry",
+            &fake_ns,
+            "install",
+            "rt",
+            "--platform",
+            "ubuntu-amd64",
+        ]))
+    };
     fake.put(
         "/v2/big/rt/tags/list?n=1000",
         br#"{"tags":["1.0.0","latest"]}"#.to_vec(),
@@ -574,15 +572,7 @@ fn faults_at_mirrors_and_registries_are_survived_or_refused_with_one_clear_error
     huge.extend(std::iter::repeat_n(b'x', 5 << 20));
     huge.extend(br#""}}"#);
     fake.put("/v2/big/rt/manifests/1.0.0", huge);
-    let mut cmd = jrt(d, "root3");
-    let text = fails(cmd.args([
-        "--registry",
-        &fake_ns,
-        "install",
-        "rt",
-        "--platform",
-        "ubuntu-amd64",
-    ]));
+    let text = install_fake();
     assert!(text.contains("larger than the 4194304 bytes"), "{text}");
 
     let claimed = format!("sha256:{}", "ab".repeat(32));
@@ -591,15 +581,7 @@ fn faults_at_mirrors_and_registries_are_survived_or_refused_with_one_clear_error
     );
     fake.put("/v2/big/rt/manifests/1.0.0", index.into_bytes());
     fake.put(&format!("/v2/big/rt/manifests/{claimed}"), b"{}".to_vec());
-    let mut cmd = jrt(d, "root3");
-    let text = fails(cmd.args([
-        "--registry",
-        &fake_ns,
-        "install",
-        "rt",
-        "--platform",
-        "ubuntu-amd64",
-    ]));
+    let text = install_fake();
     assert!(
         text.contains(&format!("not the {claimed} it was asked for")),
         "{text}"

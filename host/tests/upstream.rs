@@ -19,19 +19,6 @@ use std::process::Command;
 
 /// What GitHub serves, under this prefix, comes from the mirror instead.
 const GITHUB: &str = "https://github.com/";
-/// The catalog's python-build-standalone URL for the host's architecture, below [`GITHUB`]
-/// (the test's build stands in for it, pinned by the manifest with its own sha256).
-fn standalone_path(version: &str) -> String {
-    let arch = if cfg!(target_arch = "aarch64") {
-        "aarch64"
-    } else {
-        "x86_64"
-    };
-    format!(
-        "indygreg/python-build-standalone/releases/download/20240107/\
-         cpython-{version}+20240107-{arch}-unknown-linux-gnu-install_only.tar.gz"
-    )
-}
 /// Temurin 21.0.1's URL below [`GITHUB`] for the host's architecture.
 fn temurin_path() -> String {
     let arch = if cfg!(target_arch = "aarch64") {
@@ -147,7 +134,7 @@ fn upstream_packages_from_upstreams_registry_install_with_their_scripts_never_ru
     // The builds the manifests pin, at their GitHub URLs, served only by the mirror.
     let build = d.join("python.tar.gz");
     let python_sha = python::standalone_build(&build);
-    let python_path = standalone_path(&version);
+    let python_path = python::standalone_path(&version);
     server.put(
         &format!("mirror/{python_path}"),
         std::fs::read(&build).unwrap(),

@@ -138,3 +138,18 @@ pub fn standalone_build(out: &Path) -> String {
     assert!(status.success(), "packing {}", prefix.display());
     jrt_fs::sha256_hex(&std::fs::read(out).unwrap())
 }
+
+/// The catalog's python-build-standalone URL for the host's architecture, below
+/// `https://github.com/` (a test's [`standalone_build`] stands in for it, pinned by the
+/// manifest with its own sha256).
+pub fn standalone_path(version: &str) -> String {
+    let arch = if cfg!(target_arch = "aarch64") {
+        "aarch64"
+    } else {
+        "x86_64"
+    };
+    format!(
+        "indygreg/python-build-standalone/releases/download/20240107/\
+         cpython-{version}+20240107-{arch}-unknown-linux-gnu-install_only.tar.gz"
+    )
+}
