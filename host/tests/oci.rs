@@ -190,8 +190,9 @@ fn python_and_a_runtime_on_it_go_through_an_oci_registry_sharing_the_base_layer(
             "--out",
             "dist",
         ])
-        .arg(&base)
-        .arg(&extra)));
+        // The runtime before its base: jrt builds the base first.
+        .arg(&extra)
+        .arg(&base)));
     let full_extra = built[1]["size"].as_u64().unwrap();
     let own_layer = built[1]["layer_size"].as_u64().unwrap();
     let layers_file = d.join(built[1]["layers"].as_str().unwrap());

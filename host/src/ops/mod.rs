@@ -129,6 +129,8 @@ pub enum Error {
     Build(#[from] jrt_publish::build::BuildError),
     #[error(transparent)]
     Release(#[from] jrt_publish::release::ReleaseError),
+    #[error(transparent)]
+    Io(#[from] jrt_fs::IoError),
 }
 
 impl Error {

@@ -528,6 +528,137 @@ impl Installer {
         made.as_ref().map_err(|m| Failure::Registry(m.clone()))
     }
 
+    /// Downloads a single-file package to `dest` (atomically), verified: from a URL, or from
+    /// an OCI artifact (this platform's manifest, which must have exactly one layer: the
+    /// package itself). Through the package cache, so a second call reads it from there.
+    pub fn download_package(
+        &self,
+        url: &url::Url,
+        checksum: &Checksum,
+        size: u64,
+        platform: &str,
+        dest: &Path,
+    ) -> Result<(), Failure> {
+        let (opened, from, checksum, size) = if url.scheme() == "oci" {
+            let (loc, layers) = self.oci_layers(url, checksum, platform)?;
+            let [layer] = layers.as_slice() else {
+                return Err(Failure::Registry(format!(
+                    "{loc} has {} layers, not the one of a single-file package",
+                    layers.len()
+                )));
+            };
+            let repo = jrt_oci::Location {
+                reference: None,
+                ..loc.clone()
+            };
+            let (opened, blob) =
+                self.oci()?
+                    .open_blob(&self.packages, &repo, layer, self.offline)?;
+            (opened, blob, layer.digest.0.clone(), layer.size)
+        } else {
+            let http = if matches!(url.scheme(), "http" | "https") && !self.offline {
+                Some(
+                    self.http()
+                        .map_err(|e| Failure::Fetch(FetchError::Http(e)))?,
+                )
+            } else {
+                None
+            };
+            let opened = fetch::open(
+                &self.packages,
+                http,
+                url,
+                checksum,
+                Size::Declared(size),
+                self.offline,
+            )?;
+            (opened, url.clone(), checksum.clone(), size)
+        };
+        let dir = dest.parent().unwrap_or(Path::new("."));
+        let mut tmp = tempfile::Builder::new()
+            .prefix(".jrt-download-")
+            .tempfile_in(dir)
+            .map_err(jrt_fs::io("cannot create a temporary file in", dir))?;
+        let task = self.progress.task(&from.to_string(), size);
+        let copied = opened.verified(
+            from.as_str(),
+            Size::Declared(size),
+            &checksum,
+            task.as_ref(),
+            |reader| io::copy(reader, tmp.as_file_mut()),
+        )?;
+        copied.map_err(jrt_fs::io("cannot write", dest))?;
+        tmp.persist(dest)
+            .map_err(|e| jrt_fs::io("cannot rename into", dest)(e.error))?;
+        Ok(())
+    }
+
+    /// The layers of the OCI artifact `url` (`oci://HOST/REPO@sha256:…`, the digest being the
+    /// entry's checksum), bottom first: its manifest's, or from an index this platform's.
+    fn oci_layers(
+        &self,
+        url: &url::Url,
+        checksum: &Checksum,
+        platform: &str,
+    ) -> Result<(jrt_oci::Location, Vec<jrt_oci::model::Descriptor>), Failure> {
+        use jrt_oci::model::Document;
+        let loc = jrt_oci::Location::parse(url.as_str()).map_err(jrt_oci::OciError::from)?;
+        match &loc.reference {
+            Some(jrt_oci::Reference::Digest(d)) if d.0 == *checksum => {}
+            _ => {
+                return Err(Failure::Registry(format!(
+                    "{url} is not pinned by the digest {checksum} its entry gives: an OCI \
+                     package is named oci://HOST/REPO@<its checksum>"
+                )));
+            }
+        }
+        if self.offline {
+            return Err(Failure::Fetch(FetchError::Offline {
+                url: url.to_string(),
+            }));
+        }
+        let client = self.oci()?;
+        let fetched = client.manifest(&loc)?.ok_or_else(|| {
+            Failure::Registry(format!("{loc}: the registry has no such manifest"))
+        })?;
+        let manifest = match fetched.document {
+            Document::Manifest(m) => m,
+            Document::Index(index) => {
+                let offered: Vec<String> = index
+                    .manifests
+                    .iter()
+                    .filter_map(|d| jrt_oci::layout::platform_of(d).map(String::from))
+                    .collect();
+                let chosen = index
+                    .manifests
+                    .iter()
+                    .find(|d| jrt_oci::layout::platform_of(d) == Some(platform))
+                    .ok_or_else(|| {
+                        Failure::Registry(format!(
+                            "{loc} has no package for platform {platform}; platforms offered: {}",
+                            if offered.is_empty() {
+                                "none".into()
+                            } else {
+                                offered.join(", ")
+                            }
+                        ))
+                    })?;
+                let at = loc.at(jrt_oci::Reference::Digest(chosen.digest.clone()));
+                match client.manifest(&at)?.map(|f| f.document) {
+                    Some(Document::Manifest(m)) => m,
+                    _ => {
+                        return Err(Failure::Registry(format!(
+                            "{at}: the index's entry for {platform} is not an image manifest"
+                        )));
+                    }
+                }
+            }
+        };
+        let layers = jrt_oci::layout::check_manifest(&manifest)
+            .map_err(|m| Failure::Registry(format!("{loc}: {m}")))?;
+        Ok((loc, layers))
+    }
+
     /// The manifest.yaml of an OCI source package (`oci://HOST/REPO@sha256:…`), read from its
     /// config blob: a dry run shows its setup plan without downloading the package.
     pub fn manifest_of_oci(
@@ -575,58 +706,8 @@ impl Installer {
         tree: &Path,
         label: &str,
     ) -> Result<(Extracted, bool), Failure> {
-        use jrt_oci::model::Document;
-        let loc = jrt_oci::Location::parse(url.as_str()).map_err(jrt_oci::OciError::from)?;
-        match &loc.reference {
-            Some(jrt_oci::Reference::Digest(d)) if d.0 == *checksum => {}
-            _ => {
-                return Err(Failure::Registry(format!(
-                    "{url} is not pinned by the digest {checksum} its entry gives: an OCI \
-                     package is named oci://HOST/REPO@<its checksum>"
-                )));
-            }
-        }
-        if self.offline {
-            return Err(Failure::Fetch(FetchError::Offline {
-                url: url.to_string(),
-            }));
-        }
+        let (loc, layers) = self.oci_layers(url, checksum, platform)?;
         let client = self.oci()?;
-        let fetched = client.manifest(&loc)?.ok_or_else(|| {
-            Failure::Registry(format!("{loc}: the registry has no such manifest"))
-        })?;
-        let manifest =
-            match fetched.document {
-                Document::Manifest(m) => m,
-                Document::Index(index) => {
-                    let offered: Vec<String> = index
-                        .manifests
-                        .iter()
-                        .filter_map(|d| jrt_oci::layout::platform_of(d).map(String::from))
-                        .collect();
-                    let chosen = index
-                    .manifests
-                    .iter()
-                    .find(|d| jrt_oci::layout::platform_of(d) == Some(platform))
-                    .ok_or_else(|| {
-                        Failure::Registry(format!(
-                            "{loc} has no package for platform {platform}; platforms offered: {}",
-                            if offered.is_empty() { "none".into() } else { offered.join(", ") }
-                        ))
-                    })?;
-                    let at = loc.at(jrt_oci::Reference::Digest(chosen.digest.clone()));
-                    match client.manifest(&at)?.map(|f| f.document) {
-                        Some(Document::Manifest(m)) => m,
-                        _ => {
-                            return Err(Failure::Registry(format!(
-                                "{at}: the index's entry for {platform} is not an image manifest"
-                            )));
-                        }
-                    }
-                }
-            };
-        let layers = jrt_oci::layout::check_manifest(&manifest)
-            .map_err(|m| Failure::Registry(format!("{loc}: {m}")))?;
         let repo = jrt_oci::Location {
             reference: None,
             ..loc.clone()

@@ -231,7 +231,7 @@ pub fn prebuilt(
 }
 
 /// The manifest's `base: NAME@VERSION`, checked.
-fn base_of(manifest: &Manifest) -> Result<Option<(String, String)>, BuildError> {
+pub fn base_of(manifest: &Manifest) -> Result<Option<(String, String)>, BuildError> {
     let Some((_, value)) = manifest.fields.iter().find(|(k, _)| k == "base") else {
         return Ok(None);
     };

@@ -97,8 +97,44 @@ fn set_version(text: &str, version: &str) -> Option<String> {
     done.then_some(out)
 }
 
-/// Applies `tag` to the runtime directories `dirs` (each holding a manifest.yaml).
+/// Replaces the version in the first top-level `base: NAME@VERSION` line, when it names one
+/// of `released`: a bulk release moves a runtime's base along with it.
+fn set_base(text: &str, released: &[String], version: &str) -> String {
+    let mut done = false;
+    let mut out = String::with_capacity(text.len() + 8);
+    for line in text.split_inclusive('\n') {
+        let base = line
+            .strip_prefix("base:")
+            .map(|rest| rest.split('#').next().unwrap_or("").trim())
+            .and_then(|b| b.split_once('@'));
+        match base {
+            Some((name, _)) if !done && released.iter().any(|r| r == name) => {
+                let ending = if line.ends_with("\r\n") {
+                    "\r\n"
+                } else if line.ends_with('\n') {
+                    "\n"
+                } else {
+                    ""
+                };
+                out.push_str(&format!("base: {name}@{version}{ending}"));
+                done = true;
+            }
+            _ => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// Applies `tag` to the runtime directories `dirs` (each holding a manifest.yaml). A bulk tag
+/// also moves each `base:` that names a runtime of this release to the new version.
 pub fn release(dirs: &[PathBuf], tag: &Tag) -> Result<Vec<Released>, ReleaseError> {
+    let names: Vec<String> = match tag {
+        Tag::All(_) => dirs
+            .iter()
+            .map(|d| Manifest::read_dir(d).map(|m| m.name))
+            .collect::<Result<_, _>>()?,
+        Tag::One { .. } => Vec::new(),
+    };
     let mut planned = Vec::new();
     for dir in dirs {
         let manifest = Manifest::read_dir(dir)?;
@@ -124,6 +160,7 @@ pub fn release(dirs: &[PathBuf], tag: &Tag) -> Result<Vec<Released>, ReleaseErro
         })?;
         let new = set_version(&text, &wanted)
             .ok_or(ReleaseError::NoVersionLine { path: path.clone() })?;
+        let new = set_base(&new, &names, &wanted);
         // The new text must still be a valid manifest saying the new version.
         let reread = Manifest::parse(new.as_bytes(), &path)?;
         if reread.version != wanted {
@@ -196,5 +233,20 @@ mod tests {
             "# c\nname: a\nversion: 2.0.0\nnested:\n  version: 9\n"
         );
         assert!(set_version("name: a\n", "2.0.0").is_none());
+    }
+
+    #[test]
+    fn a_bulk_release_moves_bases_it_releases_and_no_other() {
+        let released = ["python-3.11".to_string()];
+        assert_eq!(
+            set_base(
+                "name: ml\nbase: python-3.11@1.3.4  # c\n",
+                &released,
+                "1.4.0"
+            ),
+            "name: ml\nbase: python-3.11@1.4.0\n"
+        );
+        let other = "name: x\nbase: elsewhere@2.0.0\n";
+        assert_eq!(set_base(other, &released, "1.4.0"), other);
     }
 }
