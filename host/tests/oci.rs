@@ -150,14 +150,7 @@ fn python_and_a_runtime_on_it_go_through_an_oci_registry_sharing_the_base_layer(
         &format!("mirror/{}", python::standalone_path(&py)),
         std::fs::read(&build).unwrap(),
     );
-    let wheels = d.join("wheels");
-    std::fs::create_dir_all(&wheels).unwrap();
-    for entry in std::fs::read_dir(common::testdata().join("pip/wheels"))
-        .unwrap()
-        .flatten()
-    {
-        std::fs::copy(entry.path(), wheels.join(entry.file_name())).unwrap();
-    }
+    let wheels = python::wheel_dir(d);
     let demo_sha = python::wheel(
         &wheels,
         "jrtdemo",

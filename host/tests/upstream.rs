@@ -145,14 +145,7 @@ fn upstream_packages_from_upstreams_registry_install_with_their_scripts_never_ru
 
     // The wheels: upstream python-3.11's real pins from PyPI, and python-3.11-ml's pins as
     // small stand-ins (pandas pulls in python-dateutil, which the manifest does not list).
-    let wheels = d.join("wheels");
-    std::fs::create_dir_all(&wheels).unwrap();
-    for entry in std::fs::read_dir(common::testdata().join("pip/wheels"))
-        .unwrap()
-        .flatten()
-    {
-        std::fs::copy(entry.path(), wheels.join(entry.file_name())).unwrap();
-    }
+    let wheels = python::wheel_dir(d);
     let ml = [
         ("numpy", "1.26.2", "numpy", &[][..]),
         ("scipy", "1.11.4", "scipy", &[]),

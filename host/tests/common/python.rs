@@ -153,3 +153,17 @@ pub fn standalone_path(version: &str) -> String {
          cpython-{version}+20240107-{arch}-unknown-linux-gnu-install_only.tar.gz"
     )
 }
+
+/// A wheel directory in `d` holding PyPI's real wheels of upstream python-3.11's pins
+/// (testdata/pip/wheels), for `PIP_FIND_LINKS`.
+pub fn wheel_dir(d: &Path) -> PathBuf {
+    let wheels = d.join("wheels");
+    std::fs::create_dir_all(&wheels).unwrap();
+    for entry in std::fs::read_dir(crate::common::testdata().join("pip/wheels"))
+        .unwrap()
+        .flatten()
+    {
+        std::fs::copy(entry.path(), wheels.join(entry.file_name())).unwrap();
+    }
+    wheels
+}

@@ -444,6 +444,20 @@ impl Installer {
         tree: &Path,
         label: &str,
     ) -> Result<(Extracted, bool), Failure> {
+        self.unpack_one(tree, label, size, None, |_| {
+            let opened = self.open_url(url, checksum, size)?;
+            Ok((opened, url.clone(), checksum.clone()))
+        })
+    }
+
+    /// Opens the download of a single file at `url` (https, http or file) through the
+    /// package cache, for a verified read.
+    fn open_url(
+        &self,
+        url: &url::Url,
+        checksum: &Checksum,
+        size: u64,
+    ) -> Result<fetch::Opened, Failure> {
         let http = if matches!(url.scheme(), "http" | "https") && !self.offline {
             Some(
                 self.http()
@@ -452,17 +466,14 @@ impl Installer {
         } else {
             None
         };
-        self.unpack_one(tree, label, size, None, |_| {
-            let opened = fetch::open(
-                &self.packages,
-                http,
-                url,
-                checksum,
-                Size::Declared(size),
-                self.offline,
-            )?;
-            Ok((opened, url.clone(), checksum.clone()))
-        })
+        Ok(fetch::open(
+            &self.packages,
+            http,
+            url,
+            checksum,
+            Size::Declared(size),
+            self.offline,
+        )?)
     }
 
     /// Streams one verified download into `tree`: a whole package or a first layer, or with
@@ -556,22 +567,7 @@ impl Installer {
                     .open_blob(&self.packages, &repo, layer, self.offline)?;
             (opened, blob, layer.digest.0.clone(), layer.size)
         } else {
-            let http = if matches!(url.scheme(), "http" | "https") && !self.offline {
-                Some(
-                    self.http()
-                        .map_err(|e| Failure::Fetch(FetchError::Http(e)))?,
-                )
-            } else {
-                None
-            };
-            let opened = fetch::open(
-                &self.packages,
-                http,
-                url,
-                checksum,
-                Size::Declared(size),
-                self.offline,
-            )?;
+            let opened = self.open_url(url, checksum, size)?;
             (opened, url.clone(), checksum.clone(), size)
         };
         let dir = dest.parent().unwrap_or(Path::new("."));
@@ -579,7 +575,7 @@ impl Installer {
             .prefix(".jrt-download-")
             .tempfile_in(dir)
             .map_err(jrt_fs::io("cannot create a temporary file in", dir))?;
-        let task = self.progress.task(&from.to_string(), size);
+        let task = self.progress.task(from.as_str(), size);
         let copied = opened.verified(
             from.as_str(),
             Size::Declared(size),
