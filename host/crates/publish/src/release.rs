@@ -75,40 +75,14 @@ pub struct Released {
     pub changed: bool,
 }
 
-/// Replaces the value of the first top-level `version:` line.
-fn set_version(text: &str, version: &str) -> Option<String> {
+/// Replaces the first top-level line that `new_line` rewrites (it returns the new content,
+/// without the line ending, which is kept); `None` when no line was rewritten.
+fn replace_line(text: &str, new_line: impl Fn(&str) -> Option<String>) -> Option<String> {
     let mut done = false;
     let mut out = String::with_capacity(text.len() + 8);
     for line in text.split_inclusive('\n') {
-        if !done && line.starts_with("version:") {
-            let ending = if line.ends_with("\r\n") {
-                "\r\n"
-            } else if line.ends_with('\n') {
-                "\n"
-            } else {
-                ""
-            };
-            out.push_str(&format!("version: {version}{ending}"));
-            done = true;
-        } else {
-            out.push_str(line);
-        }
-    }
-    done.then_some(out)
-}
-
-/// Replaces the version in the first top-level `base: NAME@VERSION` line, when it names one
-/// of `released`: a bulk release moves a runtime's base along with it.
-fn set_base(text: &str, released: &[String], version: &str) -> String {
-    let mut done = false;
-    let mut out = String::with_capacity(text.len() + 8);
-    for line in text.split_inclusive('\n') {
-        let base = line
-            .strip_prefix("base:")
-            .map(|rest| rest.split('#').next().unwrap_or("").trim())
-            .and_then(|b| b.split_once('@'));
-        match base {
-            Some((name, _)) if !done && released.iter().any(|r| r == name) => {
+        match new_line(line).filter(|_| !done) {
+            Some(new) => {
                 let ending = if line.ends_with("\r\n") {
                     "\r\n"
                 } else if line.ends_with('\n') {
@@ -116,13 +90,41 @@ fn set_base(text: &str, released: &[String], version: &str) -> String {
                 } else {
                     ""
                 };
-                out.push_str(&format!("base: {name}@{version}{ending}"));
+                out.push_str(&new);
+                out.push_str(ending);
                 done = true;
             }
-            _ => out.push_str(line),
+            None => out.push_str(line),
         }
     }
-    out
+    done.then_some(out)
+}
+
+/// Replaces the value of the first top-level `version:` line.
+fn set_version(text: &str, version: &str) -> Option<String> {
+    replace_line(text, |line| {
+        line.starts_with("version:")
+            .then(|| format!("version: {version}"))
+    })
+}
+
+/// Replaces the version in the first top-level `base: NAME@VERSION` line, when it names one
+/// of `released`: a bulk release moves a runtime's base along with it.
+fn set_base(text: &str, released: &[String], version: &str) -> String {
+    replace_line(text, |line| {
+        let rest = line.strip_prefix("base:")?;
+        let (name, _) = rest
+            .split('#')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .split_once('@')?;
+        released
+            .iter()
+            .any(|r| r == name)
+            .then(|| format!("base: {name}@{version}"))
+    })
+    .unwrap_or_else(|| text.to_string())
 }
 
 /// Applies `tag` to the runtime directories `dirs` (each holding a manifest.yaml). A bulk tag
