@@ -87,8 +87,15 @@ fn settings(cli: &Cli) -> Settings {
 }
 
 fn run(cli: &Cli) -> Result<()> {
+    // Generated from the grammar alone: no root, cache or config is needed (or read).
+    match &cli.command {
+        Command::Completions { shell } => return cli::docs::completions(*shell),
+        Command::Man { out } => return cli::docs::man_pages(out),
+        _ => {}
+    }
     let session = Session::new(settings(cli))?;
     match &cli.command {
+        Command::Completions { .. } | Command::Man { .. } => Ok(()),
         Command::Install {
             specs,
             force,

@@ -357,3 +357,73 @@ fn plugin_add_pins_by_sha256_asks_before_shadowing_a_builtin_and_remove_undoes_i
         .collect();
     assert!(left.is_empty(), "components left behind: {left:?}");
 }
+
+/// `jrt` with nothing set: no HOME, no root, no cache (what completions and man pages need).
+fn bare_jrt() -> Command {
+    let mut cmd = Command::cargo_bin("jrt").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default());
+    cmd
+}
+
+#[test]
+fn completions_for_every_shell_come_from_the_grammar_and_bash_completes_with_them() {
+    for shell in ["bash", "zsh", "fish", "elvish", "powershell"] {
+        let out = bare_jrt().args(["completions", shell]).output().unwrap();
+        assert!(out.status.success(), "{shell}");
+        let text = String::from_utf8(out.stdout).unwrap();
+        for word in ["install", "push", "registry", "dry-run"] {
+            assert!(text.contains(word), "{shell} lacks {word}");
+        }
+    }
+    bare_jrt()
+        .args(["completions", "tcsh"])
+        .assert()
+        .code(2)
+        .stderr(predicate::str::contains("invalid value 'tcsh'"));
+
+    // Loaded into a real bash, the script completes a command and a subcommand.
+    let script = bare_jrt()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap()
+        .stdout;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("jrt.bash");
+    std::fs::write(&file, script).unwrap();
+    let complete = |words: &str| {
+        let out = std::process::Command::new("bash")
+            .arg("-c")
+            .arg(format!(
+                "source '{}'; COMP_WORDS=({words}); COMP_CWORD=$((${{#COMP_WORDS[@]}} - 1)); \
+                 _jrt jrt \"${{COMP_WORDS[-1]}}\" \"${{COMP_WORDS[-2]}}\"; echo \"${{COMPREPLY[@]}}\"",
+                file.display()
+            ))
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    assert_eq!(complete("jrt ins"), "install");
+    assert_eq!(complete("jrt registry s"), "sign");
+}
+
+#[test]
+fn man_pages_are_written_for_jrt_and_each_command() {
+    let dir = tempfile::tempdir().unwrap();
+    bare_jrt()
+        .args(["man", "--out"])
+        .arg(dir.path())
+        .assert()
+        .success();
+    let page = |name: &str| std::fs::read_to_string(dir.path().join(name)).unwrap();
+    assert!(page("jrt.1").contains(".TH jrt 1"));
+    let install = page("jrt-install.1");
+    assert!(
+        install.contains(".TH jrt-install 1") && install.contains("dry\\-run"),
+        "{install}"
+    );
+    assert!(page("jrt-registry-add.1").contains(".TH jrt-registry-add 1"));
+    assert!(page("jrt-push.1").contains("oci://"));
+    // The hidden generator documents no page of its own.
+    assert!(!dir.path().join("jrt-man.1").exists());
+}

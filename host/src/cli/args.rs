@@ -177,6 +177,18 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Print a shell's completion script for jrt (bash: `jrt completions bash >
+    /// ~/.local/share/bash-completion/completions/jrt`).
+    Completions {
+        #[arg(value_name = "SHELL")]
+        shell: clap_complete::Shell,
+    },
+    /// Write jrt's man pages (jrt.1 and one per command) into DIR.
+    #[command(hide = true)]
+    Man {
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        out: PathBuf,
+    },
 }
 
 #[derive(Subcommand, Debug)]
