@@ -10,7 +10,7 @@ use std::process::ExitCode;
 use anyhow::{Result, bail};
 use clap::Parser;
 
-use cli::args::{Cli, Command, PluginCommand, RegistryCommand};
+use cli::args::{CacheCommand, Cli, Command, PluginCommand, RegistryCommand};
 use cli::print;
 use jrt::ops::install::InstallReport;
 use jrt::ops::{self, Session, Settings};
@@ -218,6 +218,37 @@ fn run(cli: &Cli) -> Result<()> {
                 }
             })
         }
+        Command::Cache { command } => match command {
+            CacheCommand::Dir => {
+                let root = session.cache()?.root().to_path_buf();
+                print::output(cli.json, &serde_json::json!({ "dir": root }), |_| {
+                    println!("{}", root.display())
+                })
+            }
+            CacheCommand::Size => {
+                let sizes = ops::cache::sizes(&session)?;
+                print::output(cli.json, &sizes, |s| {
+                    for a in &s.areas {
+                        println!(
+                            "{:<11} {:>10}  {:>6} files  {}",
+                            a.name,
+                            print::size(a.bytes),
+                            a.files,
+                            a.path.display()
+                        );
+                    }
+                    println!("{:<11} {:>10}", "total", print::size(s.bytes));
+                })
+            }
+            CacheCommand::Prune { older_than } => {
+                let freed = ops::cache::prune(&session, *older_than)?;
+                print::output(cli.json, &freed, |f| print::freed(f, cli.quiet))
+            }
+            CacheCommand::Clean => {
+                let freed = ops::cache::clean(&session)?;
+                print::output(cli.json, &freed, |f| print::freed(f, cli.quiet))
+            }
+        },
         Command::Push {
             packages,
             dest,

@@ -84,6 +84,7 @@ impl Env {
                 default_timeout: Duration::from_secs(30),
                 task: None,
                 network: None,
+                fetched: None,
             },
         )
     }

@@ -268,6 +268,14 @@ fn upstream_packages_from_upstreams_registry_install_with_their_scripts_never_ru
         assert!(lock.contains("family_inferred: true"), "{lock}");
         let receipt = std::fs::read_to_string(tree.join(".jrt/receipt.json")).unwrap();
         assert!(receipt.contains("\"inferred_family\""), "{receipt}");
+        // The cache entries it came from, which `jrt cache prune` keeps: its package and
+        // the build its setup fetched.
+        let build = if name == "openjdk-21" {
+            &jdk_sha
+        } else {
+            &python_sha
+        };
+        assert!(receipt.contains(&format!("\"{build}\"")), "{receipt}");
     }
 
     // python-3.11: upstream's own pins, each with the sha256 PyPI publishes for its wheel.

@@ -177,6 +177,11 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// The download cache: where it is, what it holds, and freeing it.
+    Cache {
+        #[command(subcommand)]
+        command: CacheCommand,
+    },
     /// Print a shell's completion script for jrt (bash: `jrt completions bash >
     /// ~/.local/share/bash-completion/completions/jrt`).
     Completions {
@@ -189,6 +194,24 @@ pub enum Command {
         #[arg(long, value_name = "DIR", default_value = ".")]
         out: PathBuf,
     },
+}
+
+#[derive(Subcommand, Debug)]
+pub enum CacheCommand {
+    /// Print the cache directory.
+    Dir,
+    /// What each part of the cache holds.
+    Size,
+    /// Remove what no installed runtime needs: packages and layers no install came from,
+    /// builds no installed runtime's setup fetched, unfinished downloads, compiled plugin
+    /// code for another engine or a plugin no longer present.
+    Prune {
+        /// Only what was last touched more than DAYS days ago.
+        #[arg(long, value_name = "DAYS")]
+        older_than: Option<u64>,
+    },
+    /// Remove everything cached (the registry serials that stop rollbacks stay).
+    Clean,
 }
 
 #[derive(Subcommand, Debug)]

@@ -337,3 +337,18 @@ pub fn validated(rows: &Vec<jrt::ops::validate::Problem>, runtimes: usize) {
         println!("{runtimes} runtime(s) valid");
     }
 }
+
+/// What `jrt cache prune` or `clean` removed, and the total.
+pub fn freed(f: &jrt::ops::cache::Freed, quiet: bool) {
+    if !quiet {
+        for r in &f.removed {
+            println!(
+                "removed {} ({}): {}",
+                r.path.display(),
+                size(r.bytes),
+                r.reason
+            );
+        }
+    }
+    println!("freed {} in {} entries", size(f.bytes), f.removed.len());
+}

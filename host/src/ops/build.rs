@@ -58,6 +58,11 @@ pub fn run(
     env.policy.mirrors = session.mirrors.clone();
     let cache = session.cache()?;
     let http = session.online_http()?;
+    // Setups fetch into the cache: `jrt cache prune` must wait for this build.
+    let cache_lock = cache.lock_path();
+    std::fs::create_dir_all(cache.root()).map_err(jrt_fs::io("cannot create", cache.root()))?;
+    let _cache =
+        jrt_fs::lock::shared(&cache_lock).map_err(jrt_fs::io("cannot lock", &cache_lock))?;
     let mut built = Vec::new();
     for d in bases_first(dirs)? {
         fetch_base(session, d, &options.out, &detected.platform.id)?;

@@ -3,6 +3,7 @@
 //! as text or JSON, or an [`Error`] that says whether the user's input was at fault.
 
 pub mod build;
+pub mod cache;
 pub mod detect;
 pub mod install;
 pub mod installed;

@@ -47,6 +47,12 @@ impl Cache {
         self.root.join("compiled")
     }
 
+    /// The lock every user of the cache holds shared, and housekeeping exclusively, so
+    /// nothing is pruned from under an install.
+    pub fn lock_path(&self) -> PathBuf {
+        self.root.join("cache.lock")
+    }
+
     /// The highest serial seen of each signed registry: losing it re-opens rollbacks, so a
     /// cache clean must keep it.
     pub fn trust(&self) -> PathBuf {

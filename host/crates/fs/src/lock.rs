@@ -1,5 +1,6 @@
 //! Advisory file locks (flock), the one lock mechanism: per runtime version (a second
-//! install of the same runtime waits for the first, then finds it installed), on the plugin
+//! install of the same runtime waits for the first, then finds it installed), on the cache
+//! as a whole (shared by installs, exclusive for `jrt cache prune`), on the plugin
 //! catalog, on the registry serials, and on each build a plan fetches into the cache. The
 //! kernel drops a lock when its holder dies, so a killed run never leaves a stale lock behind.
 //! Lock files are opened without following a symbolic link: one planted there would make jrt
@@ -32,6 +33,22 @@ pub fn exclusive(path: &Path) -> io::Result<Lock> {
     // SAFETY: flock on a descriptor we own.
     loop {
         if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(Lock { _file: file });
+        }
+        let err = io::Error::last_os_error();
+        if err.kind() != io::ErrorKind::Interrupted {
+            return Err(err);
+        }
+    }
+}
+
+/// Waits for and takes a shared lock at `path`: many holders at once, none while someone
+/// holds it exclusively (the cache: installs share it, `jrt cache prune` excludes them).
+pub fn shared(path: &Path) -> io::Result<Lock> {
+    let file = open(path)?;
+    // SAFETY: flock on a descriptor we own.
+    loop {
+        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } == 0 {
             return Ok(Lock { _file: file });
         }
         let err = io::Error::last_os_error();

@@ -307,6 +307,11 @@ impl Installer {
             notes: Vec::new(),
         };
 
+        // Shared with other installs; `jrt cache prune` waits for it (and installs for prune).
+        let cache_lock = self.cache.lock_path();
+        std::fs::create_dir_all(self.cache.root())
+            .map_err(jrt_fs::io("cannot create", self.cache.root()))?;
+        let _cache = lock::shared(&cache_lock).map_err(jrt_fs::io("cannot lock", &cache_lock))?;
         let lock_path = self.layout.lock_file(&name, &version);
         let _lock = lock::exclusive(&lock_path).map_err(jrt_fs::io("cannot lock", &lock_path))?;
         let final_dir = self.layout.install_dir(&name, &version);
@@ -339,10 +344,11 @@ impl Installer {
         std::fs::create_dir(&tree).map_err(jrt_fs::io("cannot create", &tree))?;
 
         let label = format!("{name}@{version}");
-        let (extracted, downloaded) = if url.scheme() == "oci" {
+        let (extracted, downloaded, mut cache_entries) = if url.scheme() == "oci" {
             self.unpack_oci(&url, checksum, platform, &tree, &label)
         } else {
             self.unpack(&url, checksum, size, &tree, &label)
+                .map(|(x, got)| (x, got, vec![checksum.hex()]))
         }
         .map_err(|e| e.about(&name, &version))?;
         let to_cache = downloaded;
@@ -376,6 +382,7 @@ impl Installer {
                 .map_err(setup_err)?;
             notes = done.notes;
             inferred_family = done.inferred_family;
+            cache_entries.extend(done.fetched);
             let used = done.plugins;
             let files = receipt::scan(&tree).map_err(|e| setup_err(source::SetUpError::Scan(e)))?;
             // What setup made must not reach outside the tree either, through any chain of
@@ -403,6 +410,7 @@ impl Installer {
             package_kind: package_kind.into(),
             plugins,
             inferred_family,
+            cache_entries,
             installed_at: jrt_fs::time::now_unix(),
             jrt_version: env!("CARGO_PKG_VERSION").into(),
             files,
@@ -701,7 +709,7 @@ impl Installer {
         platform: &str,
         tree: &Path,
         label: &str,
-    ) -> Result<(Extracted, bool), Failure> {
+    ) -> Result<(Extracted, bool, Vec<String>), Failure> {
         let (loc, layers) = self.oci_layers(url, checksum, platform)?;
         let client = self.oci()?;
         let repo = jrt_oci::Location {
@@ -719,7 +727,8 @@ impl Installer {
             downloaded |= got;
             all = Some(x);
         }
-        all.map(|x| (x, downloaded))
+        let entries = layers.iter().map(|l| l.digest.hex()).collect();
+        all.map(|x| (x, downloaded, entries))
             .ok_or_else(|| Failure::Registry(format!("{loc}: the manifest lists no layer")))
     }
 

@@ -35,6 +35,10 @@ pub struct Receipt {
     /// without `family`); empty when the manifest declared them or for prebuilt packages.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub inferred_family: Vec<String>,
+    /// The sha256 of the cache entries it came from: its package (or its OCI layers) and the
+    /// builds its setup fetched. `jrt cache prune` keeps them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cache_entries: Vec<String>,
     /// Seconds since the Unix epoch.
     pub installed_at: u64,
     pub jrt_version: String,
@@ -248,6 +252,7 @@ mod tests {
             package_kind: "prebuilt".into(),
             inferred_family: Vec::new(),
             plugins: Vec::new(),
+            cache_entries: Vec::new(),
             installed_at: 0,
             jrt_version: "0".into(),
             files,

@@ -279,6 +279,8 @@ pub struct SetUp {
     pub inferred_family: Vec<String>,
     /// Worth showing: limits the machine could not enforce, setuid bits stripped.
     pub notes: Vec<String>,
+    /// The sha256 of the builds the plans fetched into the cache.
+    pub fetched: Vec<String>,
 }
 
 /// Sets up the extracted source package in `tree`. Returns the plugins that did it.
@@ -303,6 +305,7 @@ pub fn set_up(
         facts,
     };
     let mut used = Vec::new();
+    let fetched = std::sync::Mutex::new(Vec::new());
     let mut mounts = Vec::new();
     let mut environment = std::collections::BTreeMap::new();
     let mut probes = Vec::new();
@@ -341,6 +344,7 @@ pub fn set_up(
                 default_timeout: Duration::from_secs(1800),
                 task: Some(task.as_ref()),
                 network: network.clone(),
+                fetched: Some(&fetched),
             },
         );
         task.finish(if done.is_ok() { "set up" } else { "failed" });
@@ -454,6 +458,7 @@ pub fn set_up(
     write_yaml(&tree.join("runtime.yml"), &runtime)?;
     notes.dedup();
     Ok(SetUp {
+        fetched: fetched.into_inner().unwrap_or_default(),
         plugins: used,
         inferred_family: if manifest.family_inferred {
             manifest.family.clone()

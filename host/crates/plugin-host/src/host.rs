@@ -165,6 +165,14 @@ impl PluginHost {
         self.limits
     }
 
+    /// The file name this host's compiled code for a wasm with this sha256 has in the
+    /// compiled-code cache (cache housekeeping keeps these and removes the rest).
+    pub fn compiled_file_name(&self, sha256: &str) -> Option<String> {
+        self.cache
+            .entry_path(sha256)
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().into_owned()))
+    }
+
     /// Loads a component: compiles it (or takes it from the cache), checks that it is a
     /// plugin of a compatible API version whose imports this host provides, and asks it for
     /// its `info`. `name` names the source in messages (a file path, `built-in python`).

@@ -43,6 +43,9 @@ pub struct Executor<'a> {
     pub task: Option<&'a dyn jrt_client::progress::Task>,
     /// The network the plan's `run` steps get; none by default.
     pub network: Option<Grant>,
+    /// The sha256 of every build fetched into the cache, for the receipt (so cache
+    /// housekeeping keeps what an installed runtime came from).
+    pub fetched: Option<&'a std::sync::Mutex<Vec<String>>>,
 }
 
 /// What one program printed.
@@ -626,7 +629,12 @@ fn fetch_pinned(pinned: &str, sha256: &str, ex: &Executor<'_>) -> Result<PathBuf
             std::io::copy(reader, &mut std::io::sink())
         });
         match read {
-            Ok(Ok(_)) => return Ok(store.path(&checksum)),
+            Ok(Ok(_)) => {
+                if let Some(Ok(mut fetched)) = ex.fetched.map(|f| f.lock()) {
+                    fetched.push(sha256.to_string());
+                }
+                return Ok(store.path(&checksum));
+            }
             Ok(Err(e)) => return Err(jrt_fs::io("cannot read", Path::new(url))(e).into()),
             // A stored entry that no longer verifies (planted, or torn by a crash) was
             // dropped: fetch it afresh, once.
