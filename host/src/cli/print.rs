@@ -350,5 +350,10 @@ pub fn freed(f: &jrt::ops::cache::Freed, quiet: bool) {
             );
         }
     }
-    println!("freed {} in {} entries", size(f.bytes), f.removed.len());
+    let n = f.removed.len();
+    println!(
+        "freed {} in {n} {}",
+        size(f.bytes),
+        if n == 1 { "entry" } else { "entries" }
+    );
 }

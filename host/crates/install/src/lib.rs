@@ -194,6 +194,8 @@ pub struct Outcome {
     pub package_kind: String,
     pub url: String,
     pub checksum: String,
+    /// Bytes of the package (of its layers, for an OCI artifact, whose checksum is its
+    /// manifest's).
     pub size: u64,
     /// Whether the package came from the cache.
     pub cached: bool,
@@ -344,11 +346,12 @@ impl Installer {
         std::fs::create_dir(&tree).map_err(jrt_fs::io("cannot create", &tree))?;
 
         let label = format!("{name}@{version}");
-        let (extracted, downloaded, mut cache_entries) = if url.scheme() == "oci" {
+        // For an OCI artifact, `size` is its manifest's; what was unpacked is its layers.
+        let (extracted, downloaded, mut cache_entries, unpacked_size) = if url.scheme() == "oci" {
             self.unpack_oci(&url, checksum, platform, &tree, &label)
         } else {
             self.unpack(&url, checksum, size, &tree, &label)
-                .map(|(x, got)| (x, got, vec![checksum.hex()]))
+                .map(|(x, got)| (x, got, vec![checksum.hex()], size))
         }
         .map_err(|e| e.about(&name, &version))?;
         let to_cache = downloaded;
@@ -433,6 +436,7 @@ impl Installer {
         drop(staging);
         Ok(Outcome {
             notes,
+            size: unpacked_size,
             ..outcome(
                 if existing { "reinstalled" } else { "installed" },
                 !to_cache,
@@ -709,7 +713,7 @@ impl Installer {
         platform: &str,
         tree: &Path,
         label: &str,
-    ) -> Result<(Extracted, bool, Vec<String>), Failure> {
+    ) -> Result<(Extracted, bool, Vec<String>, u64), Failure> {
         let (loc, layers) = self.oci_layers(url, checksum, platform)?;
         let client = self.oci()?;
         let repo = jrt_oci::Location {
@@ -728,7 +732,8 @@ impl Installer {
             all = Some(x);
         }
         let entries = layers.iter().map(|l| l.digest.hex()).collect();
-        all.map(|x| (x, downloaded, entries))
+        let bytes = layers.iter().map(|l| l.size).sum();
+        all.map(|x| (x, downloaded, entries, bytes))
             .ok_or_else(|| Failure::Registry(format!("{loc}: the manifest lists no layer")))
     }
 
