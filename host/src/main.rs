@@ -218,6 +218,52 @@ fn run(cli: &Cli) -> Result<()> {
                 }
             })
         }
+        Command::Outdated => {
+            let rows = ops::upgrade::outdated(&session)?;
+            print::output(cli.json, &rows, print::outdated)
+        }
+        Command::Upgrade { names, prune, jobs } => {
+            let progress: Option<std::sync::Arc<dyn jrt_client::progress::Progress>> =
+                if shows_bars(cli) {
+                    Some(std::sync::Arc::new(cli::progress::Bars::new()))
+                } else {
+                    None
+                };
+            let done = ops::upgrade::upgrade(&session, names, *prune, *jobs, progress)?;
+            let failed = done.results.iter().filter(|r| r.is_err()).count();
+            if cli.json {
+                let installed: Vec<serde_json::Value> = done
+                    .results
+                    .iter()
+                    .map(|r| match r {
+                        Ok(o) => serde_json::to_value(o).unwrap_or_default(),
+                        Err(e) => serde_json::json!({ "error": e.to_string() }),
+                    })
+                    .collect();
+                println!(
+                    "{}",
+                    serde_json::json!({
+                        "outdated": done.outdated,
+                        "installed": installed,
+                        "pruned": done.pruned,
+                    })
+                );
+            } else {
+                if done.outdated.is_empty() && !cli.quiet {
+                    println!("everything is up to date");
+                }
+                print::install_results(false, cli.quiet, &done.results);
+                for p in &done.pruned {
+                    if !cli.quiet {
+                        println!("removed {p}");
+                    }
+                }
+            }
+            if failed > 0 {
+                return Err(Reported(format!("{failed} upgrade(s) failed")).into());
+            }
+            Ok(())
+        }
         Command::Cache { command } => match command {
             CacheCommand::Dir => {
                 let root = session.cache()?.root().to_path_buf();

@@ -177,6 +177,21 @@ pub enum Command {
         #[command(subcommand)]
         command: PluginCommand,
     },
+    /// Installed runtimes with a newer version available within what each was installed with
+    /// (`^1.3` stays below 2.0; an exact version never moves).
+    Outdated,
+    /// Install the newer versions `outdated` lists (all, or the NAMEs); the old versions stay
+    /// unless --prune, so jobs that name them keep running.
+    Upgrade {
+        #[arg(value_name = "NAME")]
+        names: Vec<String>,
+        /// Remove the older versions of each upgraded runtime once the new one is in place.
+        #[arg(long)]
+        prune: bool,
+        /// How many runtimes to install at once.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        jobs: usize,
+    },
     /// The download cache: where it is, what it holds, and freeing it.
     Cache {
         #[command(subcommand)]

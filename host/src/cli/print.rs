@@ -357,3 +357,21 @@ pub fn freed(f: &jrt::ops::cache::Freed, quiet: bool) {
         if n == 1 { "entry" } else { "entries" }
     );
 }
+
+/// `jrt outdated`.
+pub fn outdated(rows: &Vec<jrt::ops::upgrade::Outdated>) {
+    if rows.is_empty() {
+        println!("everything is up to date");
+        return;
+    }
+    for o in rows {
+        let latest = match &o.latest {
+            Some(l) if *l != o.wanted => format!(" (latest {l}, outside {})", o.requested),
+            _ => String::new(),
+        };
+        println!(
+            "{} {} -> {}{latest}   installed as {}@{}",
+            o.name, o.installed, o.wanted, o.name, o.requested
+        );
+    }
+}

@@ -13,6 +13,7 @@ pub mod registries;
 pub mod release;
 pub mod run;
 pub mod session;
+pub mod upgrade;
 pub mod validate;
 
 pub use session::{Session, Settings};
@@ -130,6 +131,8 @@ pub enum Error {
     Build(#[from] jrt_publish::build::BuildError),
     #[error(transparent)]
     Release(#[from] jrt_publish::release::ReleaseError),
+    #[error(transparent)]
+    Remove(#[from] installed::RemoveError),
     #[error(transparent)]
     Io(#[from] jrt_fs::IoError),
 }

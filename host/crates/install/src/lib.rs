@@ -406,6 +406,7 @@ impl Installer {
             name: name.clone(),
             version: version.clone(),
             registry: registry.source.display(),
+            requested: Some(resolved.requested.clone()),
             url: url.to_string(),
             checksum: checksum.to_string(),
             size,

@@ -21,6 +21,9 @@ pub struct Receipt {
     pub version: String,
     /// The registry it was resolved from.
     pub registry: String,
+    /// What was asked for (`^1.3`, `latest`, an exact version), which `jrt upgrade` keeps to.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested: Option<String>,
     pub url: String,
     /// `sha256:<hex>` of the package.
     pub checksum: String,
@@ -245,6 +248,7 @@ mod tests {
             name: "x".into(),
             version: "1.0.0".into(),
             registry: "r".into(),
+            requested: None,
             url: "u".into(),
             checksum: "sha256:00".into(),
             size: 0,

@@ -63,7 +63,9 @@ pub fn resolve(
         name: spec.name.clone(),
         req: spec::VersionReq::Exact(version),
     };
-    Ok(Some(spec::resolve(&exact, &[&index], platform)?))
+    let mut resolved = spec::resolve(&exact, &[&index], platform)?;
+    resolved.requested = spec.req.to_string();
+    Ok(Some(resolved))
 }
 
 /// The registry.json entry an index stands for.

@@ -114,6 +114,9 @@ pub struct Resolved {
     pub entry: Entry,
     /// The prebuilt artifact for the platform, when there is one.
     pub artifact: Option<(String, Artifact)>,
+    /// What was asked for (`^1.3`, `latest`, `1.3.4`): kept in the install receipt, so
+    /// `jrt outdated` and `jrt upgrade` respect it.
+    pub requested: String,
 }
 
 impl Resolved {
@@ -255,5 +258,6 @@ pub fn resolve(
         version: version.clone(),
         entry: (*entry).clone(),
         artifact,
+        requested: spec.req.to_string(),
     })
 }
