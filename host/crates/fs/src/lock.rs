@@ -27,12 +27,13 @@ fn open(path: &Path) -> io::Result<File> {
     )
 }
 
-/// Waits for and takes the exclusive lock at `path`.
-pub fn exclusive(path: &Path) -> io::Result<Lock> {
+/// Waits for and takes the lock at `path` in `mode` (`LOCK_EX` or `LOCK_SH`), again after
+/// a signal interrupts the wait.
+fn wait_for(path: &Path, mode: libc::c_int) -> io::Result<Lock> {
     let file = open(path)?;
-    // SAFETY: flock on a descriptor we own.
     loop {
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX) } == 0 {
+        // SAFETY: flock on a descriptor we own.
+        if unsafe { libc::flock(file.as_raw_fd(), mode) } == 0 {
             return Ok(Lock { _file: file });
         }
         let err = io::Error::last_os_error();
@@ -42,20 +43,15 @@ pub fn exclusive(path: &Path) -> io::Result<Lock> {
     }
 }
 
+/// Waits for and takes the exclusive lock at `path`.
+pub fn exclusive(path: &Path) -> io::Result<Lock> {
+    wait_for(path, libc::LOCK_EX)
+}
+
 /// Waits for and takes a shared lock at `path`: many holders at once, none while someone
 /// holds it exclusively (the cache: installs share it, `jrt cache prune` excludes them).
 pub fn shared(path: &Path) -> io::Result<Lock> {
-    let file = open(path)?;
-    // SAFETY: flock on a descriptor we own.
-    loop {
-        if unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_SH) } == 0 {
-            return Ok(Lock { _file: file });
-        }
-        let err = io::Error::last_os_error();
-        if err.kind() != io::ErrorKind::Interrupted {
-            return Err(err);
-        }
-    }
+    wait_for(path, libc::LOCK_SH)
 }
 
 /// Takes the exclusive lock at `path` if nobody holds it.
