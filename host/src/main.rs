@@ -98,6 +98,7 @@ fn run(cli: &Cli) -> Result<()> {
         Command::Completions { .. } | Command::Man { .. } => Ok(()),
         Command::Install {
             specs,
+            locked,
             force,
             platform,
             jobs,
@@ -117,7 +118,11 @@ fn run(cli: &Cli) -> Result<()> {
                 std::sync::Arc::new(cli::progress::Bars::new())
                     as std::sync::Arc<dyn jrt_client::progress::Progress>
             });
-            match ops::install::run(&session, &specs, &options, bars)? {
+            let report = match locked {
+                Some(file) => ops::lock::install_locked(&session, file, &options, bars)?,
+                None => ops::install::run(&session, &specs, &options, bars)?,
+            };
+            match report {
                 InstallReport::Plan(plan) => print::output(cli.json, &plan, print::plan),
                 InstallReport::Done { results, notes } => {
                     print::install_results(cli.json, cli.quiet, &results);
@@ -217,6 +222,63 @@ fn run(cli: &Cli) -> Result<()> {
                     }
                 }
             })
+        }
+        Command::Lock {
+            specs,
+            platforms,
+            output,
+        } => {
+            let specs = specs
+                .iter()
+                .map(|s| parse_spec(s))
+                .collect::<Result<Vec<_>>>()?;
+            let lock = ops::lock::lock(&session, &specs, platforms)?;
+            jrt_fs::write_atomic(output, &lock.to_json())
+                .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
+            print::output(cli.json, &lock, |l| {
+                if !cli.quiet {
+                    for (name, r) in &l.runtimes {
+                        let platforms: Vec<&str> = r.platforms.keys().map(String::as_str).collect();
+                        println!("locked {name}@{} for {}", r.version, platforms.join(", "));
+                    }
+                    println!("wrote {}", output.display());
+                }
+            })
+        }
+        Command::Sync { lock, prune, jobs } => {
+            let options = ops::install::InstallOptions {
+                jobs: *jobs,
+                ..Default::default()
+            };
+            let bars = shows_bars(cli).then(|| {
+                std::sync::Arc::new(cli::progress::Bars::new())
+                    as std::sync::Arc<dyn jrt_client::progress::Progress>
+            });
+            let synced = ops::lock::sync(&session, lock, *prune, &options, bars)?;
+            let failed = synced.failed.len();
+            for e in &synced.failed {
+                eprintln!("error: {}", jrt_input::display::safe(&e.to_string()));
+            }
+            print::output(cli.json, &synced, |s| {
+                if !cli.quiet {
+                    for x in &s.installed {
+                        println!("installed {x}");
+                    }
+                    for x in &s.removed {
+                        println!("removed {x}");
+                    }
+                    println!(
+                        "{} installed, {} already there, {} removed",
+                        s.installed.len(),
+                        s.unchanged.len(),
+                        s.removed.len()
+                    );
+                }
+            })?;
+            if failed > 0 {
+                bail!(Reported(format!("{failed} install(s) failed")));
+            }
+            Ok(())
         }
         Command::Outdated => {
             let rows = ops::upgrade::outdated(&session)?;

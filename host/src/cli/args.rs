@@ -59,8 +59,16 @@ pub enum Command {
     /// Resolve, download, verify, extract and atomically install runtimes.
     Install {
         /// Runtimes such as python-3.11, python-3.11@1.3.4 or python-3.11@^1.3.
-        #[arg(required = true, value_name = "SPEC")]
+        #[arg(
+            required_unless_present = "locked",
+            conflicts_with = "locked",
+            value_name = "SPEC"
+        )]
         specs: Vec<String>,
+        /// Install exactly what this lock file (`jrt lock`) lists for this platform: no
+        /// resolution, no other registry.
+        #[arg(long, value_name = "FILE")]
+        locked: Option<PathBuf>,
         /// Reinstall even when installed; the old install stays until the new one is in place.
         #[arg(long)]
         force: bool,
@@ -176,6 +184,29 @@ pub enum Command {
     Plugin {
         #[command(subcommand)]
         command: PluginCommand,
+    },
+    /// Resolve without installing and write a lock file: for each runtime and platform the
+    /// exact version, package URL, sha256 and size, its registry, and the plugins' sha256.
+    Lock {
+        #[arg(required = true, value_name = "SPEC")]
+        specs: Vec<String>,
+        /// A platform to lock for (repeatable; default: every platform each runtime offers).
+        #[arg(long = "platform", value_name = "P")]
+        platforms: Vec<String>,
+        /// Where to write it.
+        #[arg(short, long, value_name = "FILE", default_value = "jrt.lock")]
+        output: PathBuf,
+    },
+    /// Make this node match a lock file: install what it lists and the node lacks; with
+    /// --prune, remove installed versions it does not list.
+    Sync {
+        #[arg(value_name = "FILE")]
+        lock: PathBuf,
+        #[arg(long)]
+        prune: bool,
+        /// How many runtimes to install at once.
+        #[arg(long, value_name = "N", default_value_t = 4)]
+        jobs: usize,
     },
     /// Installed runtimes with a newer version available within what each was installed with
     /// (`^1.3` stays below 2.0; an exact version never moves).

@@ -41,7 +41,17 @@ pub fn run(
     options: &InstallOptions,
     progress: Option<Arc<dyn jrt_client::progress::Progress>>,
 ) -> Result<InstallReport, Error> {
-    let registries = session.registries()?;
+    run_with(session, session.registries()?, specs, options, progress)
+}
+
+/// [`run`] against the given `registries` (a lock file's, for `--locked`).
+pub fn run_with(
+    session: &Session,
+    registries: Vec<Registry>,
+    specs: &[Spec],
+    options: &InstallOptions,
+    progress: Option<Arc<dyn jrt_client::progress::Progress>>,
+) -> Result<InstallReport, Error> {
     let ctx = session.plugins()?;
     let plugins = ctx.plugins()?;
     let detected = super::detect::detect_with(

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod detect;
 pub mod install;
 pub mod installed;
+pub mod lock;
 pub mod plugins;
 pub mod push;
 pub mod registries;
