@@ -564,17 +564,14 @@ impl Installer {
         dest: &Path,
     ) -> Result<(), Failure> {
         let (opened, from, checksum, size) = if url.scheme() == "oci" {
-            let (loc, layers) = self.oci_layers(url, checksum, platform)?;
+            let (loc, _, layers) = self.oci_manifest(url, checksum, platform)?;
             let [layer] = layers.as_slice() else {
                 return Err(Failure::Registry(format!(
                     "{loc} has {} layers, not the one of a single-file package",
                     layers.len()
                 )));
             };
-            let repo = jrt_oci::Location {
-                reference: None,
-                ..loc.clone()
-            };
+            let repo = loc.repository();
             let (opened, blob) =
                 self.oci()?
                     .open_blob(&self.packages, &repo, layer, self.offline)?;
@@ -602,14 +599,22 @@ impl Installer {
         Ok(())
     }
 
-    /// The layers of the OCI artifact `url` (`oci://HOST/REPO@sha256:…`, the digest being the
-    /// entry's checksum), bottom first: its manifest's, or from an index this platform's.
-    fn oci_layers(
+    /// The jrt manifest of the OCI artifact `url` (`oci://HOST/REPO@sha256:…`, the digest
+    /// being the entry's checksum): the artifact itself, or from an index this platform's;
+    /// checked, with its layers bottom first.
+    fn oci_manifest(
         &self,
         url: &url::Url,
         checksum: &Checksum,
         platform: &str,
-    ) -> Result<(jrt_oci::Location, Vec<jrt_oci::model::Descriptor>), Failure> {
+    ) -> Result<
+        (
+            jrt_oci::Location,
+            jrt_oci::model::Manifest,
+            Vec<jrt_oci::model::Descriptor>,
+        ),
+        Failure,
+    > {
         use jrt_oci::model::Document;
         let loc = jrt_oci::Location::parse(url.as_str()).map_err(jrt_oci::OciError::from)?;
         match &loc.reference {
@@ -665,7 +670,7 @@ impl Installer {
         };
         let layers = jrt_oci::layout::check_manifest(&manifest)
             .map_err(|m| Failure::Registry(format!("{loc}: {m}")))?;
-        Ok((loc, layers))
+        Ok((loc, manifest, layers))
     }
 
     /// The manifest.yaml of an OCI source package (`oci://HOST/REPO@sha256:…`), read from its
@@ -675,23 +680,10 @@ impl Installer {
         url: &url::Url,
         checksum: &Checksum,
     ) -> Result<jrt_package::manifest::Manifest, Failure> {
-        use jrt_oci::model::Document;
-        let loc = jrt_oci::Location::parse(url.as_str()).map_err(jrt_oci::OciError::from)?;
-        if !matches!(&loc.reference, Some(jrt_oci::Reference::Digest(d)) if d.0 == *checksum) {
-            return Err(Failure::Registry(format!(
-                "{url} is not pinned by {checksum}"
-            )));
-        }
+        // A source package's entry names its manifest itself: no platform is chosen.
+        let (loc, manifest, _) = self.oci_manifest(url, checksum, "source")?;
         let client = self.oci()?;
-        let Some(Document::Manifest(manifest)) = client.manifest(&loc)?.map(|f| f.document) else {
-            return Err(Failure::Registry(format!("{loc} is not an image manifest")));
-        };
-        jrt_oci::layout::check_manifest(&manifest)
-            .map_err(|m| Failure::Registry(format!("{loc}: {m}")))?;
-        let repo = jrt_oci::Location {
-            reference: None,
-            ..loc.clone()
-        };
+        let repo = loc.repository();
         let bytes =
             client.blob_bytes(&repo, &manifest.config, jrt_oci::layout::MAX_CONFIG_BYTES)?;
         let config: jrt_oci::layout::Config = serde_json::from_slice(&bytes)
@@ -715,12 +707,9 @@ impl Installer {
         tree: &Path,
         label: &str,
     ) -> Result<(Extracted, bool, Vec<String>, u64), Failure> {
-        let (loc, layers) = self.oci_layers(url, checksum, platform)?;
+        let (loc, _, layers) = self.oci_manifest(url, checksum, platform)?;
         let client = self.oci()?;
-        let repo = jrt_oci::Location {
-            reference: None,
-            ..loc.clone()
-        };
+        let repo = loc.repository();
         let mut all: Option<Extracted> = None;
         let mut downloaded = false;
         for layer in &layers {

@@ -103,6 +103,14 @@ impl Location {
         })
     }
 
+    /// The repository alone, without a tag or digest (where its blobs are).
+    pub fn repository(&self) -> Location {
+        Location {
+            reference: None,
+            ..self.clone()
+        }
+    }
+
     /// The same repository at `reference`.
     pub fn at(&self, reference: Reference) -> Location {
         Location {
