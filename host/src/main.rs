@@ -60,6 +60,18 @@ fn shows_bars(cli: &Cli) -> bool {
     !cli.json && !cli.quiet && std::io::stderr().is_terminal() && std::io::stdout().is_terminal()
 }
 
+/// Progress bars for installs, when [`shows_bars`].
+fn bars(cli: &Cli) -> Option<std::sync::Arc<dyn jrt_client::progress::Progress>> {
+    shows_bars(cli).then(|| {
+        std::sync::Arc::new(cli::progress::Bars::new())
+            as std::sync::Arc<dyn jrt_client::progress::Progress>
+    })
+}
+
+fn parse_specs(texts: &[String]) -> Result<Vec<Spec>> {
+    texts.iter().map(|s| parse_spec(s)).collect()
+}
+
 fn parse_spec(text: &str) -> Result<Spec> {
     text.parse::<Spec>()
         .map_err(|e| anyhow::Error::new(UsageError(e.to_string())))
@@ -104,20 +116,14 @@ fn run(cli: &Cli) -> Result<()> {
             jobs,
             dry_run,
         } => {
-            let specs = specs
-                .iter()
-                .map(|s| parse_spec(s))
-                .collect::<Result<Vec<_>>>()?;
+            let specs = parse_specs(specs)?;
             let options = ops::install::InstallOptions {
                 force: *force,
                 platform: platform.clone(),
                 jobs: *jobs,
                 dry_run: *dry_run,
             };
-            let bars = shows_bars(cli).then(|| {
-                std::sync::Arc::new(cli::progress::Bars::new())
-                    as std::sync::Arc<dyn jrt_client::progress::Progress>
-            });
+            let bars = bars(cli);
             let report = match locked {
                 Some(file) => ops::lock::install_locked(&session, file, &options, bars)?,
                 None => ops::install::run(&session, &specs, &options, bars)?,
@@ -178,10 +184,7 @@ fn run(cli: &Cli) -> Result<()> {
             std::process::exit(code)
         }
         Command::Verify { specs } => {
-            let specs = specs
-                .iter()
-                .map(|s| parse_spec(s))
-                .collect::<Result<Vec<_>>>()?;
+            let specs = parse_specs(specs)?;
             let results = ops::installed::verify(&session.layout, &specs)?;
             print::output(cli.json, &results, print::verified)?;
             let bad = results.iter().filter(|v| !v.ok()).count();
@@ -228,10 +231,7 @@ fn run(cli: &Cli) -> Result<()> {
             platforms,
             output,
         } => {
-            let specs = specs
-                .iter()
-                .map(|s| parse_spec(s))
-                .collect::<Result<Vec<_>>>()?;
+            let specs = parse_specs(specs)?;
             let lock = ops::lock::lock(&session, &specs, platforms)?;
             jrt_fs::write_atomic(output, &lock.to_json())
                 .map_err(|e| anyhow::anyhow!("cannot write {}: {e}", output.display()))?;
@@ -250,10 +250,7 @@ fn run(cli: &Cli) -> Result<()> {
                 jobs: *jobs,
                 ..Default::default()
             };
-            let bars = shows_bars(cli).then(|| {
-                std::sync::Arc::new(cli::progress::Bars::new())
-                    as std::sync::Arc<dyn jrt_client::progress::Progress>
-            });
+            let bars = bars(cli);
             let synced = ops::lock::sync(&session, lock, *prune, &options, bars)?;
             let failed = synced.failed.len();
             for e in &synced.failed {
@@ -285,23 +282,10 @@ fn run(cli: &Cli) -> Result<()> {
             print::output(cli.json, &rows, print::outdated)
         }
         Command::Upgrade { names, prune, jobs } => {
-            let progress: Option<std::sync::Arc<dyn jrt_client::progress::Progress>> =
-                if shows_bars(cli) {
-                    Some(std::sync::Arc::new(cli::progress::Bars::new()))
-                } else {
-                    None
-                };
-            let done = ops::upgrade::upgrade(&session, names, *prune, *jobs, progress)?;
+            let done = ops::upgrade::upgrade(&session, names, *prune, *jobs, bars(cli))?;
             let failed = done.results.iter().filter(|r| r.is_err()).count();
             if cli.json {
-                let installed: Vec<serde_json::Value> = done
-                    .results
-                    .iter()
-                    .map(|r| match r {
-                        Ok(o) => serde_json::to_value(o).unwrap_or_default(),
-                        Err(e) => serde_json::json!({ "error": e.to_string() }),
-                    })
-                    .collect();
+                let installed = print::result_rows(&done.results);
                 println!(
                     "{}",
                     serde_json::json!({

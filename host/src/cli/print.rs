@@ -68,16 +68,20 @@ pub fn plan(rows: &Vec<Planned>) {
     }
 }
 
+/// Install results as JSON rows: each outcome, or `{"error": …}`.
+pub fn result_rows(results: &[Result<Outcome, InstallError>]) -> Vec<serde_json::Value> {
+    results
+        .iter()
+        .map(|r| match r {
+            Ok(o) => serde_json::to_value(o).unwrap_or_default(),
+            Err(e) => serde_json::json!({ "error": e.to_string() }),
+        })
+        .collect()
+}
+
 pub fn install_results(json: bool, quiet: bool, results: &[Result<Outcome, InstallError>]) {
     if json {
-        let rows: Vec<serde_json::Value> = results
-            .iter()
-            .map(|r| match r {
-                Ok(o) => serde_json::to_value(o).unwrap_or_default(),
-                Err(e) => serde_json::json!({ "error": e.to_string() }),
-            })
-            .collect();
-        println!("{}", serde_json::Value::Array(rows));
+        println!("{}", serde_json::Value::Array(result_rows(results)));
         return;
     }
     for r in results {
