@@ -10,19 +10,11 @@ mod tarball;
 
 use serde_json::Value;
 
-fn publish(d: &std::path::Path, versions: &[(&str, &str)]) -> std::path::PathBuf {
-    let published: Vec<packages::Published> = versions
-        .iter()
-        .map(|(name, v)| packages::Published::honest(name, v, packages::prebuilt(name, v, 3)))
-        .collect();
-    packages::write_registry(d, &published)
-}
-
 #[test]
 fn a_lock_pins_every_platform_and_nodes_converge_on_it() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let registry = publish(d, &[("rt-a", "1.0.0"), ("rt-b", "1.0.0")]);
+    let registry = packages::publish_prebuilt(d, &[("rt-a", "1.0.0"), ("rt-b", "1.0.0")]);
     // Lock files are named relative to the directory jrt runs in.
     let jrt = || {
         let mut cmd = common::jrt_in(d, &registry);
@@ -83,7 +75,7 @@ fn a_lock_pins_every_platform_and_nodes_converge_on_it() {
     );
 
     // The registry moves on; the lock does not: install --locked takes 1.0.0, not 1.1.0.
-    publish(
+    packages::publish_prebuilt(
         d,
         &[("rt-a", "1.0.0"), ("rt-a", "1.1.0"), ("rt-b", "1.0.0")],
     );

@@ -9,14 +9,6 @@ mod tarball;
 
 use serde_json::Value;
 
-fn publish(d: &std::path::Path, versions: &[(&str, &str)]) -> std::path::PathBuf {
-    let published: Vec<packages::Published> = versions
-        .iter()
-        .map(|(name, v)| packages::Published::honest(name, v, packages::prebuilt(name, v, 3)))
-        .collect();
-    packages::write_registry(d, &published)
-}
-
 fn json(cmd: &mut assert_cmd::Command) -> Value {
     let out = cmd.assert().success().get_output().stdout.clone();
     serde_json::from_slice(&out)
@@ -27,7 +19,7 @@ fn json(cmd: &mut assert_cmd::Command) -> Value {
 fn upgrades_respect_the_request_keep_old_versions_and_prune_them_when_asked() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
-    let registry = publish(d, &[("rt-a", "1.0.0"), ("rt-b", "1.0.0")]);
+    let registry = packages::publish_prebuilt(d, &[("rt-a", "1.0.0"), ("rt-b", "1.0.0")]);
     let jrt = || common::jrt_in(d, &registry);
     jrt()
         .args(["install", "rt-a@^1.0", "rt-b@1.0.0"])
@@ -39,7 +31,7 @@ fn upgrades_respect_the_request_keep_old_versions_and_prune_them_when_asked() {
     );
 
     // New versions: rt-a's request allows 1.1.0 (not 2.0.0); rt-b was pinned exactly.
-    publish(
+    packages::publish_prebuilt(
         d,
         &[
             ("rt-a", "1.0.0"),
@@ -77,7 +69,7 @@ fn upgrades_respect_the_request_keep_old_versions_and_prune_them_when_asked() {
     );
 
     // --prune removes the older versions once the new one is in.
-    publish(
+    packages::publish_prebuilt(
         d,
         &[("rt-a", "1.1.0"), ("rt-a", "1.2.0"), ("rt-b", "1.0.0")],
     );

@@ -108,6 +108,16 @@ pub fn write_registry(dir: &Path, published: &[Published]) -> PathBuf {
     path
 }
 
+/// A registry of small prebuilt packages, one per `(name, version)`, written (or rewritten)
+/// into `dir` as [`write_registry`] does.
+pub fn publish_prebuilt(dir: &Path, versions: &[(&str, &str)]) -> PathBuf {
+    let published: Vec<Published> = versions
+        .iter()
+        .map(|(name, v)| Published::honest(name, v, prebuilt(name, v, 3)))
+        .collect();
+    write_registry(dir, &published)
+}
+
 /// A small JDK tree as its vendor ships it (`jdk-21.0.1+12/`): `bin/java` prints Temurin
 /// 21's `java -version` (testdata/java), beside the JDK's `release` file.
 pub fn fake_jdk() -> Vec<u8> {
