@@ -13,6 +13,7 @@ use clap::Parser;
 use cli::args::{CacheCommand, Cli, Command, PluginCommand, RegistryCommand};
 use cli::print;
 use jrt::ops::install::InstallReport;
+use jrt::ops::kind::Kind;
 use jrt::ops::{self, Session, Settings};
 use jrt_install::facts::FactsSource;
 use jrt_plugin_host::LogLevel;
@@ -29,15 +30,18 @@ struct UsageError(String);
 struct Reported(String);
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return grammar_error(e),
+    };
     match run(&cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            let op = e.downcast_ref::<ops::Error>();
-            let usage =
-                e.downcast_ref::<UsageError>().is_some() || op.is_some_and(ops::Error::is_usage);
+            let kind = kind_of(&e);
             // Manifests that do not validate: their problems first, then the one error line.
-            if let Some(ops::Error::Invalid { problems, dirs, .. }) = op {
+            if let Some(ops::Error::Invalid { problems, dirs, .. }) = e.downcast_ref::<ops::Error>()
+                && !cli.json
+            {
                 print::validated(problems, *dirs);
             }
             if e.downcast_ref::<Reported>().is_none() {
@@ -45,14 +49,53 @@ fn main() -> ExitCode {
                 // the terminal.
                 let message = jrt_input::display::safe(&format!("{e:#}")).into_owned();
                 if cli.json {
-                    println!("{}", serde_json::json!({ "error": message }));
+                    let mut doc = serde_json::json!({ "error": print::error(kind, &message) });
+                    if let Some(ops::Error::Invalid { problems, .. }) =
+                        e.downcast_ref::<ops::Error>()
+                    {
+                        doc["problems"] = serde_json::to_value(problems).unwrap_or_default();
+                    }
+                    println!("{doc}");
                 } else {
                     eprintln!("error: {message}");
                 }
             }
-            ExitCode::from(if usage { 2 } else { 1 })
+            ExitCode::from(if kind == Kind::Usage { 2 } else { 1 })
         }
     }
+}
+
+/// A command line clap refuses (exit 2); with `--json` anywhere in it, as a JSON error
+/// document like every other failure. `--help` and `--version` print as usual.
+fn grammar_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    let json = std::env::args_os().any(|a| a == "--json");
+    if !json || matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion) {
+        e.exit();
+    }
+    let text = e.render().to_string();
+    let message = text
+        .lines()
+        .find(|l| !l.trim().is_empty())
+        .unwrap_or("invalid command line")
+        .trim_start_matches("error: ");
+    let message = jrt_input::display::safe(message).into_owned();
+    println!(
+        "{}",
+        serde_json::json!({ "error": print::error(Kind::Usage, &message) })
+    );
+    ExitCode::from(2)
+}
+
+/// The stable kind of a failure, for `--json` and the exit code.
+fn kind_of(e: &anyhow::Error) -> Kind {
+    if e.downcast_ref::<UsageError>().is_some() {
+        return Kind::Usage;
+    }
+    if e.downcast_ref::<Reported>().is_some() {
+        return Kind::Failed;
+    }
+    ops::kind::of(e.as_ref()).unwrap_or(Kind::Io)
 }
 
 /// Progress bars only for a person at a terminal: not with --json or -q, not when piped.
@@ -102,7 +145,15 @@ fn run(cli: &Cli) -> Result<()> {
     // Generated from the grammar alone: no root, cache or config is needed (or read).
     match &cli.command {
         Command::Completions { shell } => return cli::docs::completions(*shell),
-        Command::Man { out } => return cli::docs::man_pages(out),
+        Command::Man { out } => {
+            let written = cli::docs::man_pages(out)?;
+            let doc = serde_json::json!({ "written": written });
+            return print::output(cli.json, &doc, |_| {
+                if !cli.quiet {
+                    println!("wrote {} man pages to {}", written.len(), out.display());
+                }
+            });
+        }
         _ => {}
     }
     let session = Session::new(settings(cli))?;
@@ -129,10 +180,20 @@ fn run(cli: &Cli) -> Result<()> {
                 None => ops::install::run(&session, &specs, &options, bars)?,
             };
             match report {
-                InstallReport::Plan(plan) => print::output(cli.json, &plan, print::plan),
+                InstallReport::Plan(plan) => {
+                    print::output(cli.json, &serde_json::json!({ "plan": plan }), |_| {
+                        print::plan(&plan)
+                    })
+                }
                 InstallReport::Done { results, notes } => {
-                    print::install_results(cli.json, cli.quiet, &results);
-                    if !cli.json {
+                    if cli.json {
+                        let doc = serde_json::json!({
+                            "results": print::result_rows(&results),
+                            "notes": notes,
+                        });
+                        print::output(true, &doc, |_| {})?;
+                    } else {
+                        print::install_results(cli.quiet, &results);
                         for note in notes {
                             eprintln!("note: {}", jrt_input::display::safe(&note));
                         }
@@ -253,25 +314,13 @@ fn run(cli: &Cli) -> Result<()> {
             let bars = bars(cli);
             let synced = ops::lock::sync(&session, lock, *prune, &options, bars)?;
             let failed = synced.failed.len();
-            for e in &synced.failed {
-                eprintln!("error: {}", jrt_input::display::safe(&e.to_string()));
-            }
-            print::output(cli.json, &synced, |s| {
-                if !cli.quiet {
-                    for x in &s.installed {
-                        println!("installed {x}");
-                    }
-                    for x in &s.removed {
-                        println!("removed {x}");
-                    }
-                    println!(
-                        "{} installed, {} already there, {} removed",
-                        s.installed.len(),
-                        s.unchanged.len(),
-                        s.removed.len()
-                    );
-                }
-            })?;
+            let doc = serde_json::json!({
+                "installed": synced.installed,
+                "unchanged": synced.unchanged,
+                "removed": synced.removed,
+                "failed": synced.failed.iter().map(print::install_error).collect::<Vec<_>>(),
+            });
+            print::output(cli.json, &doc, |_| print::synced(&synced, cli.quiet))?;
             if failed > 0 {
                 bail!(Reported(format!("{failed} install(s) failed")));
             }
@@ -285,20 +334,17 @@ fn run(cli: &Cli) -> Result<()> {
             let done = ops::upgrade::upgrade(&session, names, *prune, *jobs, bars(cli))?;
             let failed = done.results.iter().filter(|r| r.is_err()).count();
             if cli.json {
-                let installed = print::result_rows(&done.results);
-                println!(
-                    "{}",
-                    serde_json::json!({
-                        "outdated": done.outdated,
-                        "installed": installed,
-                        "pruned": done.pruned,
-                    })
-                );
+                let doc = serde_json::json!({
+                    "outdated": done.outdated,
+                    "results": print::result_rows(&done.results),
+                    "pruned": done.pruned,
+                });
+                print::output(true, &doc, |_| {})?;
             } else {
                 if done.outdated.is_empty() && !cli.quiet {
                     println!("everything is up to date");
                 }
-                print::install_results(false, cli.quiet, &done.results);
+                print::install_results(cli.quiet, &done.results);
                 for p in &done.pruned {
                     if !cli.quiet {
                         println!("removed {p}");
@@ -371,8 +417,8 @@ fn run(cli: &Cli) -> Result<()> {
             } => {
                 let added = jrt_publish::index::add(index, packages, base_url, *force)?;
                 print::output(cli.json, &added, |a| {
-                    for (what, how) in &a.changes {
-                        println!("{how:9} {what}");
+                    for c in &a.changes {
+                        println!("{:9} {}", c.change, c.entry);
                     }
                     println!("{} at serial {}", a.index.display(), a.serial);
                 })
@@ -385,7 +431,10 @@ fn run(cli: &Cli) -> Result<()> {
                 let password = std::env::var("JRT_SIGNING_PASSWORD").unwrap_or_default();
                 let sig_path =
                     jrt_publish::sign::sign_index(index, key, &password, *expires_in_days)?;
-                print::output(cli.json, &sig_path, |p| println!("signed: {}", p.display()))
+                let doc = serde_json::json!({ "index": index, "signature": sig_path });
+                print::output(cli.json, &doc, |_| {
+                    println!("signed: {}", sig_path.display())
+                })
             }
             RegistryCommand::Verify { index } => {
                 let key = session.public_key.as_deref().ok_or_else(|| {
@@ -395,9 +444,9 @@ fn run(cli: &Cli) -> Result<()> {
                 })?;
                 let key = jrt_registry::signature::public_key(key)?;
                 let serial = jrt_publish::sign::verify_index(index, &key)?;
-                let shown = index.display().to_string();
-                print::output(cli.json, &shown, |s| {
-                    println!("{s}: signature ok, serial {serial}")
+                let doc = serde_json::json!({ "index": index, "serial": serial });
+                print::output(cli.json, &doc, |_| {
+                    println!("{}: signature ok, serial {serial}", index.display())
                 })
             }
         },

@@ -81,7 +81,7 @@ fn prune_frees_what_a_removed_runtime_left_and_keeps_what_installed_ones_need() 
     assert!(common::shared_cache().is_dir());
     jrt().args(["verify", "rt-a"]).assert().success();
     let again = run(jrt().args(["--json", "install", "rt-a", "--force"]));
-    assert_eq!(again[0]["cached"], true, "{again}");
+    assert_eq!(again["results"][0]["cached"], true, "{again}");
     // Nothing more to free.
     assert_eq!(run(jrt().args(["--json", "cache", "prune"]))["bytes"], 0);
 

@@ -104,7 +104,8 @@ fn several_runtimes_install_in_parallel_and_report_each() {
         .args(["--json", "install", "one", "two", "three@3", "--jobs", "3"])
         .assert()
         .success();
-    let v: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let doc: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let v = &doc["results"];
     let names: Vec<&str> = v
         .as_array()
         .unwrap()

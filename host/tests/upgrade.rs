@@ -57,7 +57,7 @@ fn upgrades_respect_the_request_keep_old_versions_and_prune_them_when_asked() {
         ));
 
     let done = json(jrt().args(["--json", "upgrade"]));
-    assert_eq!(done["installed"][0]["version"], "1.1.0", "{done}");
+    assert_eq!(done["results"][0]["version"], "1.1.0", "{done}");
     let root = d.join("root");
     assert!(root.join("rt-a/1.0.0").is_dir(), "the old version stays");
     assert!(root.join("rt-a/1.1.0").is_dir());

@@ -5,6 +5,7 @@ use std::io::IsTerminal;
 use jrt::ops::detect::Report;
 use jrt::ops::install::Planned;
 use jrt::ops::installed::{Available, Installed, Verified};
+use jrt::ops::kind::Kind;
 use jrt::ops::plugins::{Added, Row};
 use jrt_input::display::one_line as s;
 use jrt_install::{InstallError, Outcome};
@@ -68,22 +69,30 @@ pub fn plan(rows: &Vec<Planned>) {
     }
 }
 
-/// Install results as JSON rows: each outcome, or `{"error": …}`.
+/// An error as JSON: `{"kind": …, "message": …}` (the message already made safe to print).
+pub fn error(kind: Kind, message: &str) -> serde_json::Value {
+    serde_json::json!({ "kind": kind, "message": message })
+}
+
+/// A failed install as a JSON row: `{"error": {"kind": …, "message": …}}`.
+pub fn install_error(e: &InstallError) -> serde_json::Value {
+    let message = jrt_input::display::safe(&e.to_string()).into_owned();
+    serde_json::json!({ "error": error(jrt::ops::kind::install(e), &message) })
+}
+
+/// Install results as JSON rows: each outcome, or [`install_error`].
 pub fn result_rows(results: &[Result<Outcome, InstallError>]) -> Vec<serde_json::Value> {
     results
         .iter()
         .map(|r| match r {
             Ok(o) => serde_json::to_value(o).unwrap_or_default(),
-            Err(e) => serde_json::json!({ "error": e.to_string() }),
+            Err(e) => install_error(e),
         })
         .collect()
 }
 
-pub fn install_results(json: bool, quiet: bool, results: &[Result<Outcome, InstallError>]) {
-    if json {
-        println!("{}", serde_json::Value::Array(result_rows(results)));
-        return;
-    }
+/// Install results as lines of text.
+pub fn install_results(quiet: bool, results: &[Result<Outcome, InstallError>]) {
     for r in results {
         match r {
             Ok(o) if o.action == "already-installed" => {
@@ -378,4 +387,26 @@ pub fn outdated(rows: &Vec<jrt::ops::upgrade::Outdated>) {
             o.name, o.installed, o.wanted, o.name, o.requested
         );
     }
+}
+
+/// `jrt sync`: what changed, then the counts; failures on stderr.
+pub fn synced(s: &jrt::ops::lock::Synced, quiet: bool) {
+    for e in &s.failed {
+        eprintln!("error: {}", jrt_input::display::safe(&e.to_string()));
+    }
+    if quiet {
+        return;
+    }
+    for x in &s.installed {
+        println!("installed {x}");
+    }
+    for x in &s.removed {
+        println!("removed {x}");
+    }
+    println!(
+        "{} installed, {} already there, {} removed",
+        s.installed.len(),
+        s.unchanged.len(),
+        s.removed.len()
+    );
 }

@@ -7,6 +7,7 @@ pub mod cache;
 pub mod detect;
 pub mod install;
 pub mod installed;
+pub mod kind;
 pub mod lock;
 pub mod plugins;
 pub mod push;
@@ -136,14 +137,4 @@ pub enum Error {
     Remove(#[from] installed::RemoveError),
     #[error(transparent)]
     Io(#[from] jrt_fs::IoError),
-}
-
-impl Error {
-    /// Whether the user's input was at fault (exit 2) rather than something that failed.
-    pub fn is_usage(&self) -> bool {
-        matches!(
-            self,
-            Error::Usage(_) | Error::Detect(detect::DetectError::UnknownPlatform(_))
-        )
-    }
 }

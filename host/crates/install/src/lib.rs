@@ -199,6 +199,10 @@ pub struct Outcome {
     pub size: u64,
     /// Whether the package came from the cache.
     pub cached: bool,
+    /// The registry the package was resolved in.
+    pub registry: String,
+    /// How long the install took, from resolved to in place.
+    pub seconds: f64,
     /// Worth telling the user: a sandbox limit the machine could not enforce, setuid bits
     /// stripped from what a setup made.
     #[serde(skip_serializing_if = "Vec::is_empty")]
@@ -296,6 +300,7 @@ impl Installer {
             })?;
         // A package with runtime.yml at its top is prebuilt whatever the index says; an
         // upstream-style entry (no `artifacts`) may point at one.
+        let started = std::time::Instant::now();
         let outcome = |action, cached, kind: &str| Outcome {
             name: name.clone(),
             version: version.clone(),
@@ -306,6 +311,8 @@ impl Installer {
             checksum: checksum.to_string(),
             size,
             cached,
+            registry: registry.source.display(),
+            seconds: started.elapsed().as_secs_f64(),
             notes: Vec::new(),
         };
 

@@ -200,10 +200,19 @@ pub fn read(path: &Path) -> Result<PackageInfo, IndexError> {
 /// What `add` did.
 #[derive(Debug, Clone, Serialize)]
 pub struct Added {
-    /// `name@version` or `name@version for platform`, and what happened to it.
-    pub changes: Vec<(String, &'static str)>,
+    /// What happened to each package given.
+    pub changes: Vec<Change>,
     pub serial: u64,
     pub index: PathBuf,
+}
+
+/// One package's entry in the index.
+#[derive(Debug, Clone, Serialize)]
+pub struct Change {
+    /// `name@version`, or `name@version for platform` for a prebuilt package.
+    pub entry: String,
+    /// `added`, `updated` or `unchanged`.
+    pub change: &'static str,
 }
 
 /// Adds `packages` to the registry.json at `index_path` (created when missing), their
@@ -262,7 +271,10 @@ pub fn add(
                     Some(_) => "updated",
                 };
                 versions.insert(m.version.clone(), entry);
-                changes.push((label, what));
+                changes.push(Change {
+                    entry: label,
+                    change: what,
+                });
             }
             Some(platform) => {
                 let label = format!("{}@{} for {platform}", m.name, m.version);
@@ -292,11 +304,14 @@ pub fn add(
                     Some(_) => "updated",
                 };
                 entry.artifacts.insert(platform.clone(), artifact);
-                changes.push((label, what));
+                changes.push(Change {
+                    entry: label,
+                    change: what,
+                });
             }
         }
     }
-    if changes.iter().any(|(_, what)| *what != "unchanged") {
+    if changes.iter().any(|c| c.change != "unchanged") {
         index.serial = Some(index.serial.unwrap_or(0) + 1);
         index.updated_at = Some(jrt_fs::time::format(jrt_fs::time::now()));
         let bytes = index.to_json();
