@@ -12,13 +12,15 @@ pub struct Bars {
 
 impl Bars {
     pub fn new() -> Bars {
+        // Downloads: bytes, rate and time left; the message counts the files extracted as
+        // the bytes arrive. Setups: the step, its name, and how long it has run.
         let style = ProgressStyle::with_template(
-            "{prefix:>28} [{bar:30}] {bytes:>10}/{total_bytes:<10} {bytes_per_sec:>12} {msg}",
+            "{prefix:>24} [{bar:24}] {bytes:>9}/{total_bytes:<9} {bytes_per_sec:>11} ETA {eta:<3} {wide_msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");
         let steps = ProgressStyle::with_template(
-            "{prefix:>28} [{bar:30}] {pos:>4}/{len:<4} step  {elapsed:>4} {wide_msg}",
+            "{prefix:>24} [{bar:24}] step {pos}/{len} {elapsed:>4} {wide_msg}",
         )
         .unwrap_or_else(|_| ProgressStyle::default_bar())
         .progress_chars("=> ");

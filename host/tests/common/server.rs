@@ -1,6 +1,6 @@
 //! A small HTTP/1.1 server on 127.0.0.1 for the download tests, with faults on demand: wrong
 //! bytes, extra bytes, cut connections (with or without Content-Length), stalls, error
-//! statuses, ignored ranges. Every request is logged. It stops when dropped.
+//! statuses, ignored ranges, slow links. Every request is logged. It stops when dropped.
 //!
 //! Files are shared, not copied, per request: the install benchmark serves a 95 MB package
 //! from here, and a copy per request was 40 ms of what it measured.
@@ -31,6 +31,9 @@ pub enum Fault {
     /// Send the body one byte at a time, this long apart (each read succeeds; only a total
     /// deadline stops it).
     Drip(Duration),
+    /// Send the body `chunk` bytes at a time, `every` apart: a slow link, so a progress
+    /// display has something to show.
+    Throttle { chunk: usize, every: Duration },
     /// Answer a range request with 200 and the whole body.
     IgnoreRange,
     /// Answer a range request with a range that starts 100 bytes later than asked.
@@ -266,11 +269,14 @@ fn handle(conn: TcpStream, state: &Mutex<State>, stop: &AtomicBool) {
         }
         _ => payload.len(),
     };
-    if let Fault::Drip(every) = fault {
-        for byte in payload.iter().take(send) {
-            if stop.load(Ordering::SeqCst)
-                || out.write_all(std::slice::from_ref(byte)).is_err()
-                || out.flush().is_err()
+    let paced = match fault {
+        Fault::Drip(every) => Some((1, every)),
+        Fault::Throttle { chunk, every } => Some((chunk.max(1), every)),
+        _ => None,
+    };
+    if let Some((chunk, every)) = paced {
+        for piece in payload[..send].chunks(chunk) {
+            if stop.load(Ordering::SeqCst) || out.write_all(piece).is_err() || out.flush().is_err()
             {
                 break;
             }

@@ -27,13 +27,14 @@ pub fn extract_layer(
     tree: &Path,
     limits: &Limits,
     below: Extracted,
+    entries: &dyn Fn(u64),
 ) -> Result<Extracted, ExtractError> {
     let parent = tree.parent().unwrap_or(tree);
     let scratch = tempfile::Builder::new()
         .prefix(".layer-")
         .tempdir_in(parent)
         .map_err(|e| jrt_fs::io("cannot create a directory in", parent)(e))?;
-    let layer = crate::extract(reader, scratch.path(), limits)?;
+    let layer = crate::extract_observed(reader, scratch.path(), limits, entries)?;
     let mut removed: Vec<String> = Vec::new();
     let mut added: Vec<Record> = Vec::new();
 
@@ -249,7 +250,7 @@ mod tests {
         fs::create_dir(&tree).unwrap();
         let limits = Limits::default();
         let below = crate::extract(tgz(base).as_slice(), &tree, &limits).unwrap();
-        let result = extract_layer(tgz(layer).as_slice(), &tree, &limits, below);
+        let result = extract_layer(tgz(layer).as_slice(), &tree, &limits, below, &|_| {});
         (staging, result)
     }
 

@@ -153,8 +153,19 @@ fn format_err(e: io::Error) -> ExtractError {
 /// Extracts the gzip-compressed tar stream `reader` into `dest`, which must be an empty
 /// directory, stripping the single top-level directory.
 pub fn extract(reader: impl Read, dest: &Path, limits: &Limits) -> Result<Extracted, ExtractError> {
+    extract_observed(reader, dest, limits, &|_| {})
+}
+
+/// [`extract`], calling `entries` with the count of entries read so far after each one (for
+/// a progress display; it runs on the extracting thread, so it should be cheap).
+pub fn extract_observed(
+    reader: impl Read,
+    dest: &Path,
+    limits: &Limits,
+    entries: &dyn Fn(u64),
+) -> Result<Extracted, ExtractError> {
     let writers = Writers::start();
-    let result = extract_with(reader, dest, limits, &writers);
+    let result = extract_with(reader, dest, limits, &writers, entries);
     // Always wait for the writers, so nothing writes into the tree after we return (the
     // caller may be about to delete it).
     let written = writers.finish();
@@ -176,6 +187,7 @@ fn extract_with(
     dest: &Path,
     limits: &Limits,
     writers: &Writers,
+    observe: &dyn Fn(u64),
 ) -> Result<Extracted, ExtractError> {
     let mut archive = tar::Archive::new(crate::gzip::Decoder::new(reader));
     let mut out = Extracted::default();
@@ -193,6 +205,7 @@ fn extract_with(
                 limits.max_entries
             )));
         }
+        observe(entries_count);
         let raw = names.path;
         let shown = String::from_utf8_lossy(&raw).into_owned();
         let name = std::str::from_utf8(&raw)

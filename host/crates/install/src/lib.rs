@@ -515,6 +515,12 @@ impl Installer {
             let (opened, url, checksum) = open(attempt > 1)?;
             let from_cache = opened.cached;
             let task = self.progress.task(label, size);
+            // Extraction runs as the bytes arrive: the bar counts bytes, its message files.
+            let files = |n: u64| {
+                if n.is_multiple_of(64) {
+                    task.message(&format!("{n} files"));
+                }
+            };
             let extracted = opened.verified(
                 url.as_str(),
                 Size::Declared(size),
@@ -522,16 +528,15 @@ impl Installer {
                 task.as_ref(),
                 |reader| {
                     if let Some(below) = below.take() {
-                        jrt_extract::extract_layer(reader, tree, &self.limits, below)
+                        jrt_extract::extract_layer(reader, tree, &self.limits, below, &files)
                     } else {
-                        jrt_extract::extract(reader, tree, &self.limits)
+                        jrt_extract::extract_observed(reader, tree, &self.limits, &files)
                     }
                 },
             );
-            task.finish(if matches!(extracted, Ok(Ok(_))) {
-                "unpacked"
-            } else {
-                "failed"
+            task.finish(&match &extracted {
+                Ok(Ok(x)) => format!("unpacked {} files", x.records.len()),
+                _ => "failed".to_string(),
             });
             match extracted {
                 Err(_) if from_cache && attempt == 1 && !over => {
