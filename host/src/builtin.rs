@@ -1,5 +1,8 @@
 //! The plugins compiled into jrt: python, jdk and cuda, built by `host/build.rs` as
-//! wasm32-wasip2 components and embedded with their sha256.
+//! wasm32-wasip2 components and embedded with their sha256 and, where the build could, the
+//! code it precompiled for them.
+
+use jrt_plugin_host::Precompiled;
 
 /// One embedded plugin component.
 #[derive(Debug)]
@@ -10,6 +13,8 @@ pub struct BuiltinPlugin {
     pub wasm: &'static [u8],
     /// Lower-case hex sha256 of `wasm`, computed at build time.
     pub sha256: &'static str,
+    /// Compiled by the build for the target jrt was built for; none where it could not be.
+    pub precompiled: Option<Precompiled>,
 }
 
 include!(concat!(env!("OUT_DIR"), "/builtin_plugins.rs"));

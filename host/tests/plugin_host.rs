@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::*;
 use jrt_plugin_host::types::{Arch, OsFamily};
-use jrt_plugin_host::{CacheOutcome, PluginError, PluginFailure};
+use jrt_plugin_host::{CacheOutcome, PluginError, PluginFailure, Precompiled};
 
 #[test]
 fn builtins_report_their_info_and_api_version() {
@@ -343,6 +343,75 @@ fn garbage_is_not_a_plugin() {
             "{what}: {err}"
         );
         assert!(err.to_string().contains("bogus.wasm"), "{what}: {err}");
+    }
+}
+
+/// The built-ins run the code jrt's build compiled for them: nothing is compiled, nothing
+/// written to the cache. Code the host cannot use (made by another engine, for another
+/// target, or cut short) is never run: the plugin is compiled and cached like any other.
+#[test]
+fn built_ins_run_precompiled_code_and_fall_back_to_compiling_once() {
+    let cache = tempfile::tempdir().unwrap();
+    let host = host(Some(cache.path()));
+    for b in jrt::builtin::BUILTIN {
+        let pre = b
+            .precompiled
+            .expect("a native build precompiles the built-ins");
+        let p = host
+            .load_builtin(b.package, b.wasm, b.sha256, Some(pre))
+            .unwrap();
+        assert_eq!(p.cache, CacheOutcome::Precompiled, "{}", b.package);
+        host.detect_platform(&p, &common::facts("ubuntu-22.04", "x86_64"))
+            .unwrap();
+    }
+    let written: Vec<_> = std::fs::read_dir(cache.path()).unwrap().flatten().collect();
+    assert!(
+        written.is_empty(),
+        "nothing compiled or cached: {written:?}"
+    );
+
+    let b = &jrt::builtin::BUILTIN[0];
+    let here = b.precompiled.unwrap();
+    let other_target = if jrt_engine::TARGET.starts_with("x86_64") {
+        "aarch64-unknown-linux-gnu"
+    } else {
+        "x86_64-unknown-linux-gnu"
+    };
+    let foreign: &'static [u8] = jrt_engine::engine(other_target)
+        .unwrap()
+        .precompile_component(b.wasm)
+        .unwrap()
+        .leak();
+    let cut: &'static [u8] = &here.code[..here.code.len() / 2];
+    let offered = [
+        // Another build's engine: not even offered to wasmtime.
+        Precompiled {
+            code: here.code,
+            fingerprint: "0123456789abcdef",
+        },
+        // Under this host's fingerprint, yet for another CPU: wasmtime's own check refuses it.
+        Precompiled {
+            code: foreign,
+            fingerprint: here.fingerprint,
+        },
+        Precompiled {
+            code: cut,
+            fingerprint: here.fingerprint,
+        },
+    ];
+    for (i, pre) in offered.into_iter().enumerate() {
+        let fresh = tempfile::tempdir().unwrap();
+        let host = common::host(Some(fresh.path()));
+        let p = host
+            .load_builtin(b.package, b.wasm, b.sha256, Some(pre))
+            .unwrap();
+        assert_eq!(p.cache, CacheOutcome::Compiled, "case {i}");
+        host.detect_platform(&p, &common::facts("ubuntu-22.04", "x86_64"))
+            .unwrap();
+        let again = host
+            .load_builtin(b.package, b.wasm, b.sha256, Some(pre))
+            .unwrap();
+        assert_eq!(again.cache, CacheOutcome::Hit, "case {i}: compiled once");
     }
 }
 

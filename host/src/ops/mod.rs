@@ -25,7 +25,7 @@ use std::path::PathBuf;
 
 use crate::builtin;
 use jrt_plugin_host::catalog::Catalog;
-use jrt_plugin_host::{HostOptions, Origin, Plugin, PluginError, PluginHost};
+use jrt_plugin_host::{HostOptions, Plugin, PluginError, PluginHost};
 
 /// What every command needs: the plugin host and the catalog of added plugins.
 pub struct Context {
@@ -55,11 +55,11 @@ impl Context {
         builtin::BUILTIN
             .iter()
             .map(|b| {
-                self.host.load(
+                self.host.load_builtin(
                     &format!("built-in plugin {}", b.package),
                     b.wasm,
                     b.sha256,
-                    Origin::Builtin,
+                    b.precompiled,
                 )
             })
             .collect()

@@ -63,7 +63,7 @@ pub fn builtin(host: &PluginHost, name: &str) -> Plugin {
     jrt::builtin::BUILTIN
         .iter()
         .map(|b| {
-            host.load(b.package, b.wasm, b.sha256, Origin::Builtin)
+            host.load_builtin(b.package, b.wasm, b.sha256, b.precompiled)
                 .expect("built-in loads")
         })
         .find(|p| p.meta.name == name)

@@ -11,6 +11,10 @@
 //! for that plugin. Entries are written atomically. One that is truncated, corrupted, forged,
 //! or made by another engine is recompiled and replaced, never run: wasmtime checks the
 //! engine, the MAC checks the bytes and who wrote them.
+//!
+//! The built-in plugins come with code jrt's own build compiled ([`Precompiled`], part of the
+//! binary): it is taken before the cache is looked at, when it was made by an engine with this
+//! host's fingerprint and wasmtime accepts it; otherwise the cache is used as for any plugin.
 
 use std::io::Read;
 use std::os::unix::fs::MetadataExt;
@@ -28,9 +32,21 @@ const KEY_FILE: &str = "mac.key";
 /// The secret that authenticates entries.
 pub type MacKey = [u8; 32];
 
-/// Whether a component came from the cache or was compiled.
+/// Code compiled for a built-in plugin by jrt's build, embedded in the binary: never read
+/// from a file, so nobody but the build could have made it.
+#[derive(Debug, Clone, Copy)]
+pub struct Precompiled {
+    /// What `Component::serialize` wrote at build time.
+    pub code: &'static [u8],
+    /// The [`jrt_engine::fingerprint`] of the engine that compiled it.
+    pub fingerprint: &'static str,
+}
+
+/// Where a component's compiled code came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CacheOutcome {
+    /// Compiled by jrt's build and embedded in the binary.
+    Precompiled,
     Hit,
     Compiled,
     /// The entry existed but was unusable (corrupt or foreign) and was replaced.
@@ -61,15 +77,27 @@ impl CodeCache {
             .map(|d| d.join(format!("{sha256}-{}.cwasm", self.fingerprint)))
     }
 
-    /// Loads the compiled component for `wasm`, compiling and caching it when needed.
-    /// `name` is used in messages.
+    /// Loads the compiled component for `wasm`: the build's precompiled code when it fits
+    /// this engine, else the cache's, else compiled now (and cached). `name` is used in
+    /// messages.
     pub(crate) fn load(
         &self,
         engine: &Engine,
         name: &str,
         wasm: &[u8],
         sha256: &str,
+        precompiled: Option<Precompiled>,
     ) -> Result<(Component, CacheOutcome), PluginError> {
+        if let Some(pre) = precompiled
+            && pre.fingerprint == self.fingerprint
+        {
+            // SAFETY: the code is part of this binary, written by jrt's own build with the
+            // engine configuration this host uses (the fingerprints match), for these very
+            // wasm bytes; wasmtime checks its version, target and settings once more.
+            if let Ok(component) = unsafe { Component::deserialize(engine, pre.code) } {
+                return Ok((component, CacheOutcome::Precompiled));
+            }
+        }
         let (Some(path), Some(dir)) = (self.entry_path(sha256), self.dir.as_deref()) else {
             return Ok((compile(engine, name, wasm)?, CacheOutcome::Compiled));
         };

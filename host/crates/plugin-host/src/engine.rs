@@ -1,25 +1,18 @@
 //! The wasmtime engine every plugin runs on, and the clock that enforces call deadlines.
 
-use std::hash::{Hash, Hasher};
 use std::time::Duration;
 
-use sha2::{Digest, Sha256};
-use wasmtime::{Config, Engine, OptLevel};
+use wasmtime::Engine;
 
 use super::PluginError;
 
 /// How often the epoch advances; call deadlines are counted in these ticks.
 pub(crate) const TICK: Duration = Duration::from_millis(10);
 
-/// Builds the engine: component model on, epoch interruption on, no async.
+/// The engine, configured as jrt's build configures the one that precompiles the built-ins
+/// ([`jrt_engine`]), for the target jrt runs on.
 pub(crate) fn new_engine() -> Result<Engine, PluginError> {
-    let mut config = Config::new();
-    config
-        .wasm_component_model(true)
-        .epoch_interruption(true)
-        .cranelift_opt_level(OptLevel::Speed)
-        .parallel_compilation(true);
-    Engine::new(&config).map_err(|e| PluginError::Engine(super::error::chain(&e)))
+    jrt_engine::engine(jrt_engine::TARGET).map_err(|e| PluginError::Engine(e.to_string()))
 }
 
 /// Advances the engine's epoch every [`TICK`] on a background thread, which ends once the
@@ -41,20 +34,7 @@ pub(crate) fn start_ticker(engine: &Engine) {
         .unwrap_or_else(|e| eprintln!("jrt: warning: cannot start the plugin clock: {e}"));
 }
 
-/// A short, stable name for "code compiled by this engine": wasmtime's own compatibility
-/// hash (version, target, settings) plus jrt's version, so any change compiles afresh.
+/// The engine's fingerprint: compiled code is kept and taken per fingerprint.
 pub(crate) fn fingerprint(engine: &Engine) -> String {
-    struct ShaHasher(Sha256);
-    impl Hasher for ShaHasher {
-        fn finish(&self) -> u64 {
-            0 // unused: the digest is read directly
-        }
-        fn write(&mut self, bytes: &[u8]) {
-            self.0.update(bytes);
-        }
-    }
-    let mut hasher = ShaHasher(Sha256::new());
-    engine.precompile_compatibility_hash().hash(&mut hasher);
-    hasher.0.update(env!("CARGO_PKG_VERSION").as_bytes());
-    hex::encode(&hasher.0.finalize()[..8])
+    jrt_engine::fingerprint(engine)
 }

@@ -10,7 +10,7 @@ use wasmtime::{Engine, Store, Trap};
 
 use super::LogLevel;
 use super::bindings::{types, v1_0_0, v1_1_0, v1_2_0};
-use super::cache::{CacheOutcome, CodeCache};
+use super::cache::{CacheOutcome, CodeCache, Precompiled};
 use super::convert::Convert;
 use super::error::chain;
 use super::sandbox::{LogSink, StoreState};
@@ -81,7 +81,7 @@ pub struct PluginMeta {
 pub struct Plugin {
     pub meta: PluginMeta,
     pub origin: Origin,
-    /// Whether its compiled code came from the cache.
+    /// Where its compiled code came from.
     pub cache: CacheOutcome,
     pre: Pre,
 }
@@ -183,7 +183,33 @@ impl PluginHost {
         sha256: &str,
         origin: Origin,
     ) -> Result<Plugin, PluginError> {
-        let (component, cache) = self.cache.load(&self.engine, name, wasm, sha256)?;
+        self.load_with(name, wasm, sha256, origin, None)
+    }
+
+    /// [`PluginHost::load`] for a plugin compiled into jrt, with the code jrt's build
+    /// compiled for it (when the build could): taken instead of compiling when it was made
+    /// for this engine, else the plugin is compiled (and cached) like any other.
+    pub fn load_builtin(
+        &self,
+        name: &str,
+        wasm: &'static [u8],
+        sha256: &str,
+        precompiled: Option<Precompiled>,
+    ) -> Result<Plugin, PluginError> {
+        self.load_with(name, wasm, sha256, Origin::Builtin, precompiled)
+    }
+
+    fn load_with(
+        &self,
+        name: &str,
+        wasm: &[u8],
+        sha256: &str,
+        origin: Origin,
+        precompiled: Option<Precompiled>,
+    ) -> Result<Plugin, PluginError> {
+        let (component, cache) = self
+            .cache
+            .load(&self.engine, name, wasm, sha256, precompiled)?;
         let exported = check_api_version(&self.engine, &component, name)?;
         let not_a_plugin = |reason: String| PluginError::NotAPlugin {
             source_name: name.to_string(),

@@ -6,7 +6,8 @@
 //! or network), a memory cap and an epoch deadline; a trap, a timeout or running out of memory
 //! becomes a [`PluginError`] naming the plugin and the function, and the host stays usable.
 //! Compiled code is cached on disk by [`cache`], keyed by the wasm's sha256 and the engine's
-//! fingerprint. [`catalog`] keeps the plugins a user added (the ones compiled in are the jrt
+//! fingerprint; the built-in plugins bring code precompiled by jrt's build, for the engine
+//! configuration both take from `jrt-engine`. [`catalog`] keeps the plugins a user added (the ones compiled in are the jrt
 //! binary's to choose).
 //!
 //! The only crate that depends on wasmtime. It runs no program and opens no socket: a plugin's
@@ -26,7 +27,7 @@ mod since_v1_1_0;
 
 pub use bindings::host::LogLevel;
 pub use bindings::types;
-pub use cache::CacheOutcome;
+pub use cache::{CacheOutcome, Precompiled};
 pub use error::{PluginError, PluginFailure};
 pub use host::{HostOptions, Limits, Origin, Plugin, PluginHost, PluginMeta};
 pub use manifest::to_wit;
