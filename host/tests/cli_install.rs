@@ -25,6 +25,59 @@ fn setup(published: &[Published]) -> tempfile::TempDir {
     dir
 }
 
+/// A prebuilt install loads no plugin: with an added plugin whose stored copy was damaged (so
+/// every load of it fails), prebuilt packages still install, while what needs the plugins (a
+/// source package, `jrt detect`) stops naming it, leaving nothing behind.
+#[test]
+fn a_prebuilt_install_loads_no_plugin() {
+    let dir = setup(&[
+        Published::honest("rt", "1.0.0", prebuilt("rt", "1.0.0", 3)),
+        Published::honest("src-rt", "1.0.0", source("src-rt", "1.0.0")),
+    ]);
+    let d = dir.path();
+    jrt(d)
+        .args(["plugin", "add", env!("JRT_TEST_PLUGIN_HOSTILE")])
+        .assert()
+        .success();
+    let plugins = d.join("root/.jrt/plugins");
+    let stored: Vec<_> = walk(&plugins)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "wasm"))
+        .collect();
+    assert_eq!(stored.len(), 1, "{stored:?}");
+    std::fs::write(&stored[0], b"\0asm, damaged").unwrap();
+
+    jrt(d)
+        .args(["install", "rt"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("installed rt@1.0.0 to"));
+    jrt(d)
+        .args(["install", "src-rt"])
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("hostile"));
+    assert!(!d.join("root/src-rt").exists());
+    jrt(d)
+        .arg("detect")
+        .assert()
+        .failure()
+        .stderr(predicate::str::contains("hostile"));
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
+
 #[test]
 fn install_list_info_verify_remove() {
     let dir = setup(&[

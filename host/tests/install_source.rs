@@ -45,16 +45,22 @@ fn install(
     let facts = common::facts("debian-12", "x86_64");
     let platform = host.detect_platform(&plugins[0], &facts).unwrap();
     let env = SetupEnv {
-        host: &host,
-        plugins: &plugins,
-        facts: &facts,
-        platform: &platform,
+        host,
+        plugins,
+        facts,
+        platform,
         policy: Default::default(),
         // The misbehave family reuses no interpreter: skip probing the host's.
         interpreters: std::sync::OnceLock::from(jrt_install::facts::interpreters::Found::default()),
     };
     let resolved = resolve(&name.parse().unwrap(), &[&registry.index], "ubuntu-amd64").unwrap();
-    let r = installer.install(&registry, &resolved, "ubuntu-amd64", false, Some(&env));
+    let r = installer.install(
+        &registry,
+        &resolved,
+        "ubuntu-amd64",
+        false,
+        Some(&env as &dyn jrt_install::source::ProvideSetup),
+    );
     (d, r)
 }
 

@@ -9,7 +9,7 @@ use sha2::Digest;
 use std::time::{Duration, Instant};
 
 use common::*;
-use jrt_plugin_host::types::{Arch, OsFamily};
+use jrt_plugin_host::types::{Arch, HostFacts, OsFamily};
 use jrt_plugin_host::{CacheOutcome, PluginError, PluginFailure, Precompiled};
 
 #[test]
@@ -22,6 +22,76 @@ fn builtins_report_their_info_and_api_version() {
         assert_eq!(p.meta.api_version, "1.2.0");
         assert_eq!(p.meta.sha256.len(), 64);
     }
+}
+
+/// Installs decide the platform natively (jrt::ops::platform, the kit's mapping compiled into
+/// jrt) so that prebuilt installs load no plugin: it must give what every built-in plugin
+/// gives, for every os-release fixture, machine and `--platform`, refusals included.
+#[test]
+fn the_native_platform_is_what_every_built_in_plugin_detects() {
+    use jrt::ops::detect::DetectError;
+    let host = host(None);
+    let plugins: Vec<_> = ["python", "jdk", "cuda"]
+        .into_iter()
+        .map(|name| builtin(&host, name))
+        .collect();
+    let mut fixtures: Vec<String> = std::fs::read_dir(common::testdata().join("os-release"))
+        .unwrap()
+        .flatten()
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n != "README.md")
+        .collect();
+    fixtures.sort();
+    assert!(fixtures.len() >= 11, "{fixtures:?}");
+    let mut compared = 0;
+    for file in fixtures.iter().map(Some).chain([None]) {
+        for machine in ["x86_64", "aarch64", "riscv64", ""] {
+            for asked in [
+                None,
+                Some("rhel-arm64"),
+                Some("amzn-amd64"),
+                Some("solaris-sparc"),
+            ] {
+                let mut facts = match file {
+                    Some(file) => facts(file, machine),
+                    None => HostFacts {
+                        os_release: None,
+                        ..facts("debian-12", machine)
+                    },
+                };
+                facts.platform_override = asked.map(String::from);
+                facts.libc = Some(jrt_plugin_host::types::LibcInfo {
+                    family: jrt_plugin_host::types::LibcFamily::Glibc,
+                    version: "2.36".into(),
+                });
+                let native = jrt::ops::platform::decide(&facts);
+                for plugin in &plugins {
+                    let case =
+                        format!("{} on {file:?} {machine} asked {asked:?}", plugin.meta.name);
+                    match (&native, host.detect_platform(plugin, &facts)) {
+                        (Ok(n), Ok(p)) => assert_eq!(format!("{n:?}"), format!("{p:?}"), "{case}"),
+                        (
+                            Err(DetectError::UnknownPlatform(n)),
+                            Err(PluginError::Failed {
+                                failure: PluginFailure::InvalidInput(p),
+                                ..
+                            }),
+                        )
+                        | (
+                            Err(DetectError::Unsupported(n)),
+                            Err(PluginError::Failed {
+                                failure: PluginFailure::UnsupportedPlatform(p),
+                                ..
+                            }),
+                        ) => assert_eq!(n, &p, "{case}"),
+                        (n, p) => panic!("{case}: native {n:?}, plugin {p:?}"),
+                    }
+                    compared += 1;
+                }
+            }
+        }
+    }
+    assert!(compared > 400, "{compared}");
 }
 
 #[test]

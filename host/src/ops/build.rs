@@ -5,7 +5,6 @@ use std::path::PathBuf;
 
 use jrt_client::progress::Progress;
 use jrt_install::facts::FactsSource;
-use jrt_install::source::SetupEnv;
 use jrt_publish::build::Built;
 
 use super::{Error, Session};
@@ -47,15 +46,7 @@ pub fn run(
             .map(|d| jrt_publish::build::source(d, &options.out))
             .collect::<Result<Vec<_>, _>>()?);
     }
-    let plugins = ctx.plugins()?;
-    let detected = super::detect::detect_with(
-        &ctx,
-        &plugins,
-        &FactsSource::default(),
-        options.platform.clone(),
-    )?;
-    let mut env = SetupEnv::new(&ctx.host, &plugins, &detected.facts, &detected.platform);
-    env.policy.mirrors = session.mirrors.clone();
+    let env = session.setup_env_with(ctx, &FactsSource::default(), options.platform.clone())?;
     let cache = session.cache()?;
     let http = session.online_http()?;
     // Setups fetch into the cache: `jrt cache prune` must wait for this build.
@@ -65,7 +56,7 @@ pub fn run(
         jrt_fs::lock::shared(&cache_lock).map_err(jrt_fs::io("cannot lock", &cache_lock))?;
     let mut built = Vec::new();
     for d in bases_first(dirs)? {
-        fetch_base(session, d, &options.out, &detected.platform.id)?;
+        fetch_base(session, d, &options.out, &env.platform.id)?;
         built.push(jrt_publish::build::prebuilt(
             d,
             &options.out,

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use serde::Serialize;
 
-use jrt_install::source::SetupEnv;
+use jrt_install::source::{MakeError, OnDemand, ProvideSetup};
 use jrt_install::{InstallError, Installer, Outcome};
 use jrt_registry::source::Registry;
 use jrt_registry::{Resolved, Spec};
@@ -52,22 +52,17 @@ pub fn run_with(
     options: &InstallOptions,
     progress: Option<Arc<dyn jrt_client::progress::Progress>>,
 ) -> Result<InstallReport, Error> {
-    let ctx = session.plugins()?;
-    let plugins = ctx.plugins()?;
-    let detected = super::detect::detect_with(
-        &ctx,
-        &plugins,
-        &jrt_install::facts::FactsSource::default(),
-        options.platform.clone(),
-    )?;
-    let platform = detected.platform.id.clone();
+    // The platform natively: only a package that turns out to need setting up loads the
+    // plugins (and asks them for the platform, with the GPU facts setups use).
+    let source = jrt_install::facts::FactsSource::default();
+    let platform = super::platform::detect(&source, options.platform.clone())?.id;
     let mut installer = session.installer()?;
     let resolved = resolve_all(&registries, specs, &platform, &installer)?;
-    // Source packages may reuse a host interpreter: the host finds them (when a source
-    // package is set up), the plugins decide, and only the found interpreters' own files
-    // become copyable.
-    let mut env = SetupEnv::new(&ctx.host, &plugins, &detected.facts, &detected.platform);
-    env.policy.mirrors = session.mirrors.clone();
+    let setup = OnDemand::new(|| {
+        session
+            .setup_env(&source, options.platform.clone())
+            .map_err(MakeError::from)
+    });
     if options.dry_run {
         let mut planned = plan(&registries, &resolved, &platform);
         let http = if session.offline {
@@ -75,7 +70,14 @@ pub fn run_with(
         } else {
             installer.http().ok()
         };
-        plan_setups(&mut planned, &installer, &registries, &resolved, &env, http);
+        plan_setups(
+            &mut planned,
+            &installer,
+            &registries,
+            &resolved,
+            &setup,
+            http,
+        );
         return Ok(InstallReport::Plan(planned));
     }
     if let Some(progress) = progress {
@@ -89,7 +91,7 @@ pub fn run_with(
         &platform,
         options.force,
         options.jobs,
-        Some(&env),
+        Some(&setup),
     )?;
     let done: Vec<(String, String)> = results
         .iter()
@@ -195,7 +197,7 @@ pub fn plan_setups(
     installer: &Installer,
     registries: &[Registry],
     resolved: &[(usize, Resolved)],
-    env: &SetupEnv<'_>,
+    setup: &dyn ProvideSetup,
     http: Option<&jrt_client::http::Http>,
 ) {
     for (p, (i, r)) in planned.iter_mut().zip(resolved) {
@@ -224,10 +226,11 @@ pub fn plan_setups(
             })
             .and_then(|m| {
                 p.families = m.family.clone();
-                jrt_install::source::plans(env, &m)
+                let env = setup.setup_env()?;
+                Ok((jrt_install::source::plans(env, &m)?, env))
             });
         match result {
-            Ok(plans) => {
+            Ok((plans, env)) => {
                 for (plugin, plan, network) in plans {
                     p.setup.extend(jrt_install::source::describe(
                         &plugin,
@@ -252,7 +255,7 @@ pub fn install_all(
     platform: &str,
     force: bool,
     jobs: usize,
-    setup: Option<&SetupEnv<'_>>,
+    setup: Option<&dyn ProvideSetup>,
 ) -> Result<Vec<Result<Outcome, InstallError>>, InstallError> {
     installer.prepare()?;
     let results: Vec<Mutex<Option<Result<Outcome, InstallError>>>> =

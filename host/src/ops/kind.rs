@@ -303,6 +303,11 @@ fn set_up(e: &SetUpError) -> Kind {
         SetUpError::Oci(e) => failure(e),
         SetUpError::Io(_) => Kind::Io,
         SetUpError::NoPlugin { .. } => Kind::Plugin,
+        // What stopped the plugins from loading (a changed added plugin, say) says more.
+        SetUpError::NoPlugins(e) => {
+            let inner: &(dyn std::error::Error + 'static) = &***e;
+            of(inner).unwrap_or(Kind::Plugin)
+        }
         SetUpError::NotTarGz { .. }
         | SetUpError::NoManifest(_)
         | SetUpError::NoManifestAtTop(_)

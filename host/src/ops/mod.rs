@@ -9,6 +9,7 @@ pub mod install;
 pub mod installed;
 pub mod kind;
 pub mod lock;
+pub mod platform;
 pub mod plugins;
 pub mod push;
 pub mod registries;

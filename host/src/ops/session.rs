@@ -53,6 +53,10 @@ pub struct Session {
     log_level: LogLevel,
 }
 
+fn absolute(path: PathBuf) -> Result<PathBuf, Error> {
+    std::path::absolute(&path).map_err(|e| Error::Io(jrt_fs::io("cannot make absolute", &path)(e)))
+}
+
 impl Session {
     /// Reads the config files and resolves `settings` against them and the defaults.
     pub fn new(settings: Settings) -> Result<Session, Error> {
@@ -65,11 +69,17 @@ impl Session {
             .or_else(|| config.root.clone())
             .or_else(jrt_fs::paths::default_root)
             .ok_or(Error::NoRoot)?;
-        let cache = settings
+        // Made absolute once, here: cached packages become file:// URLs, and receipts and
+        // runtime.yml name paths that must not depend on where a later command runs.
+        let root = absolute(root)?;
+        let cache = match settings
             .cache_dir
             .or_else(|| config.cache_dir.clone())
             .or_else(jrt_fs::paths::default_cache)
-            .map(Cache::new);
+        {
+            Some(dir) => Some(Cache::new(absolute(dir)?)),
+            None => None,
+        };
         let defaults = Policy::default();
         let http_policy = Policy {
             allow_insecure_http: settings.allow_insecure_http || config.allow_insecure_http,
@@ -151,6 +161,35 @@ impl Session {
                 ..HostOptions::default()
             },
         )?)
+    }
+
+    /// What setting source packages up needs: the plugins in effect, and the host facts and
+    /// platform as they see them (with `platform` instead of the detected one).
+    pub fn setup_env(
+        &self,
+        source: &jrt_install::facts::FactsSource,
+        platform: Option<String>,
+    ) -> Result<jrt_install::source::SetupEnv, Error> {
+        self.setup_env_with(self.plugins()?, source, platform)
+    }
+
+    /// [`Session::setup_env`] with the plugins of `ctx`.
+    pub fn setup_env_with(
+        &self,
+        ctx: super::Context,
+        source: &jrt_install::facts::FactsSource,
+        platform: Option<String>,
+    ) -> Result<jrt_install::source::SetupEnv, Error> {
+        let plugins = ctx.plugins()?;
+        let detected = super::detect::detect_with(&ctx, &plugins, source, platform)?;
+        let mut env = jrt_install::source::SetupEnv::new(
+            ctx.host,
+            plugins,
+            detected.facts,
+            detected.platform,
+        );
+        env.policy.mirrors = self.mirrors.clone();
+        Ok(env)
     }
 
     /// An installer for this session's root and cache.

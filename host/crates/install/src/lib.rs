@@ -285,7 +285,7 @@ impl Installer {
         resolved: &Resolved,
         platform: &str,
         force: bool,
-        setup: Option<&source::SetupEnv<'_>>,
+        setup: Option<&dyn source::ProvideSetup>,
     ) -> Result<Outcome, InstallError> {
         self.prepare()?;
         let name = resolved.name.clone();
@@ -374,7 +374,7 @@ impl Installer {
             })?;
             ("prebuilt", Vec::new(), extracted.records)
         } else {
-            let Some(env) = setup else {
+            let Some(setup) = setup else {
                 return Err(InstallError::NeedsSetup { name, version });
             };
             let setup_err = |reason: source::SetUpError| InstallError::Setup {
@@ -382,6 +382,7 @@ impl Installer {
                 version: version.clone(),
                 reason: Box::new(reason),
             };
+            let env = setup.setup_env().map_err(setup_err)?;
             // Plans fetch from the network even when the package itself was local.
             let setup_http = if self.offline {
                 None

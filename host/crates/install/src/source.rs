@@ -17,11 +17,11 @@ use jrt_plugin_host::types::{HostFacts, Platform, ProbeOutput, SetupRequest};
 use jrt_plugin_host::{Plugin, PluginHost};
 
 /// What setting up needs besides the tree: the plugins and the host they run on.
-pub struct SetupEnv<'a> {
-    pub host: &'a PluginHost,
-    pub plugins: &'a [Plugin],
-    pub facts: &'a HostFacts,
-    pub platform: &'a Platform,
+pub struct SetupEnv {
+    pub host: PluginHost,
+    pub plugins: Vec<Plugin>,
+    pub facts: HostFacts,
+    pub platform: Platform,
     pub policy: setup::Policy,
     /// The host's interpreters and JDKs ([`crate::facts::interpreters`]), probed on first
     /// need: running every `python3.N` and `java` costs about a second, which installs of
@@ -29,13 +29,13 @@ pub struct SetupEnv<'a> {
     pub interpreters: std::sync::OnceLock<crate::facts::interpreters::Found>,
 }
 
-impl<'a> SetupEnv<'a> {
+impl SetupEnv {
     /// The default policy; the host's interpreters are probed on first need.
     pub fn new(
-        host: &'a PluginHost,
-        plugins: &'a [Plugin],
-        facts: &'a HostFacts,
-        platform: &'a Platform,
+        host: PluginHost,
+        plugins: Vec<Plugin>,
+        facts: HostFacts,
+        platform: Platform,
     ) -> Self {
         SetupEnv {
             host,
@@ -60,6 +60,55 @@ impl<'a> SetupEnv<'a> {
             .copy_prefixes
             .extend(found.copy_allowed.iter().cloned());
         (facts, policy)
+    }
+}
+
+/// Gives installs their [`SetupEnv`] when a package turns out to need setting up. Whether it
+/// does is only known once it is unpacked (a prebuilt package has `runtime.yml` at its top),
+/// and making one (loading the plugins, asking them for the platform) is work an install of
+/// prebuilt packages should not pay.
+pub trait ProvideSetup: Sync {
+    fn setup_env(&self) -> Result<&SetupEnv, SetUpError>;
+}
+
+impl ProvideSetup for SetupEnv {
+    fn setup_env(&self) -> Result<&SetupEnv, SetUpError> {
+        Ok(self)
+    }
+}
+
+/// Why a [`SetupEnv`] could not be made.
+pub type MakeError = Box<dyn std::error::Error + Send + Sync>;
+
+/// A [`SetupEnv`] made by `make` when first asked for, once, shared by every install thread.
+pub struct OnDemand<F> {
+    make: F,
+    env: std::sync::OnceLock<Result<SetupEnv, std::sync::Arc<MakeError>>>,
+}
+
+impl<F: Fn() -> Result<SetupEnv, MakeError> + Sync> OnDemand<F> {
+    pub fn new(make: F) -> Self {
+        OnDemand {
+            make,
+            env: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Whether it was made (a plugin was needed).
+    pub fn was_made(&self) -> bool {
+        self.env.get().is_some()
+    }
+}
+
+impl<F: Fn() -> Result<SetupEnv, MakeError> + Sync> ProvideSetup for OnDemand<F> {
+    fn setup_env(&self) -> Result<&SetupEnv, SetUpError> {
+        match self
+            .env
+            .get_or_init(|| (self.make)().map_err(std::sync::Arc::new))
+        {
+            Ok(env) => Ok(env),
+            Err(e) => Err(SetUpError::NoPlugins(e.clone())),
+        }
     }
 }
 
@@ -124,6 +173,9 @@ pub enum SetUpError {
     Invalid { plugin: String, errors: Vec<String> },
     #[error(transparent)]
     Plugin(#[from] jrt_plugin_host::PluginError),
+    /// The plugins (or their view of the platform) could not be had for the setup.
+    #[error("the plugins that set packages up are not available: {0}")]
+    NoPlugins(std::sync::Arc<MakeError>),
     #[error("{error} (plan of plugin {plugin})")]
     Plan { plugin: String, error: SetupError },
     #[error("the plans' runtime.yml is refused: {0}")]
@@ -252,7 +304,7 @@ fn hosts_used(plan: &jrt_plugin_host::types::Plan, grant: Option<&setup::Grant>)
 /// a package whose manifest was never validated at publish time (or was changed after) is
 /// refused here, with every error the plugin found.
 fn validated(
-    env: &SetupEnv<'_>,
+    env: &SetupEnv,
     plugin: &Plugin,
     manifest: &jrt_plugin_host::types::Manifest,
 ) -> Result<(), SetUpError> {
@@ -285,7 +337,7 @@ pub struct SetUp {
 
 /// Sets up the extracted source package in `tree`. Returns the plugins that did it.
 pub fn set_up(
-    env: &SetupEnv<'_>,
+    env: &SetupEnv,
     tree: &Path,
     cache: &Cache,
     http: Option<&Http>,
@@ -486,7 +538,7 @@ fn write_yaml<T: Serialize>(path: &Path, value: &T) -> Result<(), SetUpError> {
 /// What the plugin would do, and the network its steps would get.
 pub type Planned = (String, jrt_plugin_host::types::Plan, Option<setup::Grant>);
 
-pub fn plans(env: &SetupEnv<'_>, manifest: &Manifest) -> Result<Vec<Planned>, SetUpError> {
+pub fn plans(env: &SetupEnv, manifest: &Manifest) -> Result<Vec<Planned>, SetUpError> {
     if manifest.family.is_empty() {
         return Err(SetUpError::NoFamily);
     }

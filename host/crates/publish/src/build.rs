@@ -139,7 +139,7 @@ pub fn source(dir: &Path, out: &Path) -> Result<Built, BuildError> {
 pub fn prebuilt(
     dir: &Path,
     out: &Path,
-    env: &SetupEnv<'_>,
+    env: &SetupEnv,
     cache: &Cache,
     http: Option<&Http>,
     progress: &dyn jrt_client::progress::Progress,

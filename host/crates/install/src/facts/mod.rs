@@ -38,16 +38,25 @@ impl Default for FactsSource {
 /// whether they can work without them.
 pub fn gather(source: &FactsSource, platform_override: Option<String>) -> HostFacts {
     let root = &source.sysroot;
+    HostFacts {
+        nvidia: nvidia(root, root == Path::new("/")),
+        ..gather_platform(source, platform_override)
+    }
+}
+
+/// The facts the platform is decided from (os-release, `uname`, the C library), without the
+/// NVIDIA driver's reports: running `nvidia-smi` takes a while, and only setups use them.
+pub fn gather_platform(source: &FactsSource, platform_override: Option<String>) -> HostFacts {
+    let root = &source.sysroot;
     let os_release = read_text(&root.join("etc/os-release"))
         .or_else(|| read_text(&root.join("usr/lib/os-release")));
     let (machine, kernel) = uname();
-    let live = root == Path::new("/");
     HostFacts {
         os_release,
         machine: source.machine.clone().unwrap_or(machine),
         kernel,
         libc: libc_info(),
-        nvidia: nvidia(root, live),
+        nvidia: None,
         tools: Vec::new(),
         platform_override,
     }
