@@ -1,117 +1,115 @@
-//! Install benchmark: a CPython installation tree (this machine's, site-packages left out:
-//! ~310 MB in ~8,000 files, ~95 MB compressed) with jrt's runtime files at its top (the
-//! runtime is named `python`, after the archive's top directory), so it is
-//! at the same time a jrt prebuilt package (runtime.yml at its top) and a python-build-standalone
-//! `install_only` archive (`python/bin`, `python/lib`, ...). It is compressed twice:
-//!   - as `jrt build` writes packages: indexed gzip members (`jrt_extract::gzip::Writer`), which jrt
-//!     inflates on every core;
-//!   - as one gzip stream, as python-build-standalone and `tar czf` write them.
+//! Install benchmark: the first install on a fresh node, with real runtimes.
 //!
-//! Served from a loopback HTTP server and measured alternately in the same run:
-//!   - `jrt install` of the indexed package (download, verify, extract, receipt, rename);
-//!   - `gzip -dc PKG | tar -x` of that same file (no download);
-//!   - `uv python install` of the single-stream archive, with `UV_PYTHON_DOWNLOADS_JSON_URL`
-//!     pointing at a local JSON that lists it (skipped when `uv` is not on the PATH). uv
-//!     stops after the first gzip member, so it cannot read the indexed file;
-//!   - for reference, `jrt install` of the single-stream archive (inflated on one thread);
-//!   - `jrt install` of the same indexed package pushed (`jrt push`) to the CNCF distribution
-//!     registry (`docker-registry`, started here on 127.0.0.1), from `oci://` (skipped when
-//!     `docker-registry` is not on the PATH): the OCI path against the registry.json URL.
+//! The packages are the real ones: `jrt build --prebuilt runtimes/python-3.11
+//! runtimes/python-3.11-ml` runs here first (the host's CPython 3.11.7, the pinned wheels from a
+//! local directory, see "Inputs"), and every measurement starts from empty caches (no
+//! downloaded package, no compiled plugin) on a freshly made filesystem, as a fresh node in a
+//! fleet does. Served from a loopback HTTP server and measured alternately in the same run:
 //!
-//! Each measurement starts after a `sync` (so one tool's writeback does not bill the next)
-//! and writes to a fresh ext4 on a loop device when run as root (see `fresh`).
+//!   (a) `jrt install python-3.11` (download, verify, extract, receipt, rename) against
+//!       `uv python install` of the same tree packed as a python-build-standalone
+//!       `install_only` archive (one gzip stream, `python/...`; `UV_PYTHON_DOWNLOADS_JSON_URL`
+//!       lists it), and against `gzip -dc PKG | tar -x` of jrt's own package file (no
+//!       download); also `jrt install` of the same package pushed (`jrt push`) to the CNCF
+//!       distribution registry (`docker-registry`, started here on 127.0.0.1), from `oci://`;
+//!   (b) `jrt install python-3.11-ml` against what a user would do instead: `uv venv` on the
+//!       host's CPython 3.11.7 and `uv pip install` of the same pins from the local wheel
+//!       directory (`--no-index --find-links`), with an empty uv cache;
+//!   (c) `jrt detect`, the whole process, against `jrt --version`.
 //!
-//! Run: `cargo bench -p jrt --bench install` (rounds: `JRT_BENCH_ROUNDS`, default 5;
-//! `JRT_BENCH_KEEP=DIR` keeps the two packages in DIR). `cargo test -p jrt --benches` runs one
-//! round of a tiny tree instead (quick mode, as CI does), so the harness itself cannot rot.
+//! It prints each median, each ratio against its target, and the peak memory (max RSS) of
+//! the installs. Each measurement starts after a `sync` (so one tool's writeback does not
+//! bill the next) and, as root, writes to a fresh ext4 on a loop device (see `fresh`).
+//!
+//! Inputs: `host/benches/inputs.sh` installs uv (pinned) and downloads the python-3.11-ml
+//! wheels into `target/bench-inputs/wheels` (or `JRT_BENCH_WHEELS`); `.ci/run` runs it. Run:
+//! `cargo bench -p jrt --bench install` (rounds: `JRT_BENCH_ROUNDS`, default 5). `cargo test -p
+//! jrt --benches` runs one round of everything instead (quick mode, as CI does, with the
+//! unoptimised jrt), so the harness itself cannot rot; it judges no target.
 
 #[path = "../tests/common/oci.rs"]
 mod oci;
 #[path = "../tests/common/server.rs"]
 mod server;
 
-use std::io::Write;
+use std::os::unix::process::ExitStatusExt;
 use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use flate2::Compression;
 use flate2::write::GzEncoder;
 use sha2::{Digest, Sha256};
 
+const PYTHON: &str = "python-3.11";
+const ML: &str = "python-3.11-ml";
+
+fn workspace() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
 fn python_prefix() -> PathBuf {
     let out = Command::new("python3")
         .args(["-c", "import sys; print(sys.base_prefix)"])
         .output()
-        .expect("python3 is needed for the benchmark tree");
+        .expect("python3 (CPython 3.11.7) is needed for the benchmark's runtimes");
     PathBuf::from(String::from_utf8_lossy(&out.stdout).trim())
 }
 
-/// The tar stream of `prefix` (without site-packages) as `python/...` plus jrt's runtime
-/// files, and how many files it holds.
-fn build_tar(prefix: &Path) -> (Vec<u8>, usize) {
-    let mut tar = tar::Builder::new(Vec::new());
-    tar.follow_symlinks(false);
-    let mut files = 0;
-    let mut stack = vec![prefix.to_path_buf()];
-    while let Some(dir) = stack.pop() {
-        let mut entries: Vec<_> = std::fs::read_dir(&dir)
-            .unwrap()
-            .flatten()
-            .map(|e| e.path())
-            .collect();
-        entries.sort();
-        for path in entries {
-            if path.file_name().is_some_and(|n| n == "site-packages") {
-                continue;
-            }
-            let rel = path.strip_prefix(prefix).unwrap();
-            let name = Path::new("python").join(rel);
-            let meta = std::fs::symlink_metadata(&path).unwrap();
-            if meta.is_dir() {
-                tar.append_dir(&name, &path).unwrap();
-                stack.push(path);
-            } else {
-                tar.append_path_with_name(&path, &name).unwrap();
-                files += 1;
-            }
-        }
-    }
-    for (name, body) in [
-        (
-            "python/runtime.yml",
-            "name: python\nversion: 1.0.0\nmounts: []\nenvironment: {}\n",
-        ),
-        (
-            "python/manifest.yaml",
-            "name: python\nversion: 1.0.0\nplatforms: [ubuntu-amd64]\n",
-        ),
-        (
-            "python/versions.lock",
-            "platform: ubuntu-amd64\ncomponents: {}\n",
-        ),
-    ] {
-        let mut h = tar::Header::new_gnu();
-        h.set_size(body.len() as u64);
-        h.set_mode(0o644);
-        h.set_cksum();
-        tar.append_data(&mut h, name, body.as_bytes()).unwrap();
-    }
-    (tar.into_inner().unwrap(), files)
+/// The pins of python-3.11-ml's manifest, as pip reads them (hashes left off).
+fn ml_pins() -> Vec<String> {
+    let path = workspace().join("runtimes").join(ML).join("manifest.yaml");
+    let text = std::fs::read_to_string(&path).unwrap();
+    let yaml: serde_norway::Value = serde_norway::from_str(&text).unwrap();
+    yaml["packages"]
+        .as_sequence()
+        .expect("python-3.11-ml lists its packages")
+        .iter()
+        .map(|p| {
+            let p = p.as_str().unwrap();
+            p.split(" --").next().unwrap().trim().to_string()
+        })
+        .collect()
 }
 
-/// `tar` compressed at level 6 as jrt writes packages (indexed members) and as one stream.
-fn compress(tar: &[u8]) -> (Vec<u8>, Vec<u8>) {
-    std::thread::scope(|s| {
-        let indexed = s.spawn(|| {
-            let mut w = jrt_extract::gzip::Writer::new(Vec::new(), Compression::new(6));
-            w.write_all(tar).unwrap();
-            w.finish().unwrap()
-        });
-        let mut plain = GzEncoder::new(Vec::new(), Compression::new(6));
-        plain.write_all(tar).unwrap();
-        (indexed.join().unwrap(), plain.finish().unwrap())
-    })
+/// The local wheel directory, checked to hold a wheel for every pin.
+fn wheels() -> PathBuf {
+    let dir = std::env::var_os("JRT_BENCH_WHEELS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| workspace().join("target/bench-inputs/wheels"));
+    let names: Vec<String> = std::fs::read_dir(&dir)
+        .map(|d| {
+            d.flatten()
+                .map(|e| e.file_name().to_string_lossy().to_lowercase())
+                .collect()
+        })
+        .unwrap_or_default();
+    for pin in ml_pins() {
+        let (name, version) = pin.split_once("==").unwrap();
+        let stem = format!("{}-{version}-", name.replace('-', "_").to_lowercase());
+        assert!(
+            names
+                .iter()
+                .any(|n| n.starts_with(&stem) && n.ends_with(".whl")),
+            "no wheel for {pin} in {}: run host/benches/inputs.sh first",
+            dir.display()
+        );
+    }
+    dir
+}
+
+/// The `uv` to compare with: `JRT_BENCH_UV`, else the one on the PATH.
+fn uv() -> PathBuf {
+    let uv = std::env::var_os("JRT_BENCH_UV").map_or_else(|| PathBuf::from("uv"), PathBuf::from);
+    let ok = Command::new(&uv)
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    assert!(
+        ok,
+        "uv is not on the PATH: run host/benches/inputs.sh first (or set JRT_BENCH_UV)"
+    );
+    uv
 }
 
 fn time(mut f: impl FnMut()) -> Duration {
@@ -130,9 +128,37 @@ fn run(cmd: &mut Command) {
     );
 }
 
+/// Runs `cmd` to its end; returns how long it took and its peak memory (max RSS, bytes),
+/// read from the kernel's accounting of that one child.
+fn run_measured(cmd: &mut Command) -> (Duration, u64) {
+    let t = Instant::now();
+    let child = cmd
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("start benchmark command");
+    let mut status = 0;
+    // SAFETY: a zeroed rusage is a valid value for wait4 to fill.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: waits for our own child, filling our own locals.
+    let pid = unsafe { libc::wait4(child.id() as i32, &mut status, 0, &mut usage) };
+    let elapsed = t.elapsed();
+    assert_eq!(pid, child.id() as i32, "wait4 failed");
+    let status = std::process::ExitStatus::from_raw(status);
+    if !status.success() {
+        let mut err = String::new();
+        if let Some(mut e) = child.stderr {
+            let _ = std::io::Read::read_to_string(&mut e, &mut err);
+        }
+        panic!("{cmd:?} failed ({status}): {err}");
+    }
+    (elapsed, usage.ru_maxrss as u64 * 1024)
+}
+
 /// Whether fresh loop-mounted filesystems can be made here: root, mkfs.ext4, mount.
 fn fresh_filesystems(w: &Path) -> bool {
     if std::env::var("JRT_BENCH_FRESH_FS").is_ok_and(|v| v == "0")
+        // SAFETY: geteuid has no preconditions.
         || unsafe { libc::geteuid() } != 0
     {
         return false;
@@ -157,10 +183,10 @@ impl Mounted {
             "{}.img",
             dir.file_name().unwrap().to_string_lossy()
         ));
-        // Room for the unpacked tree (~320 MB), a cached package and a margin.
+        // Room for the ML runtime unpacked (~700 MB), its cached package and a margin.
         std::fs::File::create(&image)
             .unwrap()
-            .set_len(2 << 30)
+            .set_len(4 << 30)
             .unwrap();
         run(Command::new("mkfs.ext4").args(["-q", "-F"]).arg(&image));
         run(Command::new("mount")
@@ -186,19 +212,108 @@ fn median(mut v: Vec<Duration>) -> Duration {
     v[v.len() / 2]
 }
 
-/// `ok` or `MISSED` against a target; nothing in quick mode, whose unoptimised timings of a
-/// tiny tree say nothing about targets.
-fn verdict(ratio: f64, target: f64, quick: bool) -> String {
-    match (quick, ratio <= target) {
+/// `ok` or `MISSED` against a target; nothing in quick mode, whose unoptimised timings say
+/// nothing about targets.
+fn verdict(value: f64, target: f64, quick: bool) -> String {
+    match (quick, value <= target) {
         (true, _) => format!("target <= {target:.2} (not judged in quick mode)"),
         (false, true) => format!("target <= {target:.2} ok"),
         (false, false) => format!("target <= {target:.2} MISSED"),
     }
 }
 
+/// Builds the two real prebuilt packages with `jrt build --prebuilt`, pip taking the pinned
+/// wheels from `wheels` only. Returns each package's path, by runtime name.
+fn build_packages(jrt: &str, w: &Path, wheels: &Path) -> Vec<(String, PathBuf)> {
+    let out = w.join("dist");
+    let runtimes = workspace().join("runtimes");
+    let t = Instant::now();
+    run(Command::new(jrt)
+        .arg("--root")
+        .arg(w.join("build-root"))
+        .arg("--cache-dir")
+        .arg(w.join("build-cache"))
+        .args(["-q", "build", "--prebuilt", "--out"])
+        .arg(&out)
+        .arg(runtimes.join(PYTHON))
+        .arg(runtimes.join(ML))
+        .env("PIP_FIND_LINKS", wheels)
+        .env("PIP_NO_INDEX", "1"));
+    eprintln!("built the packages in {:.1} s", t.elapsed().as_secs_f64());
+    [PYTHON, ML]
+        .into_iter()
+        .map(|name| {
+            let pkg = std::fs::read_dir(&out)
+                .unwrap()
+                .flatten()
+                .map(|e| e.path())
+                .find(|p| {
+                    let n = p.file_name().unwrap().to_string_lossy();
+                    n.starts_with(&format!("{name}-"))
+                        && n.ends_with(".tar.gz")
+                        && !n.ends_with(".layer.tar.gz")
+                        && n[name.len() + 1..].starts_with(|c: char| c.is_ascii_digit())
+                })
+                .unwrap_or_else(|| panic!("jrt build wrote no package for {name}"));
+            (name.to_string(), pkg)
+        })
+        .collect()
+}
+
+/// The platform and version in a package name `<name>-<version>-<platform>.tar.gz`.
+fn version_and_platform(name: &str, pkg: &Path) -> (String, String) {
+    let file = pkg.file_name().unwrap().to_string_lossy();
+    let rest = file[name.len() + 1..].trim_end_matches(".tar.gz");
+    let (version, platform) = rest.split_once('-').unwrap();
+    (version.to_string(), platform.to_string())
+}
+
+/// jrt's python-3.11 package repacked as python-build-standalone packs `install_only`: the
+/// interpreter prefix (`<name>/isolated/usr/local/`) as `python/`, jrt's few other files
+/// beside it under `python/jrt/`, one gzip stream at level 6. Same files, same bytes.
+fn install_only_archive(pkg: &Path) -> (Vec<u8>, usize) {
+    let prefix = format!("{PYTHON}/isolated/usr/local/");
+    let rename = |path: &str| -> Option<String> {
+        if let Some(rest) = path.strip_prefix(&prefix) {
+            return Some(format!("python/{rest}"));
+        }
+        // The directories above the prefix have no place in the archive.
+        let rest = path.strip_prefix(&format!("{PYTHON}/"))?;
+        (!prefix.starts_with(path)).then(|| format!("python/jrt/{rest}"))
+    };
+    let file = std::fs::File::open(pkg).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(file));
+    let mut out = tar::Builder::new(GzEncoder::new(Vec::new(), Compression::new(6)));
+    let mut files = 0;
+    for entry in archive.entries().unwrap() {
+        let mut entry = entry.unwrap();
+        let path = entry.path().unwrap().to_string_lossy().into_owned();
+        let Some(new) = rename(&path) else { continue };
+        let mut header = entry.header().clone();
+        match header.entry_type() {
+            tar::EntryType::Symlink => {
+                let target = entry.link_name().unwrap().unwrap().into_owned();
+                out.append_link(&mut header, &new, target).unwrap();
+            }
+            tar::EntryType::Link => {
+                let target = entry.link_name().unwrap().unwrap();
+                let target = rename(&target.to_string_lossy()).unwrap();
+                out.append_link(&mut header, &new, target).unwrap();
+            }
+            _ => {
+                if header.entry_type().is_file() {
+                    files += 1;
+                }
+                out.append_data(&mut header, &new, &mut entry).unwrap();
+            }
+        }
+    }
+    (out.into_inner().unwrap().finish().unwrap(), files)
+}
+
 fn main() {
     // `cargo bench` passes `--bench`; `cargo test --benches` (CI) passes nothing: then one
-    // round of a tiny tree (the interpreter's C headers), so the harness runs end to end.
+    // round of everything, so the harness runs end to end.
     let quick = !std::env::args().any(|a| a == "--bench");
     let rounds: usize = if quick {
         1
@@ -208,79 +323,69 @@ fn main() {
             .and_then(|r| r.parse().ok())
             .unwrap_or(5)
     };
+    let (wheels, uv) = (wheels(), uv());
+    let jrt = env!("CARGO_BIN_EXE_jrt");
     let work = tempfile::tempdir().unwrap();
     let w = work.path();
-    let tree = if quick {
-        python_prefix().join("include")
-    } else {
-        python_prefix()
-    };
-    let (tar, files) = build_tar(&tree);
-    let (indexed, plain) = compress(&tar);
-    drop(tar);
-    let pkg = w.join("python-bench.tar.gz");
-    std::fs::write(&pkg, &indexed).unwrap();
-    let (size, plain_size) = (indexed.len() as u64, plain.len() as u64);
-    let sha = hex::encode(Sha256::digest(&indexed));
-    let plain_sha = hex::encode(Sha256::digest(&plain));
-    // JRT_BENCH_KEEP=DIR keeps both packages there, for profiling one install by hand.
-    if let Some(keep) = std::env::var_os("JRT_BENCH_KEEP") {
-        std::fs::write(Path::new(&keep).join("indexed.tar.gz"), &indexed).unwrap();
-        std::fs::write(Path::new(&keep).join("plain.tar.gz"), &plain).unwrap();
-    }
 
+    let packages = build_packages(jrt, w, &wheels);
     let server = server::Server::start();
-    server.put("indexed.tar.gz", indexed);
-    server.put("plain.tar.gz", plain);
-    let platforms = jrt_plugin_kit::platform::PLATFORM_IDS;
-    for (registry, url, sha, size) in [
-        ("indexed.json", "indexed.tar.gz", &sha, size),
-        ("plain.json", "plain.tar.gz", &plain_sha, plain_size),
-    ] {
-        let index = serde_json::json!({
-            "version": "1",
-            "runtimes": { "python": { "1.0.0": {
-                "version": "1.0.0", "description": "benchmark", "download_url": url,
-                "checksum": format!("sha256:{sha}"), "size": size, "platforms": platforms
-            }}}
-        });
-        server.put(registry, serde_json::to_vec(&index).unwrap());
+    let mut runtimes = serde_json::Map::new();
+    let mut platform = String::new();
+    let mut python_pkg = PathBuf::new();
+    for (name, pkg) in &packages {
+        let bytes = std::fs::read(pkg).unwrap();
+        let (version, p) = version_and_platform(name, pkg);
+        let file = format!("{name}.tar.gz");
+        runtimes.insert(
+            name.clone(),
+            serde_json::json!({ version.clone(): {
+                "version": version, "description": "benchmark", "download_url": file,
+                "checksum": format!("sha256:{}", hex::encode(Sha256::digest(&bytes))),
+                "size": bytes.len(), "platforms": [p.clone()]
+            }}),
+        );
+        eprintln!(
+            "{name}: {:.1} MB as jrt builds it",
+            bytes.len() as f64 / 1e6
+        );
+        server.put(&file, bytes);
+        if name == PYTHON {
+            (platform, python_pkg) = (p, pkg.clone());
+        }
     }
+    let index = serde_json::json!({ "version": "1", "runtimes": runtimes });
+    server.put("registry.json", serde_json::to_vec(&index).unwrap());
+    let registry_url = server.url("registry.json");
+
+    // (a)'s uv input: the same tree as an install_only archive, listed in a downloads JSON.
+    let (plain, files) = install_only_archive(&python_pkg);
+    let plain_sha = hex::encode(Sha256::digest(&plain));
+    let plain_size = plain.len();
+    server.put("install_only.tar.gz", plain);
     let uv_json = serde_json::json!({
         "cpython-3.11.7-linux-x86_64-gnu": {
             "name": "cpython", "arch": {"family": "x86_64", "variant": null}, "os": "linux",
             "libc": "gnu", "major": 3, "minor": 11, "patch": 7, "prerelease": "",
-            "url": server.url("plain.tar.gz"), "sha256": plain_sha, "variant": null,
+            "url": server.url("install_only.tar.gz"), "sha256": plain_sha, "variant": null,
             "build": "bench"
         }
     });
     let uv_json_path = w.join("uv-downloads.json");
     std::fs::write(&uv_json_path, serde_json::to_vec(&uv_json).unwrap()).unwrap();
-    let have_uv = Command::new("uv")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
 
-    let jrt = env!("CARGO_BIN_EXE_jrt");
-    // The same indexed package in an OCI registry, pushed as `jrt build --prebuilt` names it.
-    let registry = Command::new("docker-registry")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success())
-        .then(oci::Registry::start);
-    if let Some(registry) = &registry {
-        let named = w.join("python-1.0.0-ubuntu-amd64.tar.gz");
-        std::fs::copy(&pkg, &named).unwrap();
-        run(Command::new(jrt)
-            .arg("--cache-dir")
-            .arg(w.join("push-cache"))
-            .arg("--root")
-            .arg(w.join("push-root"))
-            .args(["-q", "push"])
-            .arg(&named)
-            .arg(registry.oci("bench")));
-    }
-    let compiled = w.join("compiled");
+    // The same python-3.11 package in an OCI registry, pushed as `jrt build` named it.
+    let oci_registry = oci::Registry::start();
+    run(Command::new(jrt)
+        .arg("--cache-dir")
+        .arg(w.join("push-cache"))
+        .arg("--root")
+        .arg(w.join("push-root"))
+        .args(["-q", "push"])
+        .arg(&python_pkg)
+        .arg(oci_registry.oci("bench")));
+    let oci_ns = oci_registry.oci("bench");
+
     // Every measurement writes into a fresh place. ext4 makes creating inodes right after
     // deleting thousands of them very slow (its allocator skips recently deleted inodes), which
     // would swamp what is being measured. As root with mkfs.ext4 at hand (JRT_BENCH_FRESH_FS=0
@@ -298,99 +403,125 @@ fn main() {
         run(&mut Command::new("sync"));
         (d, mounted)
     };
-    // Warm the plugin cache once; plugin compilation is not what this measures.
-    let warm_cache = w.join("warm");
-    std::fs::create_dir_all(&warm_cache).unwrap();
-    run(Command::new(jrt)
-        .arg("--cache-dir")
-        .arg(&warm_cache)
-        .arg("--root")
-        .arg(w.join("warm-root"))
-        .arg("detect"));
-    std::fs::rename(jrt_fs::cache::Cache::new(&warm_cache).compiled(), &compiled).unwrap();
-    let jrt_install = |dir: &Path, registry: &str| {
-        let (root, cache) = (dir.join("root"), dir.join("cache"));
-        std::fs::create_dir_all(&cache).unwrap();
-        std::os::unix::fs::symlink(&compiled, jrt_fs::cache::Cache::new(&cache).compiled())
-            .unwrap();
-        time(|| {
-            run(Command::new(jrt)
+    // A fresh node: empty root, empty cache (no package, no compiled plugin).
+    let jrt_install = |dir: &Path, registry: &str, name: &str| {
+        run_measured(
+            Command::new(jrt)
                 .arg("--root")
-                .arg(&root)
+                .arg(dir.join("root"))
                 .arg("--cache-dir")
-                .arg(&cache)
-                .args([
-                    "--registry",
-                    registry,
-                    "-q",
-                    "install",
-                    "python",
-                    "--platform",
-                    "ubuntu-amd64",
-                ]))
-        })
+                .arg(dir.join("cache"))
+                .args(["--registry", registry, "-q", "install", name, "--platform"])
+                .arg(&platform),
+        )
     };
+    let uv_env = |cmd: &mut Command, dir: &Path| {
+        cmd.env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .env("HOME", dir)
+            .env("UV_CACHE_DIR", dir.join("uv-cache"))
+            .env("UV_NO_CONFIG", "1")
+            .env("UV_PYTHON_INSTALL_DIR", dir.join("pythons"));
+    };
+    let host_python = python_prefix().join("bin/python3.11");
+    let pins = ml_pins();
 
-    let (indexed_url, plain_url) = (server.url("indexed.json"), server.url("plain.json"));
-    let oci_ns = registry.as_ref().map(|r| r.oci("bench"));
-    let (mut t_jrt, mut t_tar, mut t_uv, mut t_plain, mut t_oci) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    let mut t = Timings::default();
     for round in 0..rounds {
         let (dir, mounted) = fresh(&format!("jrt-{round}"));
-        t_jrt.push(jrt_install(&dir, &indexed_url));
+        t.push(|t| &mut t.jrt, jrt_install(&dir, &registry_url, PYTHON));
         drop(mounted);
 
-        if let Some(ns) = &oci_ns {
-            let (dir, mounted) = fresh(&format!("oci-{round}"));
-            t_oci.push(jrt_install(&dir, ns));
-            drop(mounted);
-        }
+        let (dir, mounted) = fresh(&format!("oci-{round}"));
+        t.push(|t| &mut t.oci, jrt_install(&dir, &oci_ns, PYTHON));
+        drop(mounted);
 
-        let (dest, mounted) = fresh(&format!("tar-dest-{round}"));
-        t_tar.push(time(|| {
+        let (dest, mounted) = fresh(&format!("tar-{round}"));
+        t.tar.push(time(|| {
             run(Command::new("sh").arg("-c").arg(format!(
                 "gzip -dc '{}' | tar -x -C '{}'",
-                pkg.display(),
+                python_pkg.display(),
                 dest.display()
             )))
         }));
         drop(mounted);
 
-        if have_uv {
-            let (uv_dir, mounted) = fresh(&format!("uv-{round}"));
-            let (install, uv_cache) = (uv_dir.join("install"), uv_dir.join("cache"));
-            t_uv.push(time(|| {
-                run(Command::new("uv")
-                    .args(["python", "install", "3.11.7", "--no-bin", "--quiet"])
-                    .env("UV_PYTHON_DOWNLOADS_JSON_URL", &uv_json_path)
-                    .env("UV_PYTHON_INSTALL_DIR", &install)
-                    .env("UV_CACHE_DIR", &uv_cache)
-                    .env("UV_NO_CONFIG", "1")
-                    .env("UV_PYTHON_DOWNLOADS", "manual"))
-            }));
-            drop(mounted);
-        }
-
-        let (dir, mounted) = fresh(&format!("plain-{round}"));
-        t_plain.push(jrt_install(&dir, &plain_url));
+        let (dir, mounted) = fresh(&format!("uv-{round}"));
+        let mut cmd = Command::new(&uv);
+        uv_env(&mut cmd, &dir);
+        cmd.args(["python", "install", "3.11.7", "--no-bin", "--quiet"])
+            .env("UV_PYTHON_DOWNLOADS_JSON_URL", &uv_json_path)
+            .env("UV_PYTHON_DOWNLOADS", "manual");
+        t.uv.push(run_measured(&mut cmd).0);
         drop(mounted);
+
+        let (dir, mounted) = fresh(&format!("jrt-ml-{round}"));
+        t.push(|t| &mut t.jrt_ml, jrt_install(&dir, &registry_url, ML));
+        drop(mounted);
+
+        let (dir, mounted) = fresh(&format!("uv-ml-{round}"));
+        let venv = dir.join("venv");
+        t.uv_ml.push(time(|| {
+            let mut cmd = Command::new(&uv);
+            uv_env(&mut cmd, &dir);
+            run(cmd
+                .args(["venv", "--quiet", "--python"])
+                .arg(&host_python)
+                .arg(&venv)
+                .env("UV_PYTHON_DOWNLOADS", "never"));
+            let mut cmd = Command::new(&uv);
+            uv_env(&mut cmd, &dir);
+            run(cmd
+                .args(["pip", "install", "--quiet", "--no-index", "--find-links"])
+                .arg(&wheels)
+                .arg("--python")
+                .arg(venv.join("bin/python"))
+                .args(&pins));
+        }));
+        drop(mounted);
+
         let last = |v: &[Duration]| v.last().map_or(0.0, Duration::as_secs_f64);
         eprintln!(
-            "round {}/{rounds}: jrt {:.3} s, jrt from OCI {:.3} s, gzip|tar {:.3} s, uv {:.3} s, \
-             jrt one-stream {:.3} s",
+            "round {}/{rounds}: jrt {:.3} s, jrt from OCI {:.3} s, gzip|tar {:.3} s, uv {:.3} s; \
+             ML: jrt {:.3} s, uv venv+pip {:.3} s",
             round + 1,
-            last(&t_jrt),
-            last(&t_oci),
-            last(&t_tar),
-            last(&t_uv),
-            last(&t_plain)
+            last(&t.jrt),
+            last(&t.oci),
+            last(&t.tar),
+            last(&t.uv),
+            last(&t.jrt_ml),
+            last(&t.uv_ml),
         );
     }
 
-    let secs = |v: Vec<Duration>| median(v).as_secs_f64();
-    let (j, t, p) = (secs(t_jrt), secs(t_tar), secs(t_plain));
+    // (c) the whole process, many times: a fresh cache each time is not needed (the built-ins
+    // bring their compiled code), so one empty cache serves every run.
+    let runs = if quick { 3 } else { 31 };
+    let detect_dir = w.join("detect");
+    let whole = |args: &[&str]| {
+        let mut cmd = Command::new(jrt);
+        cmd.arg("--root")
+            .arg(detect_dir.join("root"))
+            .arg("--cache-dir")
+            .arg(detect_dir.join("cache"))
+            .args(args);
+        run(&mut cmd); // once before, so the binary is in the page cache for both
+        median((0..runs).map(|_| time(|| run(&mut cmd))).collect())
+    };
+    let detect = whole(&["-q", "detect"]);
+    let version = whole(&["--version"]);
+
+    let secs = |v: &[Duration]| median(v.to_vec()).as_secs_f64();
+    let (j, o, tr, u, jm, um) = (
+        secs(&t.jrt),
+        secs(&t.oci),
+        secs(&t.tar),
+        secs(&t.uv),
+        secs(&t.jrt_ml),
+        secs(&t.uv_ml),
+    );
     println!(
-        "filesystem: {}",
+        "filesystem: {}; every cache empty",
         if fresh_fs {
             "a fresh ext4 (loop device) per measurement"
         } else {
@@ -398,56 +529,70 @@ fn main() {
         }
     );
     println!(
-        "package: {files} files ({}); {:.1} MB as jrt builds it \
-         (indexed gzip members), {:.1} MB as one gzip stream",
+        "jrt {}; median of {rounds} rounds{}",
         if quick {
-            "this machine's CPython headers, quick mode"
+            "unoptimised"
         } else {
-            "this machine's CPython tree"
+            "as benchmarked"
         },
-        size as f64 / 1e6,
+        if quick { " (quick mode)" } else { "" }
+    );
+    println!(
+        "(a) python-3.11 from `jrt build --prebuilt` ({files} files; install_only archive {:.1} MB)",
         plain_size as f64 / 1e6
     );
-    println!("median of {rounds} rounds:");
     println!("  jrt install (loopback HTTP)            {j:>8.3} s");
-    println!("  gzip -dc | tar -x (local, same file)   {t:>8.3} s");
-    let ratio_tar = j / t;
+    println!("  jrt install from oci:// (loopback)     {o:>8.3} s");
+    println!("  gzip -dc | tar -x (local, same file)   {tr:>8.3} s");
+    println!("  uv python install (loopback)           {u:>8.3} s");
+    println!("  jrt / uv = {:.2}   {}", j / u, verdict(j / u, 0.5, quick));
     println!(
-        "  jrt / gzip|tar = {ratio_tar:.2}   {}",
-        verdict(ratio_tar, 0.4, quick)
+        "  jrt / gzip|tar = {:.2}   {}",
+        j / tr,
+        verdict(j / tr, 0.35, quick)
     );
-    if t_oci.is_empty() {
-        println!(
-            "  docker-registry not found on PATH: apt install docker-registry for the OCI case"
-        );
-    } else {
-        let o = secs(t_oci);
-        println!("  jrt install from oci:// (loopback)     {o:>8.3} s");
-        let ratio_oci = o / j;
-        println!(
-            "  jrt from OCI / jrt from a registry.json URL = {ratio_oci:.2}   {}",
-            verdict(ratio_oci, 1.1, quick)
-        );
-    }
-    if have_uv {
-        let u = secs(t_uv);
-        println!("  uv python install (loopback, 1 stream) {u:>8.3} s");
-        let ratio_uv = j / u;
-        println!(
-            "  jrt / uv = {ratio_uv:.2}   {}",
-            verdict(ratio_uv, 0.8, quick)
-        );
-        println!(
-            "  for reference, jrt install of the one-stream archive: {p:.3} s \
-             ({:.2} of gzip|tar, {:.2} of uv)",
-            p / t,
-            p / u
-        );
-    } else {
-        println!("  uv not found on PATH: `pip install uv` to include the uv baseline");
-        println!(
-            "  for reference, jrt install of the one-stream archive: {p:.3} s ({:.2} of gzip|tar)",
-            p / t
-        );
+    println!(
+        "  jrt from OCI / jrt from a registry.json URL = {:.2}   {}",
+        o / j,
+        verdict(o / j, 1.1, quick)
+    );
+    println!("(b) python-3.11-ml ({} pinned wheels)", pins.len());
+    println!("  jrt install (loopback HTTP)            {jm:>8.3} s");
+    println!("  uv venv + uv pip install (local wheels) {um:>7.3} s");
+    println!(
+        "  jrt / uv = {:.2}   {}",
+        jm / um,
+        verdict(jm / um, 0.5, quick)
+    );
+    println!("(c) whole process, median of {runs}");
+    println!(
+        "  jrt detect     {:>7.2} ms   {}",
+        detect.as_secs_f64() * 1e3,
+        verdict(detect.as_secs_f64() * 1e3, 5.0, quick).replace("target <= 5.00", "target <= 5 ms")
+    );
+    println!("  jrt --version  {:>7.2} ms", version.as_secs_f64() * 1e3);
+    let peak = t.peak as f64 / f64::from(1 << 20);
+    println!(
+        "peak memory of a jrt install: {peak:.0} MiB   {}",
+        verdict(peak, 150.0, quick).replace("150.00", "150 MiB")
+    );
+}
+
+/// Every round's times, and the largest peak memory of a jrt install.
+#[derive(Default)]
+struct Timings {
+    jrt: Vec<Duration>,
+    oci: Vec<Duration>,
+    tar: Vec<Duration>,
+    uv: Vec<Duration>,
+    jrt_ml: Vec<Duration>,
+    uv_ml: Vec<Duration>,
+    peak: u64,
+}
+
+impl Timings {
+    fn push(&mut self, into: fn(&mut Self) -> &mut Vec<Duration>, (took, peak): (Duration, u64)) {
+        into(self).push(took);
+        self.peak = self.peak.max(peak);
     }
 }

@@ -1,5 +1,5 @@
-//! Plugin benchmarks: cold compile of a plugin, cached load + instantiate + `detect-platform`
-//! in process, and whole-process `jrt detect`. Prints medians against the targets; a
+//! Plugin benchmarks: cold compile of a plugin, cached and precompiled load + instantiate +
+//! `detect-platform` in process, and whole-process `jrt detect`. Prints medians against the targets; a
 //! baseline process (`/bin/true`) is timed in the same run for scale.
 //!
 //! Run: `cargo bench -p jrt --bench plugins`
@@ -91,6 +91,18 @@ fn main() {
         call_only.push(t.elapsed());
     }
 
+    // 2b. Precompiled: the code jrt's build embedded for the built-in (what every command
+    // loads now), instantiate, call detect-platform.
+    let mut precompiled = Vec::with_capacity(n);
+    for _ in 0..n {
+        let t = Instant::now();
+        let p = host
+            .load_builtin("python", python.wasm, python.sha256, python.precompiled)
+            .unwrap();
+        host.detect_platform(&p, &facts).unwrap();
+        precompiled.push(t.elapsed());
+    }
+
     // 3. Whole process: `jrt detect` with a warm cache, against spawning /bin/true.
     let jrt = env!("CARGO_BIN_EXE_jrt");
     let root = tempfile::tempdir().unwrap();
@@ -139,6 +151,12 @@ fn main() {
         quick,
     );
     report(
+        "precompiled load + instantiate + detect-platform",
+        median(precompiled),
+        Some(Duration::from_millis(1)),
+        quick,
+    );
+    report(
         "  of which instantiate + detect-platform",
         median(call_only),
         None,
@@ -147,7 +165,7 @@ fn main() {
     report(
         "whole-process `jrt detect --json` (3 plugins)",
         median(process.clone()),
-        Some(Duration::from_millis(10)),
+        Some(Duration::from_millis(5)),
         quick,
     );
     report("  baseline: spawn /bin/true", median(baseline), None, quick);
