@@ -82,13 +82,21 @@ pub fn detect(
     source: &FactsSource,
     platform: Option<String>,
 ) -> Result<Report, DetectError> {
-    let plugins = ctx.plugins()?;
-    let Detected {
-        facts,
-        platform: p,
-        answers,
-    } = detect_with(ctx, &plugins, source, platform)?;
-    Ok(report(facts, p, answers))
+    // The sandbox check runs a confined program, which takes longer than asking the plugins:
+    // on a thread of its own, beside them.
+    std::thread::scope(|s| {
+        let sandbox = s.spawn(jrt_sandbox::layers);
+        let plugins = ctx.plugins()?;
+        let Detected {
+            facts,
+            platform: p,
+            answers,
+        } = detect_with(ctx, &plugins, source, platform)?;
+        let sandbox = sandbox
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        Ok(report(facts, p, answers, sandbox))
+    })
 }
 
 /// The host facts and the platform the plugins agree on, for commands that go on to use
@@ -159,9 +167,14 @@ pub fn detect_with(
     })
 }
 
-fn report(facts: types::HostFacts, p: types::Platform, answers: Vec<PluginAnswer>) -> Report {
+fn report(
+    facts: types::HostFacts,
+    p: types::Platform,
+    answers: Vec<PluginAnswer>,
+    sandbox: jrt_sandbox::Layers,
+) -> Report {
     Report {
-        sandbox: jrt_sandbox::layers(),
+        sandbox,
         platform: p.id,
         os: match p.os {
             OsFamily::Ubuntu => "ubuntu",

@@ -7,6 +7,7 @@
 //! the host's own tools.
 
 use std::io::Read;
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -49,7 +50,8 @@ pub fn run<E>(
     let mut child = spawn(cmd)?;
     let out = drain(child.stdout.take().map(|p| Box::new(p) as _), keep);
     let err = drain(child.stderr.take().map(|p| Box::new(p) as _), keep);
-    let started = Instant::now();
+    let deadline = Instant::now() + timeout;
+    let exited = Exit::watch(&child);
     let (status, timed_out) = loop {
         match child.try_wait() {
             Ok(Some(status)) => {
@@ -58,7 +60,7 @@ pub fn run<E>(
                 kill_group(&child);
                 break (Some(status), false);
             }
-            Ok(None) if started.elapsed() < timeout => std::thread::sleep(Duration::from_millis(5)),
+            Ok(None) if Instant::now() < deadline => exited.wait(deadline),
             _ => {
                 kill_group(&child);
                 let _ = child.wait();
@@ -74,6 +76,40 @@ pub fn run<E>(
         stderr: err.join().unwrap_or_default(),
         timed_out,
     })
+}
+
+/// Waits for a child to exit without reaping it: on a pidfd, which the kernel wakes the moment
+/// the child exits (Linux 5.3 and later), else by sleeping a little. Short programs (probes,
+/// the sandbox check of `jrt detect`) are then seen to end when they end, not at the next tick.
+struct Exit(Option<OwnedFd>);
+
+impl Exit {
+    fn watch(child: &std::process::Child) -> Exit {
+        // SAFETY: pidfd_open takes a pid and flags and returns a new descriptor or -1. The
+        // child is ours and not yet reaped, so its pid cannot have been reused.
+        let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, child.id() as libc::pid_t, 0) };
+        let fd = i32::try_from(fd).ok().filter(|fd| *fd >= 0);
+        // SAFETY: a descriptor just returned to us, owned by nothing else.
+        Exit(fd.map(|fd| unsafe { OwnedFd::from_raw_fd(fd) }))
+    }
+
+    /// Returns once the child may have exited, or at `deadline`, or a little before.
+    fn wait(&self, deadline: Instant) {
+        let left = deadline.saturating_duration_since(Instant::now());
+        match &self.0 {
+            Some(fd) => {
+                let mut poll = libc::pollfd {
+                    fd: fd.as_raw_fd(),
+                    events: libc::POLLIN,
+                    revents: 0,
+                };
+                let ms = i32::try_from(left.as_millis() + 1).unwrap_or(i32::MAX);
+                // SAFETY: one pollfd of our own; an interrupted poll only returns early.
+                unsafe { libc::poll(&mut poll, 1, ms) };
+            }
+            None => std::thread::sleep(left.min(Duration::from_millis(5))),
+        }
+    }
 }
 
 fn kill_group(child: &std::process::Child) {
