@@ -83,9 +83,10 @@ pub fn detect(
     platform: Option<String>,
 ) -> Result<Report, DetectError> {
     // The sandbox check runs a confined program, which takes longer than asking the plugins:
-    // on a thread of its own, beside them.
+    // on a thread of its own, beside them, and only once a boot while it succeeds.
+    let record = jrt_fs::paths::runtime_dir().map(|d| d.join("sandbox-check.json"));
     std::thread::scope(|s| {
-        let sandbox = s.spawn(jrt_sandbox::layers);
+        let sandbox = s.spawn(|| jrt_sandbox::layers_recorded(record.as_deref()));
         let plugins = ctx.plugins()?;
         let Detected {
             facts,

@@ -22,6 +22,19 @@ pub fn default_root() -> Option<PathBuf> {
     xdg("XDG_DATA_HOME", ".local/share").map(|d| d.join("jrt").join("runtimes"))
 }
 
+/// Where jrt keeps what holds until the next boot (the sandbox check `jrt detect` shows):
+/// `/run/jrt` for root, else `$XDG_RUNTIME_DIR/jrt`; none when there is no such directory.
+pub fn runtime_dir() -> Option<PathBuf> {
+    // SAFETY: geteuid has no preconditions.
+    if unsafe { libc::geteuid() } == 0 {
+        return Some(PathBuf::from("/run/jrt"));
+    }
+    std::env::var_os("XDG_RUNTIME_DIR")
+        .map(PathBuf::from)
+        .filter(|p| p.is_absolute() && p.is_dir())
+        .map(|d| d.join("jrt"))
+}
+
 /// `$XDG_CACHE_HOME/jrt`.
 pub fn default_cache() -> Option<PathBuf> {
     xdg("XDG_CACHE_HOME", ".cache").map(|d| d.join("jrt"))

@@ -1,14 +1,24 @@
 //! Which layers of the sandbox this machine enforces, for `jrt detect --json` and
 //! docs/security.md: found by trying them, not by reading version numbers alone.
+//!
+//! Trying the namespaces means running a confined `true`, which takes several milliseconds,
+//! most of `jrt detect`. Its success can be kept in a record for the rest of the boot
+//! ([`layers_recorded`]), under a key of everything that decides it: the boot, the kernel,
+//! the user, this sandbox's version and the sysctls that allow user namespaces. Any change,
+//! and any failure, tries again. Only what `jrt detect` shows is kept: every setup is
+//! confined for real and stops when that fails.
 
+use std::path::Path;
 use std::time::Duration;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
+
+use std::os::unix::fs::DirBuilderExt;
 
 use super::{Ids, Limits, Network, SandboxError, Spec};
 
 /// One layer's state.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq, Eq)]
 pub struct Layer {
     pub active: bool,
     pub detail: String,
@@ -30,19 +40,16 @@ pub struct Layers {
     pub runs_as: String,
 }
 
-/// Finds out which layers hold here.
+/// Finds out which layers hold here, trying each.
 pub fn layers() -> Layers {
+    layers_recorded(None)
+}
+
+/// [`layers`], the namespaces taken from `record` when an earlier success this boot is kept
+/// there under the current key, and kept there after a success.
+pub fn layers_recorded(record: Option<&Path>) -> Layers {
     let ids = Ids::current();
-    let namespaces = match try_confined() {
-        Ok(()) => Layer {
-            active: true,
-            detail: "user, mount, PID, IPC, UTS and network namespaces".into(),
-        },
-        Err(e) => Layer {
-            active: false,
-            detail: e.to_string(),
-        },
-    };
+    let namespaces = namespaces(record);
     let seccomp = match super::seccomp::programs() {
         // SAFETY: a query without side effects.
         Ok(_) if unsafe { libc::prctl(libc::PR_GET_SECCOMP, 0, 0, 0, 0) } >= 0 => Layer {
@@ -96,6 +103,86 @@ pub fn layers() -> Layers {
             format!("uid {} gid {} (jrt's own)", ids.uid, ids.gid)
         },
     }
+}
+
+/// What a record holds: the key it was made under and the namespaces' state then.
+#[derive(Serialize, Deserialize)]
+struct Record {
+    key: String,
+    namespaces: Layer,
+}
+
+/// The most a record may be; real ones are a few hundred bytes.
+const MAX_RECORD: u64 = 16 << 10;
+
+fn namespaces(record: Option<&Path>) -> Layer {
+    let key = record_key();
+    if let Some(path) = record
+        && let Ok(bytes) = jrt_fs::read_no_follow(path, MAX_RECORD)
+        && let Ok(kept) = serde_json::from_slice::<Record>(&bytes)
+        && kept.key == key
+        && kept.namespaces.active
+    {
+        return kept.namespaces;
+    }
+    let layer = match try_confined() {
+        Ok(()) => Layer {
+            active: true,
+            detail: "user, mount, PID, IPC, UTS and network namespaces".into(),
+        },
+        Err(e) => Layer {
+            active: false,
+            detail: e.to_string(),
+        },
+    };
+    if let Some(path) = record
+        && layer.active
+        && let Ok(bytes) = serde_json::to_vec(&Record {
+            key,
+            namespaces: layer.clone(),
+        })
+    {
+        // Only a speed-up: a record that cannot be written is tried again next time.
+        if let Some(dir) = path.parent() {
+            let _ = std::fs::DirBuilder::new()
+                .recursive(true)
+                .mode(0o700)
+                .create(dir);
+        }
+        let _ = jrt_fs::write_atomic(path, &bytes);
+    }
+    layer
+}
+
+/// Everything the namespaces' answer depends on, as one line: this boot, the kernel, the user,
+/// this sandbox's version, and the sysctls that allow or limit user namespaces.
+fn record_key() -> String {
+    let read = |path: &str| {
+        std::fs::read_to_string(path)
+            .map(|t| t.trim().to_string())
+            .unwrap_or_else(|_| "-".into())
+    };
+    let mut key = vec![
+        read("/proc/sys/kernel/random/boot_id"),
+        read("/proc/sys/kernel/osrelease"),
+        read("/proc/sys/kernel/version"),
+        // SAFETY: geteuid has no preconditions.
+        unsafe { libc::geteuid() }.to_string(),
+        env!("CARGO_PKG_VERSION").to_string(),
+    ];
+    for sysctl in [
+        "/proc/sys/kernel/unprivileged_userns_clone",
+        "/proc/sys/kernel/apparmor_restrict_unprivileged_userns",
+        "/proc/sys/user/max_user_namespaces",
+        "/proc/sys/user/max_mnt_namespaces",
+        "/proc/sys/user/max_pid_namespaces",
+        "/proc/sys/user/max_net_namespaces",
+        "/proc/sys/user/max_ipc_namespaces",
+        "/proc/sys/user/max_uts_namespaces",
+    ] {
+        key.push(read(sysctl));
+    }
+    key.join(" ")
 }
 
 /// The Landlock ABI version, 0 without Landlock.
@@ -158,5 +245,42 @@ fn try_confined() -> Result<(), TryError> {
         Ok(())
     } else {
         Err(TryError::Failed(ran.finished.stderr.trim().to_string()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record made under the current key is taken; one made under another key (another
+    /// boot, kernel or sysctl) or that says the namespaces failed is not.
+    #[test]
+    fn a_record_is_taken_only_under_its_own_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("run/sandbox.json");
+        let write = |key: String, active: bool| {
+            let record = Record {
+                key,
+                namespaces: Layer {
+                    active,
+                    detail: "kept".into(),
+                },
+            };
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, serde_json::to_vec(&record).unwrap()).unwrap();
+        };
+        write(record_key(), true);
+        assert_eq!(namespaces(Some(&path)).detail, "kept");
+
+        for (key, active) in [(format!("{} x", record_key()), true), (record_key(), false)] {
+            write(key, active);
+            let tried = namespaces(Some(&path));
+            assert_ne!(tried.detail, "kept");
+            // A success is recorded under the current key; a failure is not.
+            let kept: Record = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+            if tried.active {
+                assert_eq!((kept.key, kept.namespaces), (record_key(), tried));
+            }
+        }
     }
 }

@@ -55,7 +55,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Duration;
 
-pub use layers::{Layers, layers};
+pub use layers::{Layers, layers, layers_recorded};
 
 use crate::process::{Finished, Keep};
 
