@@ -100,16 +100,7 @@ fn prune_removes_compiled_code_of_other_engines_and_waits_for_installs() {
     let tmp = tempfile::tempdir().unwrap();
     let d = tmp.path();
     // A cache of its own (not the shared compiled-code link).
-    let jrt = || {
-        let mut cmd = assert_cmd::Command::cargo_bin("jrt").unwrap();
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .arg("--root")
-            .arg(d.join("root"))
-            .arg("--cache-dir")
-            .arg(d.join("cache"));
-        cmd
-    };
+    let jrt = || common::jrt_own_cache(d);
     // The built-ins bring code precompiled by the build; an added plugin's is compiled into
     // this cache.
     jrt()

@@ -51,30 +51,12 @@ fn built_ins_are_compiled_at_most_once() {
     let sha = packages::sha256(&jdk);
     server.put("/jdk.tar.gz", jdk);
     let url = server.url("/jdk.tar.gz");
-    let runtime = d.join("runtimes/jdk21");
-    std::fs::create_dir_all(&runtime).unwrap();
-    std::fs::write(
-        runtime.join("manifest.yaml"),
-        format!(
-            "name: jdk21\nversion: 1.0.0\ndescription: test runtime\n\
-             platforms: [ubuntu-amd64, ubuntu-arm64, rhel-amd64, rhel-arm64, amzn-amd64, amzn-arm64]\n\
-             family: [jdk]\njava_version: 21.0.1\nallow_host_jdk: false\njdk_builds:\n  \
-             amd64: {url}#sha256={sha}\n  arm64: {url}#sha256={sha}\n"
-        ),
-    )
-    .unwrap();
+    packages::jdk_runtime(&d.join("runtimes/jdk21"), &url, &sha);
     // A cache of its own, empty: not the tests' shared compiled code.
     let cache = d.join("cache");
     let jrt = || {
-        let mut cmd = assert_cmd::Command::cargo_bin("jrt").unwrap();
-        cmd.env_clear()
-            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-            .arg("--root")
-            .arg(d.join("root"))
-            .arg("--cache-dir")
-            .arg(&cache)
-            .arg("--registry")
-            .arg(d.join("runtimes"));
+        let mut cmd = common::jrt_own_cache(d);
+        cmd.arg("--registry").arg(d.join("runtimes"));
         cmd
     };
     jrt().args(["install", "jdk21"]).assert().success();

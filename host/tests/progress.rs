@@ -162,18 +162,7 @@ fn world(d: &Path, server: &Server) -> (String, PathBuf) {
         }],
     );
     let url = server.url("/jdk.tar.gz");
-    let dir = d.join("runtimes/jdk21");
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(
-        dir.join("manifest.yaml"),
-        format!(
-            "name: jdk21\nversion: 1.0.0\ndescription: test runtime\n\
-             platforms: [ubuntu-amd64, ubuntu-arm64, rhel-amd64, rhel-arm64, amzn-amd64, amzn-arm64]\n\
-             family: [jdk]\njava_version: 21.0.1\nallow_host_jdk: false\njdk_builds:\n  \
-             amd64: {url}#sha256={sha}\n  arm64: {url}#sha256={sha}\n"
-        ),
-    )
-    .unwrap();
+    packages::jdk_runtime(&d.join("runtimes/jdk21"), &url, &sha);
     (server.url("/registry.json"), d.join("runtimes"))
 }
 

@@ -85,6 +85,19 @@ pub fn cache_with_compiled(dir: &Path) -> PathBuf {
     cache
 }
 
+/// `jrt` with a clean environment, root `<dir>/root` and a cache of its own, `<dir>/cache`,
+/// empty (not linked to the tests' shared compiled code), and no registry.
+pub fn jrt_own_cache(dir: &Path) -> assert_cmd::Command {
+    let mut cmd = assert_cmd::Command::cargo_bin("jrt").unwrap();
+    cmd.env_clear()
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .arg("--root")
+        .arg(dir.join("root"))
+        .arg("--cache-dir")
+        .arg(dir.join("cache"));
+    cmd
+}
+
 /// `jrt` with a clean environment, root `<dir>/root`, cache `<dir>/cache`, and `registry`.
 pub fn jrt_in(dir: &Path, registry: &Path) -> assert_cmd::Command {
     assert_cmd::Command::from_std(jrt_std_in(dir, registry))

@@ -136,3 +136,19 @@ pub fn fake_jdk() -> Vec<u8> {
         file("jdk-21.0.1+12/release", release.as_bytes()),
     ])
 }
+
+/// A source runtime `jdk21` of the jdk family in `dir` (a runtime directory), whose setup
+/// fetches its JDK from `url` (pinned to `sha`) on every platform; no host JDK is reused.
+pub fn jdk_runtime(dir: &Path, url: &str, sha: &str) {
+    std::fs::create_dir_all(dir).unwrap();
+    std::fs::write(
+        dir.join("manifest.yaml"),
+        format!(
+            "name: jdk21\nversion: 1.0.0\ndescription: test runtime\n\
+             platforms: [ubuntu-amd64, ubuntu-arm64, rhel-amd64, rhel-arm64, amzn-amd64, amzn-arm64]\n\
+             family: [jdk]\njava_version: 21.0.1\nallow_host_jdk: false\njdk_builds:\n  \
+             amd64: {url}#sha256={sha}\n  arm64: {url}#sha256={sha}\n"
+        ),
+    )
+    .unwrap();
+}

@@ -145,7 +145,7 @@ fn run_steps(
                     .policy
                     .pass_env
                     .iter()
-                    .filter_map(|k| Some((k.clone(), std::env::var(k).ok()?)))
+                    .filter_map(|k| Some((k.clone(), resolved_paths(&std::env::var(k).ok()?))))
                     .collect();
                 env.extend(library_path_in_tree(
                     &tree,
@@ -346,6 +346,32 @@ fn with_passed_ports(ports: &[u16], env: &[(String, String)]) -> Vec<u16> {
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// A passed-through value with each host path in it (a word that is an absolute path, or a
+/// `file://` URL) resolved: `..` and symbolic links are the host's, so the step sees the path
+/// the sandbox shows, not one through directories it does not show.
+fn resolved_paths(value: &str) -> String {
+    value
+        .split(' ')
+        .map(|word| {
+            let path = match url::Url::parse(word) {
+                Ok(url) if url.scheme() == "file" => url.to_file_path().ok(),
+                Ok(_) => None,
+                Err(_) => Some(PathBuf::from(word)),
+            };
+            match path
+                .filter(|p| p.is_absolute())
+                .and_then(|p| p.canonicalize().ok())
+            {
+                Some(real) if word.starts_with("file:") => url::Url::from_file_path(&real)
+                    .map_or_else(|()| word.to_string(), |u| u.to_string()),
+                Some(real) => real.display().to_string(),
+                None => word.to_string(),
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// Host paths the user passed through (`PIP_FIND_LINKS` directories, CA bundles), which the
@@ -717,4 +743,31 @@ fn run(
         stderr: ran.finished.stderr,
         timed_out: ran.finished.timed_out,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passed_paths_are_resolved_as_the_host_sees_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let real = tmp.path().canonicalize().unwrap();
+        std::fs::create_dir_all(real.join("a/wheels")).unwrap();
+        std::os::unix::fs::symlink(real.join("a"), real.join("link")).unwrap();
+        let dotted = format!("{}/b/../a/wheels", real.display());
+        std::fs::create_dir_all(real.join("b")).unwrap();
+        let value = format!(
+            "{dotted} file://{}/link/wheels https://pypi.example/simple {}/missing",
+            real.display(),
+            real.display()
+        );
+        assert_eq!(
+            resolved_paths(&value),
+            format!(
+                "{0}/a/wheels file://{0}/a/wheels https://pypi.example/simple {0}/missing",
+                real.display()
+            )
+        );
+    }
 }
