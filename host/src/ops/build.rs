@@ -46,7 +46,7 @@ pub fn run(
             .map(|d| jrt_publish::build::source(d, &options.out))
             .collect::<Result<Vec<_>, _>>()?);
     }
-    let env = session.setup_env_with(ctx, &FactsSource::default(), options.platform.clone())?;
+    let env = session.setup_env(ctx, &FactsSource::default(), options.platform.clone())?;
     let cache = session.cache()?;
     let http = session.online_http()?;
     // Setups fetch into the cache: `jrt cache prune` must wait for this build.

@@ -60,7 +60,7 @@ pub fn run_with(
     let resolved = resolve_all(&registries, specs, &platform, &installer)?;
     let setup = OnDemand::new(|| {
         session
-            .setup_env(&source, options.platform.clone())
+            .setup_env(session.plugins()?, &source, options.platform.clone())
             .map_err(MakeError::from)
     });
     if options.dry_run {

@@ -72,14 +72,13 @@ impl Session {
         // Made absolute once, here: cached packages become file:// URLs, and receipts and
         // runtime.yml name paths that must not depend on where a later command runs.
         let root = absolute(root)?;
-        let cache = match settings
+        let cache = settings
             .cache_dir
             .or_else(|| config.cache_dir.clone())
             .or_else(jrt_fs::paths::default_cache)
-        {
-            Some(dir) => Some(Cache::new(absolute(dir)?)),
-            None => None,
-        };
+            .map(absolute)
+            .transpose()?
+            .map(Cache::new);
         let defaults = Policy::default();
         let http_policy = Policy {
             allow_insecure_http: settings.allow_insecure_http || config.allow_insecure_http,
@@ -163,18 +162,9 @@ impl Session {
         )?)
     }
 
-    /// What setting source packages up needs: the plugins in effect, and the host facts and
-    /// platform as they see them (with `platform` instead of the detected one).
+    /// What setting source packages up needs: the plugins in effect (`ctx`'s), and the host
+    /// facts and platform as they see them (with `platform` instead of the detected one).
     pub fn setup_env(
-        &self,
-        source: &jrt_install::facts::FactsSource,
-        platform: Option<String>,
-    ) -> Result<jrt_install::source::SetupEnv, Error> {
-        self.setup_env_with(self.plugins()?, source, platform)
-    }
-
-    /// [`Session::setup_env`] with the plugins of `ctx`.
-    pub fn setup_env_with(
         &self,
         ctx: super::Context,
         source: &jrt_install::facts::FactsSource,

@@ -93,11 +93,6 @@ impl<F: Fn() -> Result<SetupEnv, MakeError> + Sync> OnDemand<F> {
             env: std::sync::OnceLock::new(),
         }
     }
-
-    /// Whether it was made (a plugin was needed).
-    pub fn was_made(&self) -> bool {
-        self.env.get().is_some()
-    }
 }
 
 impl<F: Fn() -> Result<SetupEnv, MakeError> + Sync> ProvideSetup for OnDemand<F> {

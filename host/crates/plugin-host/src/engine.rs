@@ -33,8 +33,3 @@ pub(crate) fn start_ticker(engine: &Engine) {
         .map(drop)
         .unwrap_or_else(|e| eprintln!("jrt: warning: cannot start the plugin clock: {e}"));
 }
-
-/// The engine's fingerprint: compiled code is kept and taken per fingerprint.
-pub(crate) fn fingerprint(engine: &Engine) -> String {
-    jrt_engine::fingerprint(engine)
-}

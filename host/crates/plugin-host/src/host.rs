@@ -150,7 +150,7 @@ impl PluginHost {
                 );
             }
         });
-        let fingerprint = engine::fingerprint(&engine);
+        let fingerprint = jrt_engine::fingerprint(&engine);
         Ok(PluginHost {
             cache: CodeCache::new(options.cache_dir, fingerprint),
             engine,

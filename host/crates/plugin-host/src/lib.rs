@@ -7,8 +7,8 @@
 //! becomes a [`PluginError`] naming the plugin and the function, and the host stays usable.
 //! Compiled code is cached on disk by [`cache`], keyed by the wasm's sha256 and the engine's
 //! fingerprint; the built-in plugins bring code precompiled by jrt's build, for the engine
-//! configuration both take from `jrt-engine`. [`catalog`] keeps the plugins a user added (the ones compiled in are the jrt
-//! binary's to choose).
+//! configuration both take from `jrt-engine`. [`catalog`] keeps the plugins a user added (the
+//! ones compiled in are the jrt binary's to choose).
 //!
 //! The only crate that depends on wasmtime. It runs no program and opens no socket: a plugin's
 //! effects come back as a plan that the install crate checks and executes.

@@ -116,27 +116,19 @@ struct Record {
 const MAX_RECORD: u64 = 16 << 10;
 
 fn namespaces(record: Option<&Path>) -> Layer {
+    let Some(path) = record else {
+        return try_namespaces();
+    };
     let key = record_key();
-    if let Some(path) = record
-        && let Ok(bytes) = jrt_fs::read_no_follow(path, MAX_RECORD)
+    if let Ok(bytes) = jrt_fs::read_no_follow(path, MAX_RECORD)
         && let Ok(kept) = serde_json::from_slice::<Record>(&bytes)
         && kept.key == key
         && kept.namespaces.active
     {
         return kept.namespaces;
     }
-    let layer = match try_confined() {
-        Ok(()) => Layer {
-            active: true,
-            detail: "user, mount, PID, IPC, UTS and network namespaces".into(),
-        },
-        Err(e) => Layer {
-            active: false,
-            detail: e.to_string(),
-        },
-    };
-    if let Some(path) = record
-        && layer.active
+    let layer = try_namespaces();
+    if layer.active
         && let Ok(bytes) = serde_json::to_vec(&Record {
             key,
             namespaces: layer.clone(),
@@ -152,6 +144,20 @@ fn namespaces(record: Option<&Path>) -> Layer {
         let _ = jrt_fs::write_atomic(path, &bytes);
     }
     layer
+}
+
+/// Runs a confined `true` now.
+fn try_namespaces() -> Layer {
+    match try_confined() {
+        Ok(()) => Layer {
+            active: true,
+            detail: "user, mount, PID, IPC, UTS and network namespaces".into(),
+        },
+        Err(e) => Layer {
+            active: false,
+            detail: e.to_string(),
+        },
+    }
 }
 
 /// Everything the namespaces' answer depends on, as one line: this boot, the kernel, the user,

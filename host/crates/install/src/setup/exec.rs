@@ -354,22 +354,14 @@ fn with_passed_ports(ports: &[u16], env: &[(String, String)]) -> Vec<u16> {
 fn resolved_paths(value: &str) -> String {
     value
         .split(' ')
-        .map(|word| {
-            let path = match url::Url::parse(word) {
-                Ok(url) if url.scheme() == "file" => url.to_file_path().ok(),
-                Ok(_) => None,
-                Err(_) => Some(PathBuf::from(word)),
-            };
-            match path
-                .filter(|p| p.is_absolute())
-                .and_then(|p| p.canonicalize().ok())
-            {
+        .map(
+            |word| match host_path(word).and_then(|p| p.canonicalize().ok()) {
                 Some(real) if word.starts_with("file:") => url::Url::from_file_path(&real)
                     .map_or_else(|()| word.to_string(), |u| u.to_string()),
                 Some(real) => real.display().to_string(),
                 None => word.to_string(),
-            }
-        })
+            },
+        )
         .collect::<Vec<_>>()
         .join(" ")
 }
@@ -379,13 +371,20 @@ fn resolved_paths(value: &str) -> String {
 fn passed_paths(env: &[(String, String)]) -> Vec<PathBuf> {
     env.iter()
         .flat_map(|(_, v)| v.split_whitespace())
-        .filter_map(|word| match url::Url::parse(word) {
-            Ok(url) if url.scheme() == "file" => url.to_file_path().ok(),
-            Ok(_) => None,
-            Err(_) => Some(PathBuf::from(word)),
-        })
-        .filter(|p| p.is_absolute() && p.exists())
+        .filter_map(host_path)
+        .filter(|p| p.exists())
         .collect()
+}
+
+/// The host path a word of a passed-through value names: an absolute path, or a `file://`
+/// URL's; none for other URLs and words.
+fn host_path(word: &str) -> Option<PathBuf> {
+    match url::Url::parse(word) {
+        Ok(url) if url.scheme() == "file" => url.to_file_path().ok(),
+        Ok(_) => None,
+        Err(_) => Some(PathBuf::from(word)),
+    }
+    .filter(|p| p.is_absolute())
 }
 
 /// Makes sure `dir` (relative) exists inside `tree`, creating it one level at a time and
