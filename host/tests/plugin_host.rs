@@ -433,12 +433,55 @@ fn built_ins_run_precompiled_code_and_fall_back_to_compiling_once() {
         assert_eq!(p.cache, CacheOutcome::Precompiled, "{}", b.package);
         host.detect_platform(&p, &common::facts("ubuntu-22.04", "x86_64"))
             .unwrap();
+        // The build recorded info() so loading need not call it; the plugin, asked now,
+        // says the same.
+        assert!(
+            pre.info.is_some(),
+            "a native build records {}'s info",
+            b.package
+        );
+        let live = host.info(&p).unwrap();
+        assert_eq!(
+            (&live.name, &live.version, &live.families, &live.api_version),
+            (
+                &p.meta.name,
+                &p.meta.version,
+                &p.meta.families,
+                &p.meta.api_version
+            ),
+            "{}",
+            b.package
+        );
     }
     let written: Vec<_> = std::fs::read_dir(cache.path()).unwrap().flatten().collect();
     assert!(
         written.is_empty(),
         "nothing compiled or cached: {written:?}"
     );
+
+    // The embedded code runs in place for the first engine that loads it, and wasmtime allows
+    // code to be registered once a process: a second host (another engine) gets a copy, and
+    // dropping the first leaves the second runnable.
+    let b = &jrt::builtin::BUILTIN[0];
+    let pre = b.precompiled.unwrap();
+    assert!(
+        (pre.code.as_ptr() as usize).is_multiple_of(65536),
+        "the build aligns embedded code to 64 KiB"
+    );
+    let (one, two) = (common::host(None), common::host(None));
+    let first = one
+        .load_builtin(b.package, b.wasm, b.sha256, Some(pre))
+        .unwrap();
+    let second = two
+        .load_builtin(b.package, b.wasm, b.sha256, Some(pre))
+        .unwrap();
+    one.detect_platform(&first, &common::facts("ubuntu-22.04", "x86_64"))
+        .unwrap();
+    drop((first, one));
+    let p = two
+        .detect_platform(&second, &common::facts("ubuntu-22.04", "x86_64"))
+        .unwrap();
+    assert_eq!(p.id, "ubuntu-amd64");
 
     let b = &jrt::builtin::BUILTIN[0];
     let here = b.precompiled.unwrap();
@@ -458,15 +501,18 @@ fn built_ins_run_precompiled_code_and_fall_back_to_compiling_once() {
         Precompiled {
             code: here.code,
             fingerprint: "0123456789abcdef",
+            info: None,
         },
         // Under this host's fingerprint, yet for another CPU: wasmtime's own check refuses it.
         Precompiled {
             code: foreign,
             fingerprint: here.fingerprint,
+            info: None,
         },
         Precompiled {
             code: cut,
             fingerprint: here.fingerprint,
+            info: None,
         },
     ];
     for (i, pre) in offered.into_iter().enumerate() {

@@ -11,8 +11,11 @@
 //! so code precompiled on a build machine with newer CPU features still runs on every node;
 //! plugins are small pure functions, where wider vector units buy nothing.
 
+mod code;
+
 use std::hash::{Hash, Hasher};
 
+pub use code::deserialize_embedded;
 use sha2::{Digest, Sha256};
 pub use wasmtime::Engine;
 use wasmtime::{Config, OptLevel};
@@ -42,7 +45,8 @@ pub fn engine(target: &str) -> Result<Engine, EngineError> {
         .wasm_component_model(true)
         .epoch_interruption(true)
         .cranelift_opt_level(OptLevel::Speed)
-        .parallel_compilation(true);
+        .parallel_compilation(true)
+        .with_custom_code_memory(Some(code::Publisher::shared()));
     Engine::new(&config).map_err(failed)
 }
 

@@ -40,6 +40,18 @@ pub struct Precompiled {
     pub code: &'static [u8],
     /// The [`jrt_engine::fingerprint`] of the engine that compiled it.
     pub fingerprint: &'static str,
+    /// What the plugin's `info()` returned when the build asked it (where the build could
+    /// run the code it compiled), so loading it needs no call for that.
+    pub info: Option<RecordedInfo>,
+}
+
+/// A built-in's `info()`, recorded by jrt's build.
+#[derive(Debug, Clone, Copy)]
+pub struct RecordedInfo {
+    pub name: &'static str,
+    pub version: &'static str,
+    pub families: &'static [&'static str],
+    pub api_version: &'static str,
 }
 
 /// Where a component's compiled code came from.
@@ -94,7 +106,7 @@ impl CodeCache {
             // SAFETY: the code is part of this binary, written by jrt's own build with the
             // engine configuration this host uses (the fingerprints match), for these very
             // wasm bytes; wasmtime checks its version, target and settings once more.
-            if let Ok(component) = unsafe { Component::deserialize(engine, pre.code) } {
+            if let Ok(component) = unsafe { jrt_engine::deserialize_embedded(engine, pre.code) } {
                 return Ok((component, CacheOutcome::Precompiled));
             }
         }

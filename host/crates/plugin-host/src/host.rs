@@ -246,7 +246,16 @@ impl PluginHost {
             cache,
             pre,
         };
-        let info = self.info(&plugin)?;
+        // A built-in's answer as its build recorded it; any other plugin is asked.
+        let info = match precompiled.and_then(|p| p.info) {
+            Some(r) => types::PluginInfo {
+                name: r.name.to_string(),
+                version: r.version.to_string(),
+                families: r.families.iter().map(|f| f.to_string()).collect(),
+                api_version: r.api_version.to_string(),
+            },
+            None => self.info(&plugin)?,
+        };
         let declared_major = info
             .api_version
             .split('.')

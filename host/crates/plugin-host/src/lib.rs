@@ -27,7 +27,7 @@ mod since_v1_1_0;
 
 pub use bindings::host::LogLevel;
 pub use bindings::types;
-pub use cache::{CacheOutcome, Precompiled};
+pub use cache::{CacheOutcome, Precompiled, RecordedInfo};
 pub use error::{PluginError, PluginFailure};
 pub use host::{HostOptions, Limits, Origin, Plugin, PluginHost, PluginMeta};
 pub use manifest::to_wit;
