@@ -438,16 +438,37 @@ fn main() {
                 .arg(&platform),
         )
     };
-    let uv_env = |cmd: &mut Command, dir: &Path| {
+    // uv with everything of its own (cache, config, pythons) below `dir`.
+    let uv_in = |dir: &Path| {
+        let mut cmd = Command::new(&uv);
         cmd.env_clear()
             .env("PATH", std::env::var_os("PATH").unwrap_or_default())
             .env("HOME", dir)
             .env("UV_CACHE_DIR", dir.join("uv-cache"))
             .env("UV_NO_CONFIG", "1")
             .env("UV_PYTHON_INSTALL_DIR", dir.join("pythons"));
+        cmd
+    };
+    // (a)'s archive, from the loopback server.
+    let uv_python_install = |dir: &Path| {
+        let mut cmd = uv_in(dir);
+        cmd.args(["python", "install", "3.11.7", "--no-bin", "--quiet"])
+            .env("UV_PYTHON_DOWNLOADS_JSON_URL", &uv_json_path)
+            .env("UV_PYTHON_DOWNLOADS", "manual");
+        cmd
     };
     let host_python = python_prefix().join("bin/python3.11");
     let pins = ml_pins();
+    // The pins from the local wheels into `venv`.
+    let uv_pip_install = |dir: &Path, venv: &Path| {
+        let mut cmd = uv_in(dir);
+        cmd.args(["pip", "install", "--quiet", "--no-index", "--find-links"])
+            .arg(&wheels)
+            .arg("--python")
+            .arg(venv.join("bin/python"))
+            .args(&pins);
+        cmd
+    };
 
     let mut t = Timings::default();
     for round in 0..rounds {
@@ -478,12 +499,7 @@ fn main() {
         drop(mounted);
 
         let (dir, mounted) = fresh(&format!("uv-{round}"));
-        let mut cmd = Command::new(&uv);
-        uv_env(&mut cmd, &dir);
-        cmd.args(["python", "install", "3.11.7", "--no-bin", "--quiet"])
-            .env("UV_PYTHON_DOWNLOADS_JSON_URL", &uv_json_path)
-            .env("UV_PYTHON_DOWNLOADS", "manual");
-        t.uv.push(run_measured(&mut cmd).0);
+        t.uv.push(run_measured(&mut uv_python_install(&dir)).0);
         drop(mounted);
 
         let (dir, mounted) = fresh(&format!("jrt-ml-{round}"));
@@ -497,21 +513,12 @@ fn main() {
         let (dir, mounted) = fresh(&format!("uv-ml-{round}"));
         let venv = dir.join("venv");
         t.uv_ml.push(time(|| {
-            let mut cmd = Command::new(&uv);
-            uv_env(&mut cmd, &dir);
-            run(cmd
+            run(uv_in(&dir)
                 .args(["venv", "--quiet", "--python"])
                 .arg(&host_python)
                 .arg(&venv)
                 .env("UV_PYTHON_DOWNLOADS", "never"));
-            let mut cmd = Command::new(&uv);
-            uv_env(&mut cmd, &dir);
-            run(cmd
-                .args(["pip", "install", "--quiet", "--no-index", "--find-links"])
-                .arg(&wheels)
-                .arg("--python")
-                .arg(venv.join("bin/python"))
-                .args(&pins));
+            run(&mut uv_pip_install(&dir, &venv));
         }));
         drop(mounted);
 
@@ -519,33 +526,12 @@ fn main() {
         let (dir, mounted) = fresh(&format!("uv-ml-same-{round}"));
         let venv = dir.join("venv");
         t.uv_ml_same.push(time(|| {
-            let mut cmd = Command::new(&uv);
-            uv_env(&mut cmd, &dir);
-            run(cmd
-                .args(["python", "install", "3.11.7", "--no-bin", "--quiet"])
-                .env("UV_PYTHON_DOWNLOADS_JSON_URL", &uv_json_path)
-                .env("UV_PYTHON_DOWNLOADS", "manual"));
-            let mut cmd = Command::new(&uv);
-            uv_env(&mut cmd, &dir);
-            run(cmd
+            run(&mut uv_python_install(&dir));
+            run(uv_in(&dir)
                 .args(["venv", "--quiet", "--managed-python", "--python", "3.11.7"])
                 .arg(&venv)
                 .env("UV_PYTHON_DOWNLOADS", "never"));
-            let mut cmd = Command::new(&uv);
-            uv_env(&mut cmd, &dir);
-            run(cmd
-                .args([
-                    "pip",
-                    "install",
-                    "--quiet",
-                    "--compile-bytecode",
-                    "--no-index",
-                ])
-                .arg("--find-links")
-                .arg(&wheels)
-                .arg("--python")
-                .arg(venv.join("bin/python"))
-                .args(&pins));
+            run(uv_pip_install(&dir, &venv).arg("--compile-bytecode"));
         }));
         drop(mounted);
 
