@@ -3,8 +3,8 @@
 //!
 //! An install needs the platform before anything else (it picks the package), yet only a
 //! source package needs a plugin. Deciding it here means an install of prebuilt packages loads
-//! no plugin at all. `tests/detect.rs` checks that this answer and every built-in plugin's
-//! agree on every os-release fixture.
+//! no plugin at all. `tests/plugin_host.rs` checks that this answer and every built-in
+//! plugin's agree on every os-release fixture.
 
 use jrt_install::facts::{self, FactsSource};
 use jrt_plugin_host::types as host;

@@ -14,7 +14,7 @@
 //! rather than loaded twice; another engine gets a copy.
 
 use std::ptr::NonNull;
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Mutex, OnceLock};
 
 use wasmtime::component::Component;
 use wasmtime::{CustomCodeMemory, Engine};
@@ -77,12 +77,6 @@ pub unsafe fn deserialize_embedded(
 /// Makes compiled code executable for every engine [`crate::engine`] makes.
 #[derive(Debug)]
 pub(crate) struct Publisher;
-
-impl Publisher {
-    pub(crate) fn shared() -> Arc<dyn CustomCodeMemory> {
-        Arc::new(Publisher)
-    }
-}
 
 impl CustomCodeMemory for Publisher {
     fn required_alignment(&self) -> usize {

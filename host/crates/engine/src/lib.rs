@@ -46,7 +46,7 @@ pub fn engine(target: &str) -> Result<Engine, EngineError> {
         .epoch_interruption(true)
         .cranelift_opt_level(OptLevel::Speed)
         .parallel_compilation(true)
-        .with_custom_code_memory(Some(code::Publisher::shared()));
+        .with_custom_code_memory(Some(std::sync::Arc::new(code::Publisher)));
     Engine::new(&config).map_err(failed)
 }
 

@@ -8,12 +8,11 @@
 //! and any failure, tries again. Only what `jrt detect` shows is kept: every setup is
 //! confined for real and stops when that fails.
 
+use std::os::unix::fs::DirBuilderExt;
 use std::path::Path;
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
-
-use std::os::unix::fs::DirBuilderExt;
 
 use super::{Ids, Limits, Network, SandboxError, Spec};
 
